@@ -1,0 +1,233 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/relaymsg/relay/domain"
+	"github.com/relaymsg/relay/ports"
+)
+
+// Reasons a stream ends, returned by Stream.Run.
+var (
+	// ErrCredentialsExpired: the caller's token expired; the sink was told.
+	ErrCredentialsExpired = errors.New("credentials expired")
+	// ErrNoChannelsLeft: the caller was removed from every channel of the
+	// stream; the sink was told of each.
+	ErrNoChannelsLeft = errors.New("no channels left")
+)
+
+// replayPage is how many messages one store read returns while replaying or
+// filling a gap.
+const replayPage = 200
+
+// maxBatch is how many queued events are written before one flush.
+const maxBatch = 64
+
+// StreamSink is what a stream writes to: the transport renders each call as
+// an event of its protocol. Calls come from the one goroutine running
+// Stream.Run. An error ends the stream.
+type StreamSink interface {
+	// Message delivers m; cursor is the stream's position including m.
+	Message(m domain.Message, cursor domain.Cursor) error
+	// ChannelRemoved tells that the caller left channel; cursor no longer
+	// names it.
+	ChannelRemoved(channel domain.ChannelID, cursor domain.Cursor) error
+	// TokenExpired tells that the caller's credentials expired.
+	TokenExpired() error
+	// Heartbeat keeps an idle connection open.
+	Heartbeat() error
+	// Flush pushes what was written so far to the client.
+	Flush() error
+}
+
+// Stream is one subscriber's live, resumable view of its channels: it
+// replays what the subscriber missed, then forwards live events in seq order
+// per channel, dropping duplicates and filling gaps from the store.
+type Stream struct {
+	msgs      ports.MessageRepository
+	sub       ports.Subscription
+	principal domain.Principal
+	heartbeat time.Duration
+	logger    *slog.Logger
+
+	order    []domain.ChannelID         // the channels in request order
+	channels map[domain.ChannelID]int64 // channel → conversation number, for the channels still open
+	start    domain.Cursor
+	cursor   domain.Cursor // every message at or before it was delivered
+}
+
+// Start returns the stream's starting cursor: where replay begins.
+func (s *Stream) Start() domain.Cursor { return s.start }
+
+// Channels returns the stream's channels in request order.
+func (s *Stream) Channels() []domain.ChannelID { return s.order }
+
+// Close releases the stream's subscription. It is safe to call more than
+// once.
+func (s *Stream) Close() { s.sub.Close() }
+
+// Run replays every message after the starting cursor, then forwards live
+// events until ctx is done (nil), the sink fails, the subscription ends
+// (ports.ErrSlowSubscriber, ports.ErrNotifierClosed), the credentials
+// expire (ErrCredentialsExpired) or no channel is left (ErrNoChannelsLeft).
+// Every way out leaves the client able to resume from its last cursor.
+func (s *Stream) Run(ctx context.Context, sink StreamSink) error {
+	for _, ch := range s.order {
+		if err := s.catchUp(ctx, ch, sink); err != nil {
+			return err
+		}
+	}
+	if err := sink.Flush(); err != nil {
+		return err
+	}
+
+	heartbeat := time.NewTicker(s.heartbeat)
+	defer heartbeat.Stop()
+	var expired <-chan time.Time
+	if !s.principal.ExpiresAt.IsZero() {
+		t := time.NewTimer(time.Until(s.principal.ExpiresAt))
+		defer t.Stop()
+		expired = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.sub.Done():
+			if err := s.sub.Err(); err != nil {
+				return fmt.Errorf("subscription ended: %w", err)
+			}
+			return nil
+		case <-expired:
+			if err := sink.TokenExpired(); err != nil {
+				return err
+			}
+			return errors.Join(ErrCredentialsExpired, sink.Flush())
+		case <-heartbeat.C:
+			if err := sink.Heartbeat(); err != nil {
+				return err
+			}
+			if err := sink.Flush(); err != nil {
+				return err
+			}
+		case ev := <-s.sub.Events():
+			if err := s.handleBatch(ctx, ev, sink); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// handleBatch handles ev and whatever else is already queued, up to
+// maxBatch events, then flushes once.
+func (s *Stream) handleBatch(ctx context.Context, ev domain.Event, sink StreamSink) error {
+	for n := 1; ; n++ {
+		if err := s.handle(ctx, ev, sink); err != nil {
+			return err
+		}
+		if n == maxBatch {
+			break
+		}
+		select {
+		case ev = <-s.sub.Events():
+			continue
+		default:
+		}
+		break
+	}
+	return sink.Flush()
+}
+
+func (s *Stream) handle(ctx context.Context, ev domain.Event, sink StreamSink) error {
+	switch ev.Kind {
+	case domain.EventMessage:
+		return s.deliverLive(ctx, ev.Message, sink)
+	case domain.EventMemberRemoved:
+		return s.removeChannel(ev, sink)
+	case domain.EventResync:
+		if ev.Channel != (domain.ChannelID{}) {
+			return s.catchUp(ctx, ev.Channel, sink)
+		}
+		for _, ch := range s.order {
+			if err := s.catchUp(ctx, ch, sink); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deliverLive sends m if it is the next message of its channel, drops it if
+// it was delivered already and fills the gap from the store if messages
+// before it are missing.
+func (s *Stream) deliverLive(ctx context.Context, m domain.Message, sink StreamSink) error {
+	number, ok := s.channels[m.Channel]
+	if !ok {
+		return nil
+	}
+	at, _ := s.cursor.Seq(number)
+	switch {
+	case m.Seq <= at:
+		return nil
+	case m.Seq == at+1:
+		return s.send(number, m, sink)
+	}
+	// A notification was lost or overtaken: the store has everything up to
+	// m (m is committed), so catching up delivers m too.
+	return s.catchUp(ctx, m.Channel, sink)
+}
+
+// catchUp delivers every stored message of channel after the cursor.
+func (s *Stream) catchUp(ctx context.Context, channel domain.ChannelID, sink StreamSink) error {
+	number, ok := s.channels[channel]
+	if !ok {
+		return nil
+	}
+	for {
+		at, _ := s.cursor.Seq(number)
+		page, err := s.msgs.List(ctx, domain.HistoryQuery{Channel: channel, After: at, Limit: replayPage})
+		if err != nil {
+			return fmt.Errorf("replay %s: %w", channel, err)
+		}
+		for _, m := range page {
+			if m.Seq <= at {
+				continue
+			}
+			if err := s.send(number, m, sink); err != nil {
+				return err
+			}
+			at = m.Seq
+		}
+		if len(page) < replayPage {
+			return nil
+		}
+	}
+}
+
+func (s *Stream) send(number int64, m domain.Message, sink StreamSink) error {
+	s.cursor = s.cursor.With(number, m.Seq)
+	return sink.Message(m, s.cursor)
+}
+
+// removeChannel stops the stream's channel when its caller was removed from
+// the group. A service caller reads any conversation, so it keeps it.
+func (s *Stream) removeChannel(ev domain.Event, sink StreamSink) error {
+	number, ok := s.channels[ev.Channel]
+	if !ok || ev.UserID != s.principal.UserID || s.principal.Admin {
+		return nil
+	}
+	delete(s.channels, ev.Channel)
+	s.sub.Unsubscribe(ev.Channel)
+	s.cursor = s.cursor.Without(number)
+	if err := sink.ChannelRemoved(ev.Channel, s.cursor); err != nil {
+		return err
+	}
+	if len(s.channels) == 0 {
+		return errors.Join(ErrNoChannelsLeft, sink.Flush())
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package domain
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ConversationKind tells a direct message from a group.
+type ConversationKind string
+
+// The two kinds of conversation.
+const (
+	KindDM    ConversationKind = "dm"
+	KindGroup ConversationKind = "group"
+)
+
+// Valid reports whether k is one of the known kinds.
+func (k ConversationKind) Valid() bool { return k == KindDM || k == KindGroup }
+
+// IDPrefix is the prefix of the generated ids of conversations of kind k.
+func (k ConversationKind) IDPrefix() string {
+	if k == KindGroup {
+		return "grp"
+	}
+	return "dm"
+}
+
+// ConversationID identifies a conversation ("dm_…" or "grp_…").
+type ConversationID string
+
+// ChannelID names a conversation's stream: "dm:<id>" or "group:<id>". It is
+// comparable and used as a map key.
+type ChannelID struct {
+	Kind ConversationKind
+	ID   ConversationID
+}
+
+// DMChannel returns the channel of a direct message.
+func DMChannel(id ConversationID) ChannelID { return ChannelID{Kind: KindDM, ID: id} }
+
+// GroupChannel returns the channel of a group.
+func GroupChannel(id ConversationID) ChannelID { return ChannelID{Kind: KindGroup, ID: id} }
+
+// String returns the wire form, "dm:dm_…" or "group:grp_…".
+func (c ChannelID) String() string { return string(c.Kind) + ":" + string(c.ID) }
+
+// ParseChannelID parses the wire form of a channel id.
+func ParseChannelID(s string) (ChannelID, error) {
+	kind, id, ok := strings.Cut(s, ":")
+	if !ok || !ConversationKind(kind).Valid() {
+		return ChannelID{}, Invalid("channel", fmt.Sprintf("%q is not of the form dm:<id> or group:<id>", s))
+	}
+	if err := ValidateConversationID(ConversationID(id)); err != nil {
+		return ChannelID{}, Invalid("channel", fmt.Sprintf("%q has a malformed id", s))
+	}
+	return ChannelID{Kind: ConversationKind(kind), ID: ConversationID(id)}, nil
+}
+
+// MaxIDLength bounds conversation and user ids.
+const MaxIDLength = 128
+
+// ValidateConversationID checks the shape of a conversation id: 1 to
+// MaxIDLength printable ASCII characters other than space and ':'.
+func ValidateConversationID(id ConversationID) error {
+	if !isToken(string(id)) {
+		return Invalid("id", "must be 1 to 128 printable ASCII characters without spaces or ':'")
+	}
+	return nil
+}
+
+func isToken(s string) bool {
+	if len(s) == 0 || len(s) > MaxIDLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == ':' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,89 @@
+package domain
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits of messages.
+const (
+	MaxContentLength         = 4000 // Unicode characters, after trimming
+	MaxClientMessageIDLength = 64
+	MaxPersonaIDLength       = 128
+)
+
+// Message is one stored chat message. Seq is its position in its channel:
+// 1, 2, 3, … with no gaps, in commit order.
+type Message struct {
+	ID              string
+	Channel         ChannelID
+	Seq             int64
+	SenderID        UserID
+	PersonaID       string // empty when absent
+	Content         string
+	ClientMessageID string // empty when absent
+	CreatedAt       time.Time
+}
+
+// NewMessage validates the parts of a message its sender chooses and returns
+// it without id, seq or time, which the use case and the store assign.
+// Content is stored trimmed of leading and trailing white space.
+func NewMessage(channel ChannelID, sender UserID, content, personaID, clientMessageID string) (Message, error) {
+	content = strings.TrimSpace(content)
+	if !utf8.ValidString(content) {
+		return Message{}, Invalid("content", "must be valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(content); n == 0 || n > MaxContentLength {
+		return Message{}, Invalid("content", "must be 1 to 4000 characters after trimming")
+	}
+	if len(clientMessageID) > MaxClientMessageIDLength || !printable(clientMessageID) {
+		return Message{}, Invalid("clientMessageId", "must be at most 64 printable characters")
+	}
+	if len(personaID) > MaxPersonaIDLength || !printable(personaID) {
+		return Message{}, Invalid("personaId", "must be at most 128 printable characters")
+	}
+	return Message{
+		Channel:         channel,
+		SenderID:        sender,
+		PersonaID:       personaID,
+		Content:         content,
+		ClientMessageID: clientMessageID,
+	}, nil
+}
+
+// SameRequest reports whether m, an existing message found by its client
+// message id, answers a retry of the request that produced other: the same
+// channel and the same content. A client message id reused for a different
+// message is a conflict, not a retry.
+func (m Message) SameRequest(other Message) bool {
+	return m.Channel == other.Channel && m.Content == other.Content && m.PersonaID == other.PersonaID
+}
+
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < ' ' || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// Page limits of message history.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// HistoryQuery selects a page of a channel's history. At most one of After
+// and Before is set (non-zero); with neither the page is the latest Limit
+// messages. Pages are always returned oldest first.
+type HistoryQuery struct {
+	Channel ChannelID
+	After   int64 // messages with seq > After
+	Before  int64 // the Limit messages just before seq Before
+	Limit   int
+}

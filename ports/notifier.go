@@ -1,0 +1,41 @@
+package ports
+
+//go:generate go tool mockgen -destination=mocks/notifier.go -package=mocks github.com/relaymsg/relay/ports Notifier,Subscription
+
+import (
+	"context"
+
+	"github.com/relaymsg/relay/domain"
+)
+
+// Notifier carries events from the instance that stored a message to every
+// subscriber of its channel. It is a doorbell, not a store: delivery is best
+// effort and subscribers recover anything missed from the store by seq.
+type Notifier interface {
+	// Publish hands ev to the subscribers of ev.Channel. It never blocks on
+	// a slow subscriber.
+	Publish(ctx context.Context, ev domain.Event) error
+	// Subscribe registers a subscription to channels. Events published after
+	// Subscribe returns are delivered on the subscription's bounded queue,
+	// in publish order per channel.
+	Subscribe(ctx context.Context, channels []domain.ChannelID) (Subscription, error)
+	// Ping reports whether the notifier can deliver now (for readiness).
+	Ping(ctx context.Context) error
+}
+
+// Subscription is one subscriber's view of a Notifier.
+type Subscription interface {
+	// Events is the bounded queue of events. It is never closed; watch Done.
+	Events() <-chan domain.Event
+	// Done is closed when the subscription ends: Close was called, the
+	// subscriber fell behind and was cut off, or the notifier shut down.
+	Done() <-chan struct{}
+	// Err tells why Done was closed: nil after Close, ErrSlowSubscriber
+	// after a cut-off, ErrNotifierClosed after shutdown.
+	Err() error
+	// Unsubscribe stops delivery of the given channels' events.
+	Unsubscribe(channels ...domain.ChannelID)
+	// Close ends the subscription and releases its resources. It is safe to
+	// call more than once.
+	Close()
+}

@@ -1,0 +1,56 @@
+package ports
+
+//go:generate go tool mockgen -destination=mocks/repository.go -package=mocks github.com/relaymsg/relay/ports ConversationRepository,MessageRepository
+
+import (
+	"context"
+
+	"github.com/relaymsg/relay/domain"
+)
+
+// ConversationRepository stores conversations and their members.
+// Implementations return domain.ErrNotFound for a missing conversation and
+// domain.ErrUnavailable when the store cannot be reached.
+type ConversationRepository interface {
+	// CreateDirectMessage stores dm unless a direct message between the same
+	// two members exists; then it returns that one and created=false. Two
+	// concurrent calls for one pair create one conversation.
+	CreateDirectMessage(ctx context.Context, dm domain.Conversation) (stored domain.Conversation, created bool, err error)
+	// CreateGroup stores a new group with its members and returns it with
+	// its Number set.
+	CreateGroup(ctx context.Context, group domain.Conversation) (domain.Conversation, error)
+	// Get returns one conversation with its members and last seq.
+	Get(ctx context.Context, channel domain.ChannelID) (domain.Conversation, error)
+	// IsMember reports whether user is a member of the conversation; false
+	// (with no error) when the conversation does not exist.
+	IsMember(ctx context.Context, channel domain.ChannelID, user domain.UserID) (bool, error)
+	// ChannelStates returns, for each channel that exists, its number, last
+	// seq and whether user is a member. Channels that do not exist are
+	// absent from the result.
+	ChannelStates(ctx context.Context, channels []domain.ChannelID, user domain.UserID) ([]domain.ChannelState, error)
+	// ListForMember returns the conversations user belongs to, most
+	// recently created first.
+	ListForMember(ctx context.Context, user domain.UserID) ([]domain.Conversation, error)
+	// AddMember adds user to a group; adding a member twice is not an error.
+	AddMember(ctx context.Context, group domain.ChannelID, user domain.UserID) error
+	// RemoveMember removes user from a group and reports whether it was a
+	// member.
+	RemoveMember(ctx context.Context, group domain.ChannelID, user domain.UserID) (removed bool, err error)
+}
+
+// MessageRepository stores messages.
+type MessageRepository interface {
+	// Append assigns m the next seq of its channel and stores it in one
+	// transaction, so that seqs are gap-free and in commit order even under
+	// concurrent writers. It returns the stored message (id, seq and
+	// CreatedAt as stored). It returns domain.ErrNotFound if the
+	// conversation does not exist and domain.ErrConflict if the sender
+	// already has a message with m's ClientMessageID; then nothing is
+	// stored and no seq is used.
+	Append(ctx context.Context, m domain.Message) (domain.Message, error)
+	// FindByClientID returns the message sender stored with the client
+	// message id, or domain.ErrNotFound.
+	FindByClientID(ctx context.Context, sender domain.UserID, clientMessageID string) (domain.Message, error)
+	// List returns a page of history, oldest first (see domain.HistoryQuery).
+	List(ctx context.Context, q domain.HistoryQuery) ([]domain.Message, error)
+}
