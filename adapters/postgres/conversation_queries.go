@@ -1,0 +1,103 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lib/pq"
+
+	"github.com/relaymsg/relay/domain"
+)
+
+// Get returns one conversation with its members and last seq, or
+// domain.ErrNotFound.
+func (r *ConversationRepository) Get(ctx context.Context, channel domain.ChannelID) (domain.Conversation, error) {
+	var row conversationRow
+	err := r.db.GetContext(ctx, &row, selectConversations+`WHERE c.id = $1 AND c.kind = $2`,
+		channel.ID, channel.Kind)
+	if err != nil {
+		return domain.Conversation{}, storeError(ctx, fmt.Sprintf("get conversation %s", channel), err)
+	}
+	return row.toDomain(), nil
+}
+
+// IsMember reports whether user is a member of the conversation; false
+// when the conversation does not exist.
+func (r *ConversationRepository) IsMember(ctx context.Context, channel domain.ChannelID, user domain.UserID) (bool, error) {
+	var member bool
+	err := r.db.GetContext(ctx, &member, `
+		SELECT EXISTS (
+			SELECT 1 FROM conversation_members m
+			JOIN conversations c ON c.id = m.conversation_id
+			WHERE c.id = $1 AND c.kind = $2 AND m.user_id = $3
+		)`, channel.ID, channel.Kind, user)
+	if err != nil {
+		return false, storeError(ctx, "is member", err)
+	}
+	return member, nil
+}
+
+// channelStateRow is one row of ChannelStates' query.
+type channelStateRow struct {
+	ID       string `db:"id"`
+	Kind     string `db:"kind"`
+	Number   int64  `db:"num"`
+	LastSeq  int64  `db:"last_seq"`
+	IsMember bool   `db:"is_member"`
+}
+
+// ChannelStates returns, for each of channels that exists, its number, last
+// seq and whether user is a member, in the order of channels and once per
+// channel. Channels that do not exist, or whose kind does not match, are
+// absent. It costs one query whatever the number of channels.
+func (r *ConversationRepository) ChannelStates(ctx context.Context, channels []domain.ChannelID, user domain.UserID) ([]domain.ChannelState, error) {
+	if len(channels) == 0 {
+		return nil, nil
+	}
+	ids := make(pq.StringArray, len(channels))
+	for i, ch := range channels {
+		ids[i] = string(ch.ID)
+	}
+	var rows []channelStateRow
+	err := r.db.SelectContext(ctx, &rows, `
+		SELECT c.id, c.kind, c.num, c.last_seq,
+		       EXISTS (SELECT 1 FROM conversation_members m
+		               WHERE m.conversation_id = c.id AND m.user_id = $2) AS is_member
+		FROM conversations c
+		WHERE c.id = ANY ($1)`, ids, user)
+	if err != nil {
+		return nil, storeError(ctx, "channel states", err)
+	}
+	// The kind is checked here rather than in SQL: ids are unique across
+	// kinds, so the row found for an id is the only candidate.
+	found := make(map[domain.ChannelID]domain.ChannelState, len(rows))
+	for _, row := range rows {
+		ch := domain.ChannelID{Kind: domain.ConversationKind(row.Kind), ID: domain.ConversationID(row.ID)}
+		found[ch] = domain.ChannelState{Channel: ch, Number: row.Number, LastSeq: row.LastSeq, IsMember: row.IsMember}
+	}
+	states := make([]domain.ChannelState, 0, len(found))
+	for _, ch := range channels {
+		if st, ok := found[ch]; ok {
+			states = append(states, st)
+			delete(found, ch) // a channel named twice is reported once
+		}
+	}
+	return states, nil
+}
+
+// ListForMember returns the conversations user belongs to, most recently
+// created first, each with its members and last seq, in one query.
+func (r *ConversationRepository) ListForMember(ctx context.Context, user domain.UserID) ([]domain.Conversation, error) {
+	var rows []conversationRow
+	err := r.db.SelectContext(ctx, &rows, selectConversations+`
+		WHERE c.id IN (SELECT conversation_id FROM conversation_members WHERE user_id = $1)
+		ORDER BY c.created_at DESC, c.num DESC`, user)
+	if err != nil {
+		return nil, storeError(ctx, "list conversations", err)
+	}
+	out := make([]domain.Conversation, len(rows))
+	for i, row := range rows {
+		out[i] = row.toDomain()
+	}
+	return out, nil
+}

@@ -1,0 +1,50 @@
+package postgres_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/relaymsg/relay/adapters/postgres"
+	"github.com/relaymsg/relay/adapters/postgres/pgtest"
+	"github.com/relaymsg/relay/domain"
+)
+
+// TestHistoryUsesTheSeqIndex checks that every form of history query is a
+// range scan of the (conversation_id, seq) index with no sort, on a table
+// big enough for the planner to care.
+func TestHistoryUsesTheSeqIndex(t *testing.T) {
+	pgtest.SkipIfShort(t)
+	t.Parallel()
+	db, _ := pgtest.NewDatabase(t)
+	ctx := t.Context()
+	seed := []string{
+		`INSERT INTO conversations (id, kind, name, created_at, last_seq)
+		 SELECT 'grp_' || c, 'group', 'g', now(), 500 FROM generate_series(1, 40) AS c`,
+		`INSERT INTO messages (id, conversation_id, seq, sender_id, content, created_at)
+		 SELECT 'msg_' || c || '_' || s, 'grp_' || c, s, 'u_a', 'hello', now()
+		 FROM generate_series(1, 40) AS c, generate_series(1, 500) AS s`,
+		`ANALYZE conversations`,
+		`ANALYZE messages`,
+	}
+	for _, q := range seed {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("seed: %v", err)
+		}
+	}
+	ch := domain.GroupChannel("grp_7")
+	for _, q := range []domain.HistoryQuery{
+		{Channel: ch, Limit: 50},
+		{Channel: ch, After: 100, Limit: 50},
+		{Channel: ch, Before: 300, Limit: 50},
+	} {
+		query, args, _ := postgres.HistoryQuery(q)
+		var plan []string
+		if err := db.SelectContext(ctx, &plan, "EXPLAIN "+query, args...); err != nil {
+			t.Fatalf("explain: %v", err)
+		}
+		text := strings.Join(plan, "\n")
+		if !strings.Contains(text, "messages_conversation_id_seq_key") || strings.Contains(text, "Sort") {
+			t.Errorf("history query %+v is not an index range scan without sort:\n%s", q, text)
+		}
+	}
+}

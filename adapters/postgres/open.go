@@ -1,0 +1,128 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/relaymsg/relay/domain"
+)
+
+// PoolConfig sizes the connection pool. A zero field takes its default, so
+// PoolConfig{} is a sensible configuration.
+type PoolConfig struct {
+	// MaxOpenConns bounds the connections to PostgreSQL (default 20). Every
+	// instance of the service holds up to this many, so instances times
+	// MaxOpenConns must stay below the server's max_connections.
+	MaxOpenConns int
+	// MaxIdleConns bounds the idle connections kept (default MaxOpenConns,
+	// so a burst does not pay for reconnecting).
+	MaxIdleConns int
+	// ConnMaxLifetime recycles connections (default 30 minutes) so that a
+	// fail-over or a load balancer in front of PostgreSQL is picked up.
+	ConnMaxLifetime time.Duration
+	// ConnMaxIdleTime closes connections idle that long (default 5 minutes).
+	ConnMaxIdleTime time.Duration
+	// ConnectTimeout bounds the first ping when ctx has no deadline
+	// (default 10 seconds).
+	ConnectTimeout time.Duration
+}
+
+func (c PoolConfig) withDefaults() PoolConfig {
+	if c.MaxOpenConns <= 0 {
+		c.MaxOpenConns = 20
+	}
+	if c.MaxIdleConns <= 0 || c.MaxIdleConns > c.MaxOpenConns {
+		c.MaxIdleConns = c.MaxOpenConns
+	}
+	if c.ConnMaxLifetime <= 0 {
+		c.ConnMaxLifetime = 30 * time.Minute
+	}
+	if c.ConnMaxIdleTime <= 0 {
+		c.ConnMaxIdleTime = 5 * time.Minute
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 10 * time.Second
+	}
+	return c
+}
+
+// Open returns a connection pool to the PostgreSQL server named by dsn (a
+// postgres:// URL or key=value list) once it has answered a ping. A
+// malformed dsn is an error of its own; a server that cannot be reached
+// wraps domain.ErrUnavailable. Open does not retry: whoever starts the
+// service decides whether to wait for the database. The caller closes the
+// pool.
+func Open(ctx context.Context, dsn string, cfg PoolConfig) (*sqlx.DB, error) {
+	db, err := NewPool(dsn, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := Ping(ctx, db, cfg); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return db, nil
+}
+
+// NewPool returns a connection pool to dsn without connecting: the first
+// query (or Ping) does. Use it where connecting belongs to a later step,
+// such as an fx start hook.
+func NewPool(dsn string, cfg PoolConfig) (*sqlx.DB, error) {
+	cfg = cfg.withDefaults()
+	connector, err := pq.NewConnector(dsn)
+	if err != nil {
+		// net/url's error quotes the whole DSN, password included; its
+		// inner error says what is wrong without it.
+		if urlErr, ok := errors.AsType[*url.Error](err); ok {
+			err = urlErr.Err
+		}
+		return nil, fmt.Errorf("open database: malformed DSN: %w", err)
+	}
+	db := sqlx.NewDb(sql.OpenDB(connector), "postgres")
+	db.SetMaxOpenConns(cfg.MaxOpenConns)
+	db.SetMaxIdleConns(cfg.MaxIdleConns)
+	db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
+	db.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
+	return db, nil
+}
+
+// Ping checks that db answers within cfg's ConnectTimeout when ctx has no
+// deadline of its own.
+func Ping(ctx context.Context, db *sqlx.DB, cfg PoolConfig) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.withDefaults().ConnectTimeout)
+		defer cancel()
+	}
+	return ping(ctx, db)
+}
+
+// ping checks that db answers. Every failure wraps domain.ErrUnavailable:
+// whether the server is down, the password wrong or the database missing,
+// the store cannot serve requests now.
+func ping(ctx context.Context, db *sqlx.DB) error {
+	if err := db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping database: %w: %w", domain.ErrUnavailable, withContextCause(ctx, err))
+	}
+	return nil
+}
+
+// HealthChecker reports whether the database answers, for the readiness
+// probe.
+type HealthChecker struct {
+	db *sqlx.DB
+}
+
+// NewHealthChecker returns a HealthChecker of db.
+func NewHealthChecker(db *sqlx.DB) *HealthChecker { return &HealthChecker{db: db} }
+
+// Ping returns nil when the database answers and otherwise an error
+// wrapping domain.ErrUnavailable.
+func (h *HealthChecker) Ping(ctx context.Context) error { return ping(ctx, h.db) }

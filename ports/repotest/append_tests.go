@@ -1,0 +1,216 @@
+package repotest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/relaymsg/relay/domain"
+)
+
+func appendTests() []contractTest {
+	return []contractTest{
+		{"Append assigns seq 1..N per channel", testAppendSeq},
+		{"Append from concurrent senders gives every seq exactly once", testAppendConcurrent},
+		{"Append to a missing conversation is not found", testAppendNotFound},
+		{"Append with a used client id is a conflict and uses no seq", testAppendDuplicateClientID},
+		{"Append racing with one client id stores one message", testAppendClientIDRace},
+		{"Append accepts one client id from different senders", testAppendClientIDPerSender},
+		{"Append without a client id never conflicts", testAppendNoClientID},
+	}
+}
+
+func testAppendSeq(t *testing.T, f *fixture) {
+	alice, bob := f.user("alice"), f.user("bob")
+	dm := f.createDM(t, alice, bob)
+	g := f.createGroup(t, "team", alice)
+
+	var stored []domain.Message
+	for i := range 5 {
+		m := f.message(dm.Channel(), alice, fmt.Sprintf("héllo %d", i), f.newID("c"))
+		m.PersonaID = "p_42"
+		got := f.appendOK(t, m)
+		want := m
+		want.Seq, want.CreatedAt = int64(i+1), got.CreatedAt
+		sameMessage(t, "Append", got, want)
+		checkStoredTime(t, "Append", got.CreatedAt, m.CreatedAt)
+		stored = append(stored, got)
+	}
+	// Another channel counts from 1 on its own.
+	if got := f.appendOK(t, f.message(g.Channel(), alice, "first", "")); got.Seq != 1 {
+		t.Fatalf("first message of another channel has seq %d; want 1", got.Seq)
+	}
+
+	if last := f.get(t, dm.Channel()).LastSeq; last != 5 {
+		t.Fatalf("LastSeq = %d; want 5", last)
+	}
+	page, err := f.msgs.List(t.Context(), domain.HistoryQuery{Channel: dm.Channel(), Limit: 10})
+	if err != nil || len(page) != len(stored) {
+		t.Fatalf("List = %d messages, %v; want %d", len(page), err, len(stored))
+	}
+	for i := range stored {
+		sameMessage(t, "List after Append", page[i], stored[i])
+	}
+}
+
+func testAppendConcurrent(t *testing.T, f *fixture) {
+	const senders, perSender = 5, 10
+	users := make([]domain.UserID, senders)
+	for i := range users {
+		users[i] = f.user(fmt.Sprintf("sender%d", i))
+	}
+	g := f.createGroup(t, "busy", users...)
+
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		got  []domain.Message
+		errs []error
+	)
+	for _, u := range users {
+		wg.Go(func() {
+			for i := range perSender {
+				m, err := f.msgs.Append(t.Context(), f.message(g.Channel(), u, fmt.Sprintf("%s #%03d", u, i), ""))
+				mu.Lock()
+				got, errs = append(got, m), append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+
+	all := seqs(got)
+	slices.Sort(all)
+	if want := seqRange(1, senders*perSender); !slices.Equal(all, want) {
+		t.Fatalf("seqs = %v; want each of 1..%d exactly once", all, senders*perSender)
+	}
+	if last := f.get(t, g.Channel()).LastSeq; last != senders*perSender {
+		t.Fatalf("LastSeq = %d; want %d", last, senders*perSender)
+	}
+	// Stored history matches what Append returned, and each sender's
+	// messages, sent one after the other, got increasing seqs.
+	page, err := f.msgs.List(t.Context(), domain.HistoryQuery{Channel: g.Channel(), Limit: senders * perSender})
+	if err != nil || !slices.Equal(seqs(page), seqRange(1, senders*perSender)) {
+		t.Fatalf("List = %v, %v; want seqs 1..%d", seqs(page), err, senders*perSender)
+	}
+	bySeq := make(map[int64]domain.Message, len(got))
+	for _, m := range got {
+		bySeq[m.Seq] = m
+	}
+	lastOf := make(map[domain.UserID]string)
+	for _, m := range page {
+		sameMessage(t, fmt.Sprintf("List()[seq %d]", m.Seq), m, bySeq[m.Seq])
+		if prev, ok := lastOf[m.SenderID]; ok && m.Content < prev {
+			t.Fatalf("%s's message %q has a higher seq than its later %q", m.SenderID, prev, m.Content)
+		}
+		lastOf[m.SenderID] = m.Content
+	}
+}
+
+func testAppendNotFound(t *testing.T, f *fixture) {
+	alice := f.user("alice")
+	g := f.createGroup(t, "team", alice)
+	for _, ch := range []domain.ChannelID{
+		domain.GroupChannel("grp_missing_" + domain.ConversationID(f.suffix)),
+		domain.DMChannel(g.ID),
+	} {
+		_, err := f.msgs.Append(t.Context(), f.message(ch, alice, "hi", ""))
+		wantErr(t, "Append to "+ch.String(), err, domain.ErrNotFound)
+	}
+	if last := f.get(t, g.Channel()).LastSeq; last != 0 {
+		t.Fatalf("LastSeq of the group = %d; want 0", last)
+	}
+}
+
+func testAppendDuplicateClientID(t *testing.T, f *fixture) {
+	alice := f.user("alice")
+	g := f.createGroup(t, "team", alice)
+	other := f.createGroup(t, "other", alice)
+	first := f.appendOK(t, f.message(g.Channel(), alice, "hi", "c-1"))
+
+	// The key is per sender, whatever the channel.
+	for _, ch := range []domain.ChannelID{g.Channel(), other.Channel()} {
+		_, err := f.msgs.Append(t.Context(), f.message(ch, alice, "hi again", "c-1"))
+		wantErr(t, "Append(used client id) in "+ch.String(), err, domain.ErrConflict)
+	}
+	if next := f.appendOK(t, f.message(g.Channel(), alice, "next", "c-2")); next.Seq != 2 {
+		t.Fatalf("the append after a conflict got seq %d; want 2 (no seq used by the conflict)", next.Seq)
+	}
+	if next := f.appendOK(t, f.message(other.Channel(), alice, "next", "")); next.Seq != 1 {
+		t.Fatalf("the append after a conflict in another channel got seq %d; want 1", next.Seq)
+	}
+	found, err := f.msgs.FindByClientID(t.Context(), alice, "c-1")
+	if err != nil {
+		t.Fatalf("FindByClientID: %v", err)
+	}
+	sameMessage(t, "FindByClientID after the conflict", found, first)
+}
+
+func testAppendClientIDRace(t *testing.T, f *fixture) {
+	alice := f.user("alice")
+	g := f.createGroup(t, "team", alice)
+	const racers = 4
+	var (
+		wg   sync.WaitGroup
+		got  [racers]domain.Message
+		errs [racers]error
+	)
+	for i := range racers {
+		m := f.message(g.Channel(), alice, "once", "c-race")
+		wg.Go(func() { got[i], errs[i] = f.msgs.Append(t.Context(), m) })
+	}
+	wg.Wait()
+	var stored []domain.Message
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			stored = append(stored, got[i])
+		case !errors.Is(err, domain.ErrConflict):
+			t.Fatalf("Append #%d: %v; want success or a conflict", i, err)
+		}
+	}
+	if len(stored) != 1 || stored[0].Seq != 1 {
+		t.Fatalf("%d appends succeeded (%v); want exactly one, with seq 1", len(stored), seqs(stored))
+	}
+	page, err := f.msgs.List(t.Context(), domain.HistoryQuery{Channel: g.Channel(), Limit: 10})
+	if err != nil || len(page) != 1 {
+		t.Fatalf("List = %v, %v; want one message", seqs(page), err)
+	}
+	sameMessage(t, "List after the race", page[0], stored[0])
+	if last := f.get(t, g.Channel()).LastSeq; last != 1 {
+		t.Fatalf("LastSeq = %d; want 1", last)
+	}
+}
+
+func testAppendClientIDPerSender(t *testing.T, f *fixture) {
+	alice, bob := f.user("alice"), f.user("bob")
+	dm := f.createDM(t, alice, bob)
+	a := f.appendOK(t, f.message(dm.Channel(), alice, "from alice", "c-1"))
+	b := f.appendOK(t, f.message(dm.Channel(), bob, "from bob", "c-1"))
+	if a.Seq != 1 || b.Seq != 2 {
+		t.Fatalf("seqs = %d, %d; want 1, 2", a.Seq, b.Seq)
+	}
+	for _, want := range []domain.Message{a, b} {
+		got, err := f.msgs.FindByClientID(t.Context(), want.SenderID, "c-1")
+		if err != nil {
+			t.Fatalf("FindByClientID(%s): %v", want.SenderID, err)
+		}
+		sameMessage(t, "FindByClientID", got, want)
+	}
+}
+
+func testAppendNoClientID(t *testing.T, f *fixture) {
+	alice := f.user("alice")
+	g := f.createGroup(t, "team", alice)
+	f.appendN(t, g.Channel(), alice, 3)
+	if last := f.get(t, g.Channel()).LastSeq; last != 3 {
+		t.Fatalf("LastSeq = %d; want 3", last)
+	}
+	_, err := f.msgs.FindByClientID(t.Context(), alice, "")
+	wantErr(t, "FindByClientID(empty id)", err, domain.ErrNotFound)
+}

@@ -1,0 +1,155 @@
+package repotest
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/relaymsg/relay/domain"
+)
+
+// createDM stores a new direct message between a and b.
+func (f *fixture) createDM(t *testing.T, a, b domain.UserID) domain.Conversation {
+	t.Helper()
+	dm, created, err := f.convs.CreateDirectMessage(t.Context(), newDM(f, a, b))
+	if err != nil || !created {
+		t.Fatalf("CreateDirectMessage(%s, %s) = created %v, %v; want a new one", a, b, created, err)
+	}
+	return dm
+}
+
+// newDM returns an unsaved direct message between a and b, created now.
+func newDM(f *fixture, a, b domain.UserID) domain.Conversation {
+	return domain.Conversation{
+		ID:        domain.ConversationID(f.newID("dm")),
+		Kind:      domain.KindDM,
+		MemberIDs: sortedUsers([]domain.UserID{a, b}),
+		CreatedAt: time.Now(),
+	}
+}
+
+// createGroup stores a new group called name with members.
+func (f *fixture) createGroup(t *testing.T, name string, members ...domain.UserID) domain.Conversation {
+	t.Helper()
+	g := domain.Conversation{
+		ID:        domain.ConversationID(f.newID("grp")),
+		Kind:      domain.KindGroup,
+		Name:      name,
+		MemberIDs: members,
+		CreatedAt: time.Now(),
+	}
+	stored, err := f.convs.CreateGroup(t.Context(), g)
+	if err != nil {
+		t.Fatalf("CreateGroup(%s): %v", name, err)
+	}
+	return stored
+}
+
+// message returns an unsaved message of sender in ch.
+func (f *fixture) message(ch domain.ChannelID, sender domain.UserID, content, clientID string) domain.Message {
+	return domain.Message{
+		ID:              f.newID("msg"),
+		Channel:         ch,
+		SenderID:        sender,
+		Content:         content,
+		ClientMessageID: clientID,
+		CreatedAt:       time.Now(),
+	}
+}
+
+// appendOK appends m and fails the test if that fails.
+func (f *fixture) appendOK(t *testing.T, m domain.Message) domain.Message {
+	t.Helper()
+	stored, err := f.msgs.Append(t.Context(), m)
+	if err != nil {
+		t.Fatalf("Append(%s in %s): %v", m.ID, m.Channel, err)
+	}
+	return stored
+}
+
+// appendN appends n messages of sender to ch and returns them as stored.
+func (f *fixture) appendN(t *testing.T, ch domain.ChannelID, sender domain.UserID, n int) []domain.Message {
+	t.Helper()
+	out := make([]domain.Message, n)
+	for i := range out {
+		out[i] = f.appendOK(t, f.message(ch, sender, "message "+f.newID("c"), ""))
+	}
+	return out
+}
+
+// get loads ch and fails the test if that fails.
+func (f *fixture) get(t *testing.T, ch domain.ChannelID) domain.Conversation {
+	t.Helper()
+	c, err := f.convs.Get(t.Context(), ch)
+	if err != nil {
+		t.Fatalf("Get(%s): %v", ch, err)
+	}
+	return c
+}
+
+func sortedUsers(users []domain.UserID) []domain.UserID {
+	out := slices.Clone(users)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// wantErr fails the test unless err wraps target.
+func wantErr(t *testing.T, what string, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("%s: error = %v; want one wrapping %q", what, err, target)
+	}
+}
+
+// checkStoredTime checks a time the store returned against the one it was
+// given: in UTC and equal but for the store's precision.
+func checkStoredTime(t *testing.T, what string, got, sent time.Time) {
+	t.Helper()
+	if got.Location() != time.UTC {
+		t.Errorf("%s: CreatedAt location = %v; want UTC", what, got.Location())
+	}
+	if d := got.Sub(sent); d < -time.Millisecond || d > time.Millisecond {
+		t.Errorf("%s: CreatedAt = %v; want %v to the millisecond", what, got, sent)
+	}
+}
+
+// sameConversation fails the test unless got and want describe the same
+// stored conversation (members compared as sets).
+func sameConversation(t *testing.T, what string, got, want domain.Conversation) {
+	t.Helper()
+	if got.ID != want.ID || got.Kind != want.Kind || got.Number != want.Number ||
+		got.Name != want.Name || got.LastSeq != want.LastSeq || !got.CreatedAt.Equal(want.CreatedAt) ||
+		!slices.Equal(sortedUsers(got.MemberIDs), sortedUsers(want.MemberIDs)) {
+		t.Fatalf("%s:\n got  %+v\n want %+v", what, got, want)
+	}
+}
+
+// sameMessage fails the test unless got and want are the same stored
+// message.
+func sameMessage(t *testing.T, what string, got, want domain.Message) {
+	t.Helper()
+	g, w := got, want
+	g.CreatedAt, w.CreatedAt = time.Time{}, time.Time{}
+	if g != w || !got.CreatedAt.Equal(want.CreatedAt) {
+		t.Fatalf("%s:\n got  %+v\n want %+v", what, got, want)
+	}
+}
+
+// seqs returns the seqs of msgs in order.
+func seqs(msgs []domain.Message) []int64 {
+	out := make([]int64, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Seq
+	}
+	return out
+}
+
+// seqRange returns from, from+1, …, to (empty when to < from).
+func seqRange(from, to int64) []int64 {
+	var out []int64
+	for s := from; s <= to; s++ {
+		out = append(out, s)
+	}
+	return out
+}
