@@ -8,13 +8,13 @@ import (
 	"github.com/relaymsg/relay/ports"
 )
 
-// ListMessagesQuery asks for a page of a conversation's history. Limit 0
-// means domain.DefaultPageSize; at most one of After and Before is set.
+// ListMessagesQuery asks for a page of a conversation's history, anchored
+// as domain.HistoryQuery describes. Limit 0 means domain.DefaultPageSize.
 type ListMessagesQuery struct {
 	Principal domain.Principal
 	Channel   domain.ChannelID
-	After     int64
-	Before    int64
+	Anchor    domain.PageAnchor
+	Seq       int64
 	Limit     int
 }
 
@@ -38,17 +38,15 @@ func (uc *ListMessages) Execute(ctx context.Context, q ListMessagesQuery) ([]dom
 	switch {
 	case q.Limit < 1 || q.Limit > domain.MaxPageSize:
 		return nil, domain.Invalid("limit", "must be an integer from 1 to 200")
-	case q.After < 0:
-		return nil, domain.Invalid("after", "must not be negative")
-	case q.Before < 0:
-		return nil, domain.Invalid("before", "must not be negative")
-	case q.After > 0 && q.Before > 0:
-		return nil, domain.Invalid("before", "cannot be combined with after")
+	case q.Seq < 0:
+		return nil, domain.Invalid("seq", "must not be negative")
+	case q.Anchor != domain.PageLatest && q.Anchor != domain.PageAfter && q.Anchor != domain.PageBefore:
+		return nil, domain.Invalid("anchor", "must be latest, after or before")
 	}
 	if err := authorizeRead(ctx, uc.convs, q.Principal, q.Channel); err != nil {
 		return nil, err
 	}
-	page, err := uc.msgs.List(ctx, domain.HistoryQuery{Channel: q.Channel, After: q.After, Before: q.Before, Limit: q.Limit})
+	page, err := uc.msgs.List(ctx, domain.HistoryQuery{Channel: q.Channel, Anchor: q.Anchor, Seq: q.Seq, Limit: q.Limit})
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}

@@ -76,6 +76,16 @@ func (s *Stream) Close() { s.sub.Close() }
 // expire (ErrCredentialsExpired) or no channel is left (ErrNoChannelsLeft).
 // Every way out leaves the client able to resume from its last cursor.
 func (s *Stream) Run(ctx context.Context, sink StreamSink) error {
+	err := s.run(ctx, sink)
+	if ctx.Err() != nil {
+		// The client left or the server is stopping: a store read or a write
+		// that failed because of it is the normal end of the stream.
+		return nil
+	}
+	return err
+}
+
+func (s *Stream) run(ctx context.Context, sink StreamSink) error {
 	for _, ch := range s.order {
 		if err := s.catchUp(ctx, ch, sink); err != nil {
 			return err
@@ -123,8 +133,9 @@ func (s *Stream) Run(ctx context.Context, sink StreamSink) error {
 }
 
 // handleBatch handles ev and whatever else is already queued, up to
-// maxBatch events, then flushes once.
-func (s *Stream) handleBatch(ctx context.Context, ev domain.Event, sink StreamSink) error {
+// maxBatch events, then flushes once. Events are shared with other
+// subscribers and only read.
+func (s *Stream) handleBatch(ctx context.Context, ev *domain.Event, sink StreamSink) error {
 	for n := 1; ; n++ {
 		if err := s.handle(ctx, ev, sink); err != nil {
 			return err
@@ -142,7 +153,7 @@ func (s *Stream) handleBatch(ctx context.Context, ev domain.Event, sink StreamSi
 	return sink.Flush()
 }
 
-func (s *Stream) handle(ctx context.Context, ev domain.Event, sink StreamSink) error {
+func (s *Stream) handle(ctx context.Context, ev *domain.Event, sink StreamSink) error {
 	switch ev.Kind {
 	case domain.EventMessage:
 		return s.deliverLive(ctx, ev.Message, sink)
@@ -189,7 +200,7 @@ func (s *Stream) catchUp(ctx context.Context, channel domain.ChannelID, sink Str
 	}
 	for {
 		at, _ := s.cursor.Seq(number)
-		page, err := s.msgs.List(ctx, domain.HistoryQuery{Channel: channel, After: at, Limit: replayPage})
+		page, err := s.msgs.List(ctx, domain.HistoryAfter(channel, at, replayPage))
 		if err != nil {
 			return fmt.Errorf("replay %s: %w", channel, err)
 		}
@@ -215,7 +226,7 @@ func (s *Stream) send(number int64, m domain.Message, sink StreamSink) error {
 
 // removeChannel stops the stream's channel when its caller was removed from
 // the group. A service caller reads any conversation, so it keeps it.
-func (s *Stream) removeChannel(ev domain.Event, sink StreamSink) error {
+func (s *Stream) removeChannel(ev *domain.Event, sink StreamSink) error {
 	number, ok := s.channels[ev.Channel]
 	if !ok || ev.UserID != s.principal.UserID || s.principal.Admin {
 		return nil

@@ -124,7 +124,14 @@ func ParseCursor(s string) (Cursor, error) {
 		positions = append(positions, Position{Number: n, Seq: int64(seq)})
 		prev = n
 	}
-	return Cursor{positions: positions}, nil
+	c := Cursor{positions: positions}
+	// Base64 decoding skips CR and LF and ignores trailing bits, and a varint
+	// may be padded with 0x80 bytes: only the canonical text is accepted, so
+	// that a cursor has exactly one text form.
+	if c.String() != s {
+		return Cursor{}, errBadCursor
+	}
+	return c, nil
 }
 
 func readUvarint(raw *[]byte) (uint64, error) {

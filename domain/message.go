@@ -78,12 +78,31 @@ const (
 	MaxPageSize     = 200
 )
 
-// HistoryQuery selects a page of a channel's history. At most one of After
-// and Before is set (non-zero); with neither the page is the latest Limit
-// messages. Pages are always returned oldest first.
+// PageAnchor tells where a page of history is anchored.
+type PageAnchor int
+
+// The anchors of a page of history.
+const (
+	// PageLatest selects the latest Limit messages.
+	PageLatest PageAnchor = iota
+	// PageAfter selects the first Limit messages with seq > Seq; Seq 0 is
+	// the start of the channel.
+	PageAfter
+	// PageBefore selects the Limit messages just before seq Seq.
+	PageBefore
+)
+
+// HistoryQuery selects a page of a channel's history. Pages are always
+// returned oldest first. The anchor is explicit because seq 0 is a real
+// position ("after 0" is the first page), not an absent one.
 type HistoryQuery struct {
 	Channel ChannelID
-	After   int64 // messages with seq > After
-	Before  int64 // the Limit messages just before seq Before
+	Anchor  PageAnchor
+	Seq     int64 // the anchor's seq, for PageAfter and PageBefore
 	Limit   int
+}
+
+// HistoryAfter selects the first limit messages of channel after seq.
+func HistoryAfter(channel ChannelID, seq int64, limit int) HistoryQuery {
+	return HistoryQuery{Channel: channel, Anchor: PageAfter, Seq: seq, Limit: limit}
 }

@@ -26,7 +26,9 @@ type Notifier interface {
 // Subscription is one subscriber's view of a Notifier.
 type Subscription interface {
 	// Events is the bounded queue of events. It is never closed; watch Done.
-	Events() <-chan domain.Event
+	// An event may be shared with other subscribers: read it, never modify
+	// it.
+	Events() <-chan *domain.Event
 	// Done is closed when the subscription ends: Close was called, the
 	// subscriber fell behind and was cut off, or the notifier shut down.
 	Done() <-chan struct{}

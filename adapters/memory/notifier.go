@@ -127,9 +127,17 @@ func (n *Notifier) Publish(ctx context.Context, ev domain.Event) error {
 	}
 	sh := n.shardOf(ev.Channel)
 	var cut []*subscription // allocated only when someone is cut off
+	// One copy of the event is shared, read-only, by every queue: a queue
+	// slot is a pointer, not a 200-byte event. A channel nobody watches
+	// costs no allocation.
+	var shared *domain.Event
 	sh.mu.RLock()
 	for _, s := range sh.subs[ev.Channel] {
-		if !s.offer(ev) {
+		if shared == nil {
+			copied := ev
+			shared = &copied
+		}
+		if !s.offer(shared) {
 			cut = append(cut, s)
 		}
 	}
@@ -153,7 +161,7 @@ func (n *Notifier) Subscribe(ctx context.Context, channels []domain.ChannelID) (
 	}
 	s := &subscription{
 		n:        n,
-		events:   make(chan domain.Event, n.queueSize),
+		events:   make(chan *domain.Event, n.queueSize),
 		done:     make(chan struct{}),
 		channels: make(map[domain.ChannelID]struct{}, len(channels)),
 	}

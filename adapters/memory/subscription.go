@@ -17,7 +17,7 @@ type subscription struct {
 	n *Notifier
 	// events is never closed, so a publisher racing with the end of the
 	// subscription can never send on a closed channel; done signals the end.
-	events chan domain.Event
+	events chan *domain.Event
 	done   chan struct{}
 	ended  atomic.Bool
 	err    error // written once before done is closed, read only after
@@ -31,7 +31,7 @@ type subscription struct {
 var _ ports.Subscription = (*subscription)(nil)
 
 // Events returns the subscription's queue. It is never closed.
-func (s *subscription) Events() <-chan domain.Event { return s.events }
+func (s *subscription) Events() <-chan *domain.Event { return s.events }
 
 // Done returns a channel closed when the subscription ends.
 func (s *subscription) Done() <-chan struct{} { return s.done }
@@ -72,7 +72,7 @@ func (s *subscription) Close() {
 // offer enqueues ev without blocking. It returns false when the queue was
 // full and this call ended the subscription, so that the caller, once it
 // has released its shard lock, detaches it.
-func (s *subscription) offer(ev domain.Event) bool {
+func (s *subscription) offer(ev *domain.Event) bool {
 	if s.ended.Load() {
 		return true // ended; being removed by whoever ended it
 	}

@@ -34,8 +34,8 @@ func TestHistoryUsesTheSeqIndex(t *testing.T) {
 	ch := domain.GroupChannel("grp_7")
 	for _, q := range []domain.HistoryQuery{
 		{Channel: ch, Limit: 50},
-		{Channel: ch, After: 100, Limit: 50},
-		{Channel: ch, Before: 300, Limit: 50},
+		{Channel: ch, Anchor: domain.PageAfter, Seq: 100, Limit: 50},
+		{Channel: ch, Anchor: domain.PageBefore, Seq: 300, Limit: 50},
 	} {
 		query, args, _ := postgres.HistoryQuery(q)
 		var plan []string

@@ -120,17 +120,16 @@ func (r *MessageRepository) FindByClientID(ctx context.Context, sender domain.Us
 	return row.toDomain(), nil
 }
 
-// List returns a page of the channel's history, oldest first: with After
-// the first Limit messages past it, with Before the Limit messages just
-// before it, with neither the latest Limit. Each is a range scan of the
+// List returns a page of the channel's history, oldest first, anchored as
+// q.Anchor says (domain.HistoryQuery). Each is a range scan of the
 // (conversation_id, seq) index. A channel that does not exist has no
 // messages; whether the caller may read it is the use case's concern. A
 // Limit of 0 or less means domain.DefaultPageSize; a larger one than
 // domain.MaxPageSize is honoured, since refusing it is the API's business,
-// not the store's. After and Before together are domain.ErrInvalid.
+// not the store's. An unknown anchor is domain.ErrInvalid.
 func (r *MessageRepository) List(ctx context.Context, q domain.HistoryQuery) ([]domain.Message, error) {
-	if q.After > 0 && q.Before > 0 {
-		return nil, domain.Invalid("before", "cannot be combined with after")
+	if q.Anchor != domain.PageLatest && q.Anchor != domain.PageAfter && q.Anchor != domain.PageBefore {
+		return nil, domain.Invalid("anchor", "must be latest, after or before")
 	}
 	if q.Limit <= 0 {
 		q.Limit = domain.DefaultPageSize
@@ -157,11 +156,11 @@ func (r *MessageRepository) List(ctx context.Context, q domain.HistoryQuery) ([]
 func historyQuery(q domain.HistoryQuery) (query string, args []any, desc bool) {
 	const where = selectMessages + `WHERE m.conversation_id = $1 AND c.kind = $2 `
 	args = []any{q.Channel.ID, q.Channel.Kind, q.Limit}
-	switch {
-	case q.After > 0:
-		return where + `AND m.seq > $4 ORDER BY m.seq LIMIT $3`, append(args, q.After), false
-	case q.Before > 0:
-		return where + `AND m.seq < $4 ORDER BY m.seq DESC LIMIT $3`, append(args, q.Before), true
+	switch q.Anchor {
+	case domain.PageAfter:
+		return where + `AND m.seq > $4 ORDER BY m.seq LIMIT $3`, append(args, q.Seq), false
+	case domain.PageBefore:
+		return where + `AND m.seq < $4 ORDER BY m.seq DESC LIMIT $3`, append(args, q.Seq), true
 	default:
 		return where + `ORDER BY m.seq DESC LIMIT $3`, args, true
 	}

@@ -143,10 +143,10 @@ func (mr *MockSubscriptionMockRecorder) Err() *gomock.Call {
 }
 
 // Events mocks base method.
-func (m *MockSubscription) Events() <-chan domain.Event {
+func (m *MockSubscription) Events() <-chan *domain.Event {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "Events")
-	ret0, _ := ret[0].(<-chan domain.Event)
+	ret0, _ := ret[0].(<-chan *domain.Event)
 	return ret0
 }
 

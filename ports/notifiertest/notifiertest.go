@@ -117,13 +117,13 @@ func receive(t *testing.T, sub ports.Subscription) domain.Event {
 			if ev.Kind == domain.EventResync {
 				continue
 			}
-			return ev
+			return *ev
 		case <-sub.Done():
 			// An event queued before the end still counts.
 			select {
 			case ev := <-sub.Events():
 				if ev.Kind != domain.EventResync {
-					return ev
+					return *ev
 				}
 				continue
 			default:
@@ -150,7 +150,7 @@ func drain(sub ports.Subscription) []domain.Event {
 		select {
 		case ev := <-sub.Events():
 			if ev.Kind != domain.EventResync {
-				events = append(events, ev)
+				events = append(events, *ev)
 			}
 		default:
 			return events

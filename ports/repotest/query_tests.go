@@ -53,13 +53,15 @@ func testList(t *testing.T, f *fixture) {
 	}{
 		{"latest", domain.HistoryQuery{Limit: 3}, []int64{8, 9, 10}},
 		{"latest, more than stored", domain.HistoryQuery{Limit: 50}, seqRange(1, 10)},
-		{"after", domain.HistoryQuery{After: 2, Limit: 3}, []int64{3, 4, 5}},
-		{"after, to the end", domain.HistoryQuery{After: 8, Limit: 5}, []int64{9, 10}},
-		{"after the end", domain.HistoryQuery{After: 10, Limit: 5}, nil},
-		{"before", domain.HistoryQuery{Before: 5, Limit: 3}, []int64{2, 3, 4}},
-		{"before, from the start", domain.HistoryQuery{Before: 3, Limit: 5}, []int64{1, 2}},
-		{"before the start", domain.HistoryQuery{Before: 1, Limit: 5}, nil},
-		{"before past the end", domain.HistoryQuery{Before: 99, Limit: 2}, []int64{9, 10}},
+		{"after", domain.HistoryQuery{Anchor: domain.PageAfter, Seq: 2, Limit: 3}, []int64{3, 4, 5}},
+		{"after, to the end", domain.HistoryQuery{Anchor: domain.PageAfter, Seq: 8, Limit: 5}, []int64{9, 10}},
+		{"after 0 is the first page", domain.HistoryQuery{Anchor: domain.PageAfter, Seq: 0, Limit: 3}, []int64{1, 2, 3}},
+		{"after the end", domain.HistoryQuery{Anchor: domain.PageAfter, Seq: 10, Limit: 5}, nil},
+		{"before", domain.HistoryQuery{Anchor: domain.PageBefore, Seq: 5, Limit: 3}, []int64{2, 3, 4}},
+		{"before, from the start", domain.HistoryQuery{Anchor: domain.PageBefore, Seq: 3, Limit: 5}, []int64{1, 2}},
+		{"before the start", domain.HistoryQuery{Anchor: domain.PageBefore, Seq: 1, Limit: 5}, nil},
+		{"before 0 is nothing", domain.HistoryQuery{Anchor: domain.PageBefore, Seq: 0, Limit: 5}, nil},
+		{"before past the end", domain.HistoryQuery{Anchor: domain.PageBefore, Seq: 99, Limit: 2}, []int64{9, 10}},
 		{"limit 1", domain.HistoryQuery{Limit: 1}, []int64{10}},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/relaymsg/relay/domain"
+)
+
+// unmatchedRoute labels requests that matched no route, so that probes of
+// random paths cannot blow up the metrics' label sets.
+const unmatchedRoute = "unmatched"
+
+// requestInfo is what the inner layers learn about a request that the
+// outermost one logs: the route template (known only once the router
+// matched) and the caller.
+type requestInfo struct {
+	route  string
+	userID domain.UserID
+}
+
+type infoKey struct{}
+
+func infoOf(r *http.Request) *requestInfo {
+	info, _ := r.Context().Value(infoKey{}).(*requestInfo)
+	return info
+}
+
+func routeOf(r *http.Request) string {
+	if info := infoOf(r); info != nil && info.route != "" {
+		return info.route
+	}
+	return unmatchedRoute
+}
+
+// recordRoute is router middleware: it runs only for matched routes and
+// tells the outer layer the route's template.
+func recordRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if info := infoOf(r); info != nil {
+			if tpl, err := mux.CurrentRoute(r).GetPathTemplate(); err == nil {
+				info.route = tpl
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// instrument wraps the whole router: it writes the access log line and the
+// request metrics of every request, matched or not, and turns a panic into
+// a 500 instead of a dropped connection.
+func (h *Handler) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		info := &requestInfo{}
+		rec := &responseRecorder{ResponseWriter: w}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				h.logger.ErrorContext(r.Context(), "handler panicked", requestAttrs(r, "panic", p, "stack", string(debug.Stack()))...)
+				if !rec.wroteHeader {
+					writeErrorBody(rec, http.StatusInternalServerError, "internal", "internal error")
+				}
+			}
+			h.finish(r, info, rec, time.Since(start))
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+func (h *Handler) finish(r *http.Request, info *requestInfo, rec *responseRecorder, elapsed time.Duration) {
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	route := routeOf(r)
+	h.metrics.observeRequest(r.Method, route, status, elapsed)
+	if !h.logger.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	h.logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+		slog.String("method", r.Method),
+		slog.String("route", route),
+		slog.String("url", redactedURL(r.URL)),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		slog.Int64("bytes", rec.bytes),
+		slog.String("user_id", string(info.userID)),
+	)
+}
+
+// redactedURL returns u's path and query with every access_token value
+// replaced, so that no token reaches a log. A query that does not parse is
+// dropped whole rather than risk logging a token in it.
+func redactedURL(u *url.URL) string {
+	if u.RawQuery == "" {
+		return u.Path
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return u.Path + "?[unparsable query]"
+	}
+	for k := range q {
+		if strings.EqualFold(k, accessTokenParam) {
+			q[k] = []string{"REDACTED"}
+		}
+	}
+	return u.Path + "?" + q.Encode()
+}
+
+// responseRecorder notes the status and the size of a response. Unwrap lets
+// http.ResponseController reach the real writer's Flush and deadlines.
+type responseRecorder struct {
+	http.ResponseWriter
+	status      int
+	bytes       int64
+	wroteHeader bool
+}
+
+func (rr *responseRecorder) WriteHeader(status int) {
+	if !rr.wroteHeader {
+		rr.status = status
+		rr.wroteHeader = true
+	}
+	rr.ResponseWriter.WriteHeader(status)
+}
+
+func (rr *responseRecorder) Write(p []byte) (int, error) {
+	if !rr.wroteHeader {
+		rr.WriteHeader(http.StatusOK)
+	}
+	n, err := rr.ResponseWriter.Write(p)
+	rr.bytes += int64(n)
+	return n, err
+}
+
+func (rr *responseRecorder) Unwrap() http.ResponseWriter { return rr.ResponseWriter }

@@ -1,0 +1,134 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/relaymsg/relay/application"
+	"github.com/relaymsg/relay/domain"
+)
+
+type createDirectMessageRequest struct {
+	MemberIDs *[]domain.UserID `json:"memberIds"`
+}
+
+// createDirectMessage: POST /api/dms → 201 with a new DM, 200 with the
+// pair's existing one.
+func (h *Handler) createDirectMessage(w http.ResponseWriter, r *http.Request) error {
+	var req createDirectMessageRequest
+	if err := decodeJSON(w, r, h.cfg.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if req.MemberIDs == nil {
+		return required("memberIds")
+	}
+	dm, created, err := h.uc.CreateDirectMessage.Execute(r.Context(), application.CreateDirectMessageCommand{
+		Principal: principalOf(r), MemberIDs: *req.MemberIDs,
+	})
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, toConversationJSON(dm))
+	return nil
+}
+
+type createGroupRequest struct {
+	Name *string `json:"name"`
+	// MemberIDs may be left out: the caller alone makes a valid group.
+	MemberIDs []domain.UserID `json:"memberIds"`
+}
+
+// createGroup: POST /api/groups → 201.
+func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) error {
+	var req createGroupRequest
+	if err := decodeJSON(w, r, h.cfg.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if req.Name == nil {
+		return required("name")
+	}
+	group, err := h.uc.CreateGroup.Execute(r.Context(), application.CreateGroupCommand{
+		Principal: principalOf(r), Name: *req.Name, MemberIDs: req.MemberIDs,
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toConversationJSON(group))
+	return nil
+}
+
+type addMemberRequest struct {
+	UserID *domain.UserID `json:"userId"`
+}
+
+// addMember: POST /api/groups/{id}/members → 204.
+func (h *Handler) addMember(w http.ResponseWriter, r *http.Request) error {
+	group, err := pathConversationID(r)
+	if err != nil {
+		return err
+	}
+	var req addMemberRequest
+	if err := decodeJSON(w, r, h.cfg.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if req.UserID == nil {
+		return required("userId")
+	}
+	if err := h.uc.AddMember.Execute(r.Context(), application.AddMemberCommand{
+		Principal: principalOf(r), GroupID: group, UserID: *req.UserID,
+	}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// removeMember: DELETE /api/groups/{id}/members/{userId} → 204.
+func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request) error {
+	group, err := pathConversationID(r)
+	if err != nil {
+		return err
+	}
+	if err := h.uc.RemoveMember.Execute(r.Context(), application.RemoveMemberCommand{
+		Principal: principalOf(r), GroupID: group, UserID: domain.UserID(mux.Vars(r)["userId"]),
+	}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// listConversations: GET /api/conversations → 200, an array ([] when the
+// caller has none).
+func (h *Handler) listConversations(w http.ResponseWriter, r *http.Request) error {
+	convs, err := h.uc.ListConversations.Execute(r.Context(), principalOf(r))
+	if err != nil {
+		return err
+	}
+	out := make([]conversationJSON, len(convs))
+	for i, c := range convs {
+		out[i] = toConversationJSON(c)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// pathConversationID returns the {id} of the route. A malformed id names
+// no conversation that can exist, so it is 404 like any unknown one.
+func pathConversationID(r *http.Request) (domain.ConversationID, error) {
+	return conversationID(mux.Vars(r)["id"])
+}
+
+func conversationID(s string) (domain.ConversationID, error) {
+	id := domain.ConversationID(s)
+	if err := domain.ValidateConversationID(id); err != nil {
+		return "", fmt.Errorf("conversation id %q: %w", s, domain.ErrNotFound)
+	}
+	return id, nil
+}

@@ -1,0 +1,118 @@
+package httpapi_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/relaymsg/relay/domain"
+	"github.com/relaymsg/relay/ports"
+)
+
+// fakeNotifier is an in-process notifier with bounded queues that cuts off
+// a subscriber whose queue is full, like the real hub.
+type fakeNotifier struct {
+	queue int
+
+	mu           sync.Mutex
+	subs         map[*fakeSub]bool
+	subscribeErr error
+	subscribed   chan struct{} // receives one value per Subscribe, when set
+}
+
+func newFakeNotifier(queue int) *fakeNotifier {
+	return &fakeNotifier{queue: queue, subs: map[*fakeSub]bool{}}
+}
+
+func (n *fakeNotifier) Publish(_ context.Context, ev domain.Event) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for s := range n.subs {
+		if !s.has(ev.Channel) {
+			continue
+		}
+		select {
+		case s.events <- &ev:
+		default:
+			s.end(ports.ErrSlowSubscriber)
+			delete(n.subs, s)
+		}
+	}
+	return nil
+}
+
+func (n *fakeNotifier) Subscribe(_ context.Context, chs []domain.ChannelID) (ports.Subscription, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.subscribeErr != nil {
+		return nil, n.subscribeErr
+	}
+	s := &fakeSub{n: n, events: make(chan *domain.Event, n.queue), done: make(chan struct{}), channels: map[domain.ChannelID]bool{}}
+	for _, ch := range chs {
+		s.channels[ch] = true
+	}
+	n.subs[s] = true
+	if n.subscribed != nil {
+		n.subscribed <- struct{}{}
+	}
+	return s, nil
+}
+
+func (n *fakeNotifier) Ping(context.Context) error { return nil }
+
+func (n *fakeNotifier) count() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.subs)
+}
+
+type fakeSub struct {
+	n      *fakeNotifier
+	events chan *domain.Event
+	done   chan struct{}
+	once   sync.Once
+	err    atomic.Pointer[error]
+
+	mu       sync.Mutex
+	channels map[domain.ChannelID]bool
+}
+
+func (s *fakeSub) has(ch domain.ChannelID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.channels[ch]
+}
+
+func (s *fakeSub) end(err error) {
+	s.once.Do(func() {
+		if err != nil {
+			s.err.Store(&err)
+		}
+		close(s.done)
+	})
+}
+
+func (s *fakeSub) Events() <-chan *domain.Event { return s.events }
+func (s *fakeSub) Done() <-chan struct{}        { return s.done }
+
+func (s *fakeSub) Err() error {
+	if p := s.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (s *fakeSub) Unsubscribe(chs ...domain.ChannelID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ch := range chs {
+		delete(s.channels, ch)
+	}
+}
+
+func (s *fakeSub) Close() {
+	s.n.mu.Lock()
+	delete(s.n.subs, s)
+	s.n.mu.Unlock()
+	s.end(nil)
+}

@@ -1,0 +1,235 @@
+package httpapi_test
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/relaymsg/relay/domain"
+	"github.com/relaymsg/relay/ports"
+)
+
+// fakeStore is an in-memory ConversationRepository and MessageRepository,
+// enough to drive the real use cases through the HTTP adapter.
+type fakeStore struct {
+	mu      sync.Mutex
+	convs   map[domain.ChannelID]*domain.Conversation
+	order   []domain.ChannelID
+	msgs    map[domain.ChannelID][]domain.Message
+	number  int64
+	failErr error // every call fails with it when set
+}
+
+var (
+	_ ports.ConversationRepository = (*fakeStore)(nil)
+	_ ports.MessageRepository      = (*fakeStore)(nil)
+)
+
+func newFakeStore() *fakeStore {
+	return &fakeStore{convs: map[domain.ChannelID]*domain.Conversation{}, msgs: map[domain.ChannelID][]domain.Message{}}
+}
+
+func (s *fakeStore) setFail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failErr = err
+}
+
+func (s *fakeStore) add(c domain.Conversation) domain.Conversation {
+	s.number++
+	c.Number = s.number
+	c.MemberIDs = slices.Clone(c.MemberIDs)
+	s.convs[c.Channel()] = &c
+	s.order = append(s.order, c.Channel())
+	return c
+}
+
+func (s *fakeStore) CreateDirectMessage(_ context.Context, dm domain.Conversation) (domain.Conversation, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return domain.Conversation{}, false, s.failErr
+	}
+	for _, c := range s.convs {
+		if c.Kind == domain.KindDM && slices.Equal(c.MemberIDs, dm.MemberIDs) {
+			return *c, false, nil
+		}
+	}
+	return s.add(dm), true, nil
+}
+
+func (s *fakeStore) CreateGroup(_ context.Context, g domain.Conversation) (domain.Conversation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return domain.Conversation{}, s.failErr
+	}
+	return s.add(g), nil
+}
+
+func (s *fakeStore) Get(_ context.Context, ch domain.ChannelID) (domain.Conversation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return domain.Conversation{}, s.failErr
+	}
+	c, ok := s.convs[ch]
+	if !ok {
+		return domain.Conversation{}, fmt.Errorf("get %s: %w", ch, domain.ErrNotFound)
+	}
+	out := *c
+	out.MemberIDs = slices.Clone(c.MemberIDs)
+	return out, nil
+}
+
+func (s *fakeStore) IsMember(_ context.Context, ch domain.ChannelID, u domain.UserID) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return false, s.failErr
+	}
+	c, ok := s.convs[ch]
+	return ok && c.HasMember(u), nil
+}
+
+func (s *fakeStore) ChannelStates(_ context.Context, chs []domain.ChannelID, u domain.UserID) ([]domain.ChannelState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return nil, s.failErr
+	}
+	var out []domain.ChannelState
+	for _, ch := range chs {
+		if c, ok := s.convs[ch]; ok {
+			out = append(out, domain.ChannelState{Channel: ch, Number: c.Number, LastSeq: c.LastSeq, IsMember: c.HasMember(u)})
+		}
+	}
+	return out, nil
+}
+
+func (s *fakeStore) ListForMember(_ context.Context, u domain.UserID) ([]domain.Conversation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return nil, s.failErr
+	}
+	var out []domain.Conversation
+	for i := len(s.order) - 1; i >= 0; i-- {
+		if c := s.convs[s.order[i]]; c.HasMember(u) {
+			out = append(out, *c)
+		}
+	}
+	return out, nil
+}
+
+func (s *fakeStore) AddMember(_ context.Context, g domain.ChannelID, u domain.UserID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return s.failErr
+	}
+	c, ok := s.convs[g]
+	if !ok {
+		return domain.ErrNotFound
+	}
+	if !c.HasMember(u) {
+		c.MemberIDs = append(c.MemberIDs, u)
+	}
+	return nil
+}
+
+func (s *fakeStore) RemoveMember(_ context.Context, g domain.ChannelID, u domain.UserID) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return false, s.failErr
+	}
+	c, ok := s.convs[g]
+	if !ok || !c.HasMember(u) {
+		return false, nil
+	}
+	c.MemberIDs = slices.DeleteFunc(c.MemberIDs, func(m domain.UserID) bool { return m == u })
+	return true, nil
+}
+
+func (s *fakeStore) Append(_ context.Context, m domain.Message) (domain.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return domain.Message{}, s.failErr
+	}
+	c, ok := s.convs[m.Channel]
+	if !ok {
+		return domain.Message{}, domain.ErrNotFound
+	}
+	if m.ClientMessageID != "" {
+		if _, err := s.findByClientID(m.SenderID, m.ClientMessageID); err == nil {
+			return domain.Message{}, domain.ErrConflict
+		}
+	}
+	c.LastSeq++
+	m.Seq = c.LastSeq
+	s.msgs[m.Channel] = append(s.msgs[m.Channel], m)
+	return m, nil
+}
+
+func (s *fakeStore) FindByClientID(_ context.Context, u domain.UserID, id string) (domain.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return domain.Message{}, s.failErr
+	}
+	return s.findByClientID(u, id)
+}
+
+func (s *fakeStore) findByClientID(u domain.UserID, id string) (domain.Message, error) {
+	for _, ms := range s.msgs {
+		for _, m := range ms {
+			if m.SenderID == u && m.ClientMessageID == id {
+				return m, nil
+			}
+		}
+	}
+	return domain.Message{}, domain.ErrNotFound
+}
+
+func (s *fakeStore) List(_ context.Context, q domain.HistoryQuery) ([]domain.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return nil, s.failErr
+	}
+	all := s.msgs[q.Channel]
+	var page []domain.Message
+	switch q.Anchor {
+	case domain.PageAfter:
+		for _, m := range all {
+			if m.Seq > q.Seq && len(page) < q.Limit {
+				page = append(page, m)
+			}
+		}
+	case domain.PageBefore:
+		i, _ := slices.BinarySearchFunc(all, q.Seq, func(m domain.Message, seq int64) int { return cmp.Compare(m.Seq, seq) })
+		page = all[max(0, i-q.Limit):i]
+	default:
+		page = all[max(0, len(all)-q.Limit):]
+	}
+	return slices.Clone(page), nil
+}
+
+// seqIDs makes ids "<prefix>_<n>".
+type seqIDs struct{ n atomic.Int64 }
+
+func (g *seqIDs) NewID(prefix string) string { return fmt.Sprintf("%s_%d", prefix, g.n.Add(1)) }
+
+// fixedClock always tells the same time, in a zone other than UTC so that
+// tests see the API convert it.
+type fixedClock struct{}
+
+var testNow = time.Date(2025, 3, 4, 13, 14, 15, 123456000, time.FixedZone("CET", 3600))
+
+func (fixedClock) Now() time.Time { return testNow }

@@ -1,0 +1,130 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Handler is Relay's HTTP API: every route of API.md plus /healthz,
+// /readyz and /metrics, behind access logging and metrics. It is safe for
+// concurrent use.
+type Handler struct {
+	root      http.Handler
+	uc        UseCases
+	cfg       Config
+	logger    *slog.Logger
+	metrics   *Metrics
+	auth      *authenticator
+	readiness []ReadinessCheck
+	cache     *messageCache
+	streams   *streamRegistry
+
+	// closing is done once CloseStreams was called: open streams end and
+	// new ones are told to come back later.
+	closing      context.Context
+	closeStreams context.CancelFunc
+}
+
+// StreamCloser is implemented by handlers that hold long-lived streams;
+// Server.Stop calls CloseStreams before it drains the server, because
+// http.Server.Shutdown waits for every active request and a stream never
+// ends by itself.
+type StreamCloser interface {
+	CloseStreams()
+}
+
+var _ StreamCloser = (*Handler)(nil)
+
+// NewHandler returns the API handler. cfg.AuthSecret and every use case are
+// required; see Deps for the optional collaborators.
+func NewHandler(uc UseCases, cfg Config, deps Deps) (*Handler, error) {
+	if len(cfg.AuthSecret) == 0 {
+		return nil, errors.New("httpapi: the auth secret is required")
+	}
+	if err := uc.validate(); err != nil {
+		return nil, err
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if deps.Metrics == nil {
+		m, err := NewMetrics(nil)
+		if err != nil {
+			return nil, err
+		}
+		deps.Metrics = m
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	h := &Handler{
+		uc:        uc,
+		cfg:       cfg.withDefaults(),
+		logger:    deps.Logger,
+		metrics:   deps.Metrics,
+		auth:      newAuthenticator(cfg.AuthSecret, deps.Now),
+		readiness: deps.Readiness,
+		cache:     newMessageCache(messageCacheSlots),
+		streams:   newStreamRegistry(deps.Metrics),
+	}
+	h.closing, h.closeStreams = context.WithCancel(context.Background())
+	h.root = h.instrument(h.routes(deps))
+	return h, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.root.ServeHTTP(w, r) }
+
+// CloseStreams ends every open SSE stream promptly and answers later
+// stream requests with a bare `retry:`, so that clients reconnect (to
+// another instance) with their cursors. /readyz answers 503 from then on.
+// It is safe to call more than once.
+func (h *Handler) CloseStreams() { h.closeStreams() }
+
+func (h *Handler) routes(deps Deps) http.Handler {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeErrorBody(w, http.StatusNotFound, codeNotFound, "no such route")
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeErrorBody(w, http.StatusMethodNotAllowed, codeMethod, "method not allowed on this route")
+	})
+	r.Use(recordRoute)
+
+	r.HandleFunc("/healthz", h.healthz).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/readyz", h.readyz).Methods(http.MethodGet, http.MethodHead)
+	if deps.Gatherer != nil {
+		r.Handle("/metrics", promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	}
+
+	api := func(f apiFunc) http.Handler { return h.requireAuth(false, h.handle(f)) }
+	r.Handle("/api/dms", api(h.createDirectMessage)).Methods(http.MethodPost)
+	r.Handle("/api/groups", api(h.createGroup)).Methods(http.MethodPost)
+	r.Handle("/api/groups/{id}/members", api(h.addMember)).Methods(http.MethodPost)
+	r.Handle("/api/groups/{id}/members/{userId}", api(h.removeMember)).Methods(http.MethodDelete)
+	r.Handle("/api/conversations", api(h.listConversations)).Methods(http.MethodGet)
+	r.Handle("/api/messages", api(h.sendMessage)).Methods(http.MethodPost)
+	r.Handle("/api/messages", api(h.listMessages)).Methods(http.MethodGet)
+	r.Handle("/api/sse", h.requireAuth(true, h.handle(h.subscribe))).Methods(http.MethodGet)
+	r.Handle("/api/sse/stats", api(h.sseStats)).Methods(http.MethodGet)
+	return r
+}
+
+// apiFunc is a handler whose failures are returned, so that they are all
+// answered and logged in one place (respondError).
+type apiFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (h *Handler) handle(f apiFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := f(w, r); err != nil {
+			h.respondError(w, r, err)
+		}
+	})
+}

@@ -1,0 +1,159 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/relaymsg/relay/application"
+	"github.com/relaymsg/relay/domain"
+)
+
+type sendMessageRequest struct {
+	DirectMessageID *string `json:"directMessageId"`
+	GroupID         *string `json:"groupId"`
+	Content         *string `json:"content"`
+	PersonaID       *string `json:"personaId"`
+	ClientMessageID *string `json:"clientMessageId"`
+}
+
+// sendMessage: POST /api/messages → 201 with the stored message, or 200
+// with the original one when the request is a retry (same sender and
+// clientMessageId). The answer comes only after the use case reports the
+// message committed.
+func (h *Handler) sendMessage(w http.ResponseWriter, r *http.Request) error {
+	var req sendMessageRequest
+	if err := decodeJSON(w, r, h.cfg.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	channel, err := bodyChannel(req.DirectMessageID, req.GroupID)
+	if err != nil {
+		return err
+	}
+	if req.Content == nil {
+		return required("content")
+	}
+	res, err := h.uc.SendMessage.Execute(r.Context(), application.SendMessageCommand{
+		Principal:       principalOf(r),
+		Channel:         channel,
+		Content:         *req.Content,
+		PersonaID:       deref(req.PersonaID),
+		ClientMessageID: deref(req.ClientMessageID),
+	})
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+		h.metrics.messagesSent.Inc()
+	}
+	// The same bytes an SSE message event carries, from the same cache.
+	body, err := h.cache.encode(res.Message)
+	if err != nil {
+		return fmt.Errorf("encode message %s: %w", res.Message.ID, err)
+	}
+	writeRawJSON(w, status, body)
+	return nil
+}
+
+// bodyChannel returns the channel named by exactly one of the two ids.
+func bodyChannel(dmID, groupID *string) (domain.ChannelID, error) {
+	switch {
+	case dmID != nil && groupID != nil:
+		return domain.ChannelID{}, badRequest(codeValidation, "directMessageId, groupId: give exactly one, not both")
+	case dmID != nil:
+		id, err := conversationID(*dmID)
+		return domain.DMChannel(id), err
+	case groupID != nil:
+		id, err := conversationID(*groupID)
+		return domain.GroupChannel(id), err
+	}
+	return domain.ChannelID{}, badRequest(codeValidation, "directMessageId, groupId: exactly one is required")
+}
+
+// listMessages: GET /api/messages?directMessageId=…|groupId=…&limit=&after=|before=
+// → 200, a page oldest first ([] when empty).
+func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	channel, err := queryChannel(q)
+	if err != nil {
+		return err
+	}
+	// limit=0 would reach the use case as "the default": the contract wants
+	// every value outside 1..200 refused, not clamped or defaulted.
+	limit, err := queryInt(q, "limit", domain.DefaultPageSize)
+	if err != nil || limit < 1 || limit > domain.MaxPageSize {
+		return badRequest(codeValidation, "limit: must be an integer from 1 to 200")
+	}
+	after, err := queryInt(q, "after", 0)
+	if err != nil {
+		return err
+	}
+	before, err := queryInt(q, "before", 0)
+	if err != nil {
+		return err
+	}
+	if q.Has("after") && q.Has("before") {
+		return badRequest(codeValidation, "after, before: give at most one")
+	}
+	anchor, seq := domain.PageLatest, int64(0)
+	switch {
+	case q.Has("after"):
+		anchor, seq = domain.PageAfter, after
+	case q.Has("before"):
+		anchor, seq = domain.PageBefore, before
+	}
+	page, err := h.uc.ListMessages.Execute(r.Context(), application.ListMessagesQuery{
+		Principal: principalOf(r), Channel: channel, Anchor: anchor, Seq: seq, Limit: int(limit),
+	})
+	if err != nil {
+		return err
+	}
+	out := make([]messageJSON, len(page))
+	for i, m := range page {
+		out[i] = toMessageJSON(m)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// queryChannel returns the channel named by exactly one of the
+// directMessageId and groupId parameters.
+func queryChannel(q url.Values) (domain.ChannelID, error) {
+	var dmID, groupID *string
+	for name, dst := range map[string]**string{"directMessageId": &dmID, "groupId": &groupID} {
+		switch vs := q[name]; len(vs) {
+		case 0:
+		case 1:
+			*dst = &vs[0]
+		default:
+			return domain.ChannelID{}, badRequest(codeValidation, name+": give it once")
+		}
+	}
+	return bodyChannel(dmID, groupID)
+}
+
+// queryInt parses the non-negative integer parameter name, def when absent.
+func queryInt(q url.Values, name string, def int64) (int64, error) {
+	vs, ok := q[name]
+	if !ok {
+		return def, nil
+	}
+	if len(vs) != 1 {
+		return 0, badRequest(codeValidation, name+": give it once")
+	}
+	n, err := strconv.ParseInt(vs[0], 10, 64)
+	if err != nil || n < 0 {
+		return 0, badRequest(codeValidation, name+": must be a non-negative integer")
+	}
+	return n, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

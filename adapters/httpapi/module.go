@@ -1,0 +1,72 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/fx"
+
+	"github.com/relaymsg/relay/application"
+)
+
+// ServerConfig is where Module's server listens.
+type ServerConfig struct {
+	Addr string
+}
+
+// Module provides the API Handler and the Server, and starts the server
+// with the application (last, since it depends on everything) and stops it
+// first: streams end, in-flight requests finish, then the stores close. It
+// needs the use cases, a Config, a ServerConfig, a *slog.Logger, a
+// prometheus.Registerer and Gatherer, and the ReadinessChecks in the value
+// group "readiness".
+var Module = fx.Module("httpapi",
+	fx.Provide(
+		NewMetrics,
+		newHandler,
+		newServer,
+	),
+	fx.Invoke(func(*Server) {}),
+)
+
+type handlerParams struct {
+	fx.In
+
+	SendMessage         *application.SendMessage
+	ListMessages        *application.ListMessages
+	CreateDirectMessage *application.CreateDirectMessage
+	CreateGroup         *application.CreateGroup
+	AddMember           *application.AddMember
+	RemoveMember        *application.RemoveMember
+	ListConversations   *application.ListConversations
+	SubscribeChannel    *application.SubscribeChannel
+
+	Config    Config
+	Logger    *slog.Logger
+	Metrics   *Metrics
+	Gatherer  prometheus.Gatherer
+	Readiness []ReadinessCheck `group:"readiness"`
+}
+
+func newHandler(p handlerParams) (*Handler, error) {
+	return NewHandler(UseCases{
+		SendMessage:         p.SendMessage,
+		ListMessages:        p.ListMessages,
+		CreateDirectMessage: p.CreateDirectMessage,
+		CreateGroup:         p.CreateGroup,
+		AddMember:           p.AddMember,
+		RemoveMember:        p.RemoveMember,
+		ListConversations:   p.ListConversations,
+		SubscribeChannel:    p.SubscribeChannel,
+	}, p.Config, Deps{Logger: p.Logger, Metrics: p.Metrics, Gatherer: p.Gatherer, Readiness: p.Readiness})
+}
+
+func newServer(lc fx.Lifecycle, cfg ServerConfig, h *Handler, logger *slog.Logger) *Server {
+	s := NewServer(cfg.Addr, h, logger)
+	lc.Append(fx.Hook{
+		OnStart: s.Start,
+		OnStop:  func(ctx context.Context) error { return s.Stop(ctx) },
+	})
+	return s
+}

@@ -1,0 +1,216 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/relaymsg/relay/application"
+	"github.com/relaymsg/relay/domain"
+	"github.com/relaymsg/relay/ports"
+)
+
+// subscribe: GET /api/sse?channel=…&channel=… — the live, resumable
+// stream of one or more channels.
+//
+// Browsers' EventSource gives up for good on any answer but 200, so only a
+// request that can never succeed (bad channel list, bad cursor, a channel
+// the caller may not read) gets a 4xx. Anything else that stops the stream
+// from starting — the store or notifier briefly unavailable, the instance
+// shutting down — is answered 200 with a bare `retry:`, so that the
+// browser comes back (to this instance or another) with its cursor.
+func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseSubscribeQuery(r)
+	if err != nil {
+		return err
+	}
+	q.Principal = principalOf(r)
+	if h.closing.Err() != nil {
+		h.retryLater(w, r)
+		return nil
+	}
+
+	// The stream ends when the client goes away or the handler closes its
+	// streams, whichever comes first.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stop := context.AfterFunc(h.closing, cancel)
+	defer stop()
+
+	stream, err := h.uc.SubscribeChannel.Execute(ctx, q)
+	if err != nil {
+		if permanent(err) {
+			return err
+		}
+		if ctx.Err() == nil {
+			h.logger.WarnContext(ctx, "stream could not start; client told to retry", requestAttrs(r, "error", err)...)
+		}
+		h.retryLater(w, r)
+		return nil
+	}
+	defer stream.Close()
+	h.runStream(ctx, w, r, stream)
+	return nil
+}
+
+// permanent reports the failures a retry cannot fix.
+func permanent(err error) bool {
+	return errors.Is(err, domain.ErrInvalid) || errors.Is(err, domain.ErrNotFound) || errors.Is(err, domain.ErrForbidden)
+}
+
+// parseSubscribeQuery reads the channels and the resume cursor. The cursor
+// comes from the Last-Event-ID header, as browsers send it on reconnect, or
+// else from the lastEventId query parameter; the header wins.
+func parseSubscribeQuery(r *http.Request) (application.SubscribeQuery, error) {
+	vals := r.URL.Query()
+	raw := vals["channel"]
+	switch {
+	case len(raw) == 0:
+		return application.SubscribeQuery{}, badRequest(codeValidation, "channel: at least one channel is required")
+	case len(raw) > application.MaxStreamChannels:
+		return application.SubscribeQuery{}, badRequest(codeValidation,
+			fmt.Sprintf("channel: at most %d channels per stream", application.MaxStreamChannels))
+	}
+	q := application.SubscribeQuery{Channels: make([]domain.ChannelID, 0, len(raw))}
+	for _, s := range raw {
+		ch, err := domain.ParseChannelID(s)
+		if err != nil {
+			return application.SubscribeQuery{}, err
+		}
+		q.Channels = append(q.Channels, ch)
+	}
+	id := r.Header.Get("Last-Event-ID")
+	if id == "" {
+		id = vals.Get("lastEventId")
+	}
+	if id != "" {
+		cursor, err := domain.ParseCursor(id)
+		if err != nil {
+			return application.SubscribeQuery{}, badRequest(codeInvalidCursor, "lastEventId: is not a cursor issued by this service")
+		}
+		q.Cursor = &cursor
+	}
+	return q, nil
+}
+
+// retryLater answers 200 with only a `retry:`, ending the stream at once.
+func (h *Handler) retryLater(w http.ResponseWriter, r *http.Request) {
+	ew := newEventWriter(w, h.cfg.WriteTimeout)
+	setStreamHeaders(w, r)
+	w.WriteHeader(http.StatusOK)
+	if err := ew.retry(h.cfg.RetryInterval); err == nil {
+		_ = ew.flush()
+	}
+}
+
+type readyJSON struct {
+	Channels []string `json:"channels"`
+}
+
+// runStream writes the stream's preamble — retry, then the ready event
+// whose id is the starting cursor — flushes it at once so that the client
+// knows it is subscribed, and then hands the connection to the stream.
+func (h *Handler) runStream(ctx context.Context, w http.ResponseWriter, r *http.Request, stream *application.Stream) {
+	ew := newEventWriter(w, h.cfg.WriteTimeout)
+	setStreamHeaders(w, r)
+	w.WriteHeader(http.StatusOK)
+
+	conn := h.streams.open(stream.Channels())
+	defer conn.close()
+
+	ready := readyJSON{Channels: make([]string, len(stream.Channels()))}
+	for i, ch := range stream.Channels() {
+		ready.Channels[i] = ch.String()
+	}
+	data, err := json.Marshal(ready)
+	if err != nil {
+		h.logger.ErrorContext(ctx, "encode ready event", requestAttrs(r, "error", err)...)
+		return
+	}
+	err = ew.retry(h.cfg.RetryInterval)
+	if err == nil {
+		err = ew.event(stream.Start().String(), "ready", data)
+	}
+	if err == nil {
+		err = ew.flush()
+	}
+	if err == nil {
+		err = stream.Run(ctx, &sseSink{w: ew, cache: h.cache, metrics: h.metrics, conn: conn})
+	}
+	h.streamEnded(ctx, r, err)
+}
+
+// streamEnded logs why a stream ended, at the level the reason deserves,
+// and counts cut-offs of subscribers that fell behind.
+func (h *Handler) streamEnded(ctx context.Context, r *http.Request, err error) {
+	switch {
+	case err == nil:
+		return
+	case errors.Is(err, ports.ErrSlowSubscriber):
+		h.metrics.sseCutoffs.Inc()
+		h.logger.InfoContext(ctx, "stream cut off: subscriber fell behind", requestAttrs(r)...)
+	case errors.Is(err, application.ErrCredentialsExpired), errors.Is(err, application.ErrNoChannelsLeft),
+		errors.Is(err, ports.ErrNotifierClosed), ctx.Err() != nil:
+		h.logger.DebugContext(ctx, "stream ended", requestAttrs(r, "reason", err)...)
+	default:
+		if _, ok := errors.AsType[*clientWriteError](err); ok {
+			h.logger.DebugContext(ctx, "stream ended: client gone", requestAttrs(r, "error", err)...)
+			return
+		}
+		h.logger.WarnContext(ctx, "stream ended by an error; the client resumes from its cursor", requestAttrs(r, "error", err)...)
+	}
+}
+
+// sseSink renders a stream's calls as SSE events. It implements
+// application.StreamSink; the stream calls it from the handler's goroutine
+// only.
+type sseSink struct {
+	w       *eventWriter
+	cache   *messageCache
+	metrics *Metrics
+	conn    *streamConn
+}
+
+var _ application.StreamSink = (*sseSink)(nil)
+
+// Message writes a message event whose id is the cursor including m.
+func (s *sseSink) Message(m domain.Message, cursor domain.Cursor) error {
+	data, err := s.cache.encode(m)
+	if err != nil {
+		return fmt.Errorf("encode message %s: %w", m.ID, err)
+	}
+	if err := s.w.event(cursor.String(), "message", data); err != nil {
+		return err
+	}
+	s.metrics.messagesDelivered.Inc()
+	return nil
+}
+
+type channelRemovedJSON struct {
+	Channel string `json:"channel"`
+}
+
+// ChannelRemoved writes a channel_removed event.
+func (s *sseSink) ChannelRemoved(channel domain.ChannelID, cursor domain.Cursor) error {
+	s.conn.remove(channel)
+	data, err := json.Marshal(channelRemovedJSON{Channel: channel.String()})
+	if err != nil {
+		return err
+	}
+	return s.w.event(cursor.String(), "channel_removed", data)
+}
+
+// TokenExpired writes a token_expired event. It has no id: the client's
+// cursor stays that of the last message it received.
+func (s *sseSink) TokenExpired() error {
+	return s.w.event("", "token_expired", []byte("{}"))
+}
+
+// Heartbeat writes a comment, which keeps proxies from closing an idle
+// connection and lets the client notice a dead one.
+func (s *sseSink) Heartbeat() error { return s.w.comment("ping") }
+
+// Flush pushes the burst written so far to the client.
+func (s *sseSink) Flush() error { return s.w.flush() }

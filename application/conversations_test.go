@@ -1,0 +1,169 @@
+package application_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/golang/mock/gomock"
+
+	"github.com/relaymsg/relay/application"
+	"github.com/relaymsg/relay/domain"
+)
+
+func TestCreateDirectMessage(t *testing.T) {
+	t.Parallel()
+	// What the store must receive for the pair, in either order.
+	newDM := domain.Conversation{ID: "dm_1", Kind: domain.KindDM, MemberIDs: []domain.UserID{"u_alice", "u_bob"}, CreatedAt: fixedNow}
+	storedDM := newDM
+	storedDM.Number = 7
+	existing := domain.Conversation{ID: "dm_old", Kind: domain.KindDM, Number: 3, MemberIDs: []domain.UserID{"u_alice", "u_bob"},
+		CreatedAt: fixedNow.Add(-1), LastSeq: 12}
+
+	tests := []struct {
+		name        string
+		members     []domain.UserID
+		setup       func(f *fixture)
+		want        domain.Conversation
+		wantCreated bool
+		wantErr     error
+	}{
+		{name: "new pair", members: []domain.UserID{"u_alice", "u_bob"},
+			setup: func(f *fixture) {
+				f.convs.EXPECT().CreateDirectMessage(gomock.Any(), newDM).Return(storedDM, true, nil)
+			}, want: storedDM, wantCreated: true},
+		{name: "new pair, reversed", members: []domain.UserID{"u_bob", "u_alice"},
+			setup: func(f *fixture) {
+				f.convs.EXPECT().CreateDirectMessage(gomock.Any(), newDM).Return(storedDM, true, nil)
+			}, want: storedDM, wantCreated: true},
+		{name: "existing pair", members: []domain.UserID{"u_bob", "u_alice"},
+			setup: func(f *fixture) {
+				f.convs.EXPECT().CreateDirectMessage(gomock.Any(), newDM).Return(existing, false, nil)
+			}, want: existing, wantCreated: false},
+		{name: "caller not a member", members: []domain.UserID{"u_bob", "u_carol"}, wantErr: domain.ErrInvalid},
+		{name: "same user twice", members: []domain.UserID{"u_alice", "u_alice"}, wantErr: domain.ErrInvalid},
+		{name: "three members", members: []domain.UserID{"u_alice", "u_bob", "u_carol"}, wantErr: domain.ErrInvalid},
+		{name: "store fails", members: []domain.UserID{"u_alice", "u_bob"},
+			setup: func(f *fixture) {
+				f.convs.EXPECT().CreateDirectMessage(gomock.Any(), gomock.Any()).Return(domain.Conversation{}, false, domain.ErrUnavailable)
+			}, wantErr: domain.ErrUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			f.fixedClockAndIDs()
+			if tt.setup != nil {
+				tt.setup(f)
+			}
+			uc := application.NewCreateDirectMessage(f.convs, f.ids, f.clock)
+			got, created, err := uc.Execute(t.Context(), application.CreateDirectMessageCommand{Principal: alice, MemberIDs: tt.members})
+			checkErr(t, err, tt.wantErr)
+			if !equalConversation(got, tt.want) || created != tt.wantCreated {
+				t.Fatalf("Execute = %+v, %v; want %+v, %v", got, created, tt.want, tt.wantCreated)
+			}
+		})
+	}
+}
+
+func TestCreateGroup(t *testing.T) {
+	t.Parallel()
+	newGroup := domain.Conversation{ID: "grp_1", Kind: domain.KindGroup, Name: "Team",
+		MemberIDs: []domain.UserID{"u_alice", "u_bob", "u_carol"}, CreatedAt: fixedNow}
+	stored := newGroup
+	stored.Number = 42
+
+	tests := []struct {
+		name    string
+		gname   string
+		members []domain.UserID
+		setup   func(f *fixture)
+		want    domain.Conversation
+		wantErr error
+	}{
+		{name: "caller added, duplicates removed", gname: " Team ", members: []domain.UserID{"u_bob", "u_alice", "u_carol", "u_bob"},
+			setup: func(f *fixture) {
+				f.convs.EXPECT().CreateGroup(gomock.Any(), newGroup).Return(stored, nil)
+			}, want: stored},
+		{name: "missing name", gname: " ", members: []domain.UserID{"u_bob"}, wantErr: domain.ErrInvalid},
+		{name: "bad member id", gname: "Team", members: []domain.UserID{"u bob"}, wantErr: domain.ErrInvalid},
+		{name: "store fails", gname: "Team", members: []domain.UserID{"u_bob"},
+			setup: func(f *fixture) {
+				f.convs.EXPECT().CreateGroup(gomock.Any(), gomock.Any()).Return(domain.Conversation{}, domain.ErrUnavailable)
+			}, wantErr: domain.ErrUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			f.fixedClockAndIDs()
+			if tt.setup != nil {
+				tt.setup(f)
+			}
+			uc := application.NewCreateGroup(f.convs, f.ids, f.clock)
+			got, err := uc.Execute(t.Context(), application.CreateGroupCommand{Principal: alice, Name: tt.gname, MemberIDs: tt.members})
+			checkErr(t, err, tt.wantErr)
+			if !equalConversation(got, tt.want) {
+				t.Fatalf("Execute = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCreateUsesPrefixedIDs(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.clock.EXPECT().Now().Return(fixedNow).AnyTimes()
+	f.ids.EXPECT().NewID("dm").Return("dm_x")
+	f.ids.EXPECT().NewID("grp").Return("grp_x")
+	f.convs.EXPECT().CreateDirectMessage(gomock.Any(), match("a DM with id dm_x",
+		func(c domain.Conversation) bool { return c.ID == "dm_x" })).DoAndReturn(
+		func(_ any, c domain.Conversation) (domain.Conversation, bool, error) { return c, true, nil })
+	f.convs.EXPECT().CreateGroup(gomock.Any(), match("a group with id grp_x",
+		func(c domain.Conversation) bool { return c.ID == "grp_x" })).DoAndReturn(
+		func(_ any, c domain.Conversation) (domain.Conversation, error) { return c, nil })
+
+	if _, _, err := application.NewCreateDirectMessage(f.convs, f.ids, f.clock).Execute(t.Context(),
+		application.CreateDirectMessageCommand{Principal: alice, MemberIDs: []domain.UserID{"u_alice", "u_bob"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := application.NewCreateGroup(f.convs, f.ids, f.clock).Execute(t.Context(),
+		application.CreateGroupCommand{Principal: alice, Name: "Team"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestListConversations(t *testing.T) {
+	t.Parallel()
+	convs := []domain.Conversation{
+		{ID: "grp_team", Kind: domain.KindGroup, Name: "Team", MemberIDs: []domain.UserID{"u_alice"}, LastSeq: 4},
+		{ID: "dm_ab", Kind: domain.KindDM, MemberIDs: []domain.UserID{"u_alice", "u_bob"}},
+	}
+	tests := []struct {
+		name    string
+		result  []domain.Conversation
+		err     error
+		want    []domain.Conversation
+		wantErr error
+	}{
+		{name: "some", result: convs, want: convs},
+		{name: "none", result: nil, want: nil},
+		{name: "store fails", err: domain.ErrUnavailable, wantErr: domain.ErrUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			f.convs.EXPECT().ListForMember(gomock.Any(), domain.UserID("u_alice")).Return(tt.result, tt.err)
+			got, err := application.NewListConversations(f.convs).Execute(t.Context(), alice)
+			checkErr(t, err, tt.wantErr)
+			if !slices.EqualFunc(got, tt.want, equalConversation) {
+				t.Fatalf("Execute = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func equalConversation(a, b domain.Conversation) bool {
+	return a.ID == b.ID && a.Kind == b.Kind && a.Number == b.Number && a.Name == b.Name &&
+		slices.Equal(a.MemberIDs, b.MemberIDs) && a.CreatedAt.Equal(b.CreatedAt) && a.LastSeq == b.LastSeq
+}

@@ -1,0 +1,602 @@
+package application_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang/mock/gomock"
+
+	"github.com/relaymsg/relay/application"
+	"github.com/relaymsg/relay/domain"
+	"github.com/relaymsg/relay/ports"
+)
+
+// stalledAfter bounds a stream test that goes wrong by never ending; a
+// correct test ends long before. It guards against a hang, it asserts no
+// timing.
+const stalledAfter = 5 * time.Second
+
+// streamSetup describes the stream under test: by default alice's stream of
+// A (last seq 5) and B (last seq 3), without a cursor.
+type streamSetup struct {
+	principal domain.Principal
+	channels  []domain.ChannelID
+	states    []domain.ChannelState
+	cursor    *domain.Cursor
+	heartbeat time.Duration
+}
+
+func defaultStates() []domain.ChannelState {
+	return []domain.ChannelState{
+		{Channel: chA, Number: 10, LastSeq: 5, IsMember: true},
+		{Channel: chB, Number: 20, LastSeq: 3, IsMember: true},
+	}
+}
+
+// streamHarness is one stream test's world: the subscription, the store and
+// the sink, and the context Run gets.
+type streamHarness struct {
+	t      *testing.T
+	stream *application.Stream
+	sub    *fakeSub
+	store  *fakeStore
+	sink   *recordingSink
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func openStream(t *testing.T, s streamSetup) *streamHarness {
+	t.Helper()
+	if s.principal == (domain.Principal{}) {
+		s.principal = alice
+	}
+	if s.states == nil {
+		s.states = defaultStates()
+	}
+	if s.channels == nil {
+		for _, st := range s.states {
+			s.channels = append(s.channels, st.Channel)
+		}
+	}
+	if s.heartbeat == 0 {
+		s.heartbeat = time.Hour // never, in a test
+	}
+	f := newFixture(t)
+	h := &streamHarness{t: t, sub: newFakeSub(), store: newFakeStore()}
+	h.sink = &recordingSink{t: t, failOn: map[string]error{}}
+	for _, st := range s.states {
+		h.store.commit(st.Channel, st.LastSeq)
+	}
+	f.notifier.EXPECT().Subscribe(gomock.Any(), s.channels).Return(h.sub, nil)
+	f.convs.EXPECT().ChannelStates(gomock.Any(), s.channels, s.principal.UserID).Return(s.states, nil)
+	f.msgs.EXPECT().List(gomock.Any(), gomock.Any()).DoAndReturn(h.store.list).AnyTimes()
+
+	uc := application.NewSubscribeChannel(f.convs, f.msgs, f.notifier, s.heartbeat, f.logger)
+	stream, err := uc.Execute(t.Context(), application.SubscribeQuery{Principal: s.principal, Channels: s.channels, Cursor: s.cursor})
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	t.Cleanup(stream.Close)
+	h.stream = stream
+	h.ctx, h.cancel = context.WithTimeout(t.Context(), stalledAfter)
+	t.Cleanup(h.cancel)
+	return h
+}
+
+// run runs the stream on the test goroutine until it ends.
+func (h *streamHarness) run() error {
+	h.t.Helper()
+	err := h.stream.Run(h.ctx, h.sink)
+	if errors.Is(h.ctx.Err(), context.DeadlineExceeded) {
+		h.t.Fatalf("the stream stalled; log so far: %q", h.sink.log)
+	}
+	return err
+}
+
+// Steps of a test's script.
+type step func(h *streamHarness)
+
+// publish commits messages to the store and rings the doorbell for each.
+func publish(ch domain.ChannelID, seqs ...int64) step {
+	return func(h *streamHarness) {
+		for _, seq := range seqs {
+			h.store.commit(ch, seq)
+			h.sub.push(domain.MessageEvent(msg(ch, seq)))
+		}
+	}
+}
+
+// commitSilently commits messages up to seq whose notifications are lost.
+func commitSilently(ch domain.ChannelID, seq int64) step {
+	return func(h *streamHarness) { h.store.commit(ch, seq) }
+}
+
+// push queues events as they are, without touching the store.
+func push(evs ...domain.Event) step {
+	return func(h *streamHarness) { h.sub.push(evs...) }
+}
+
+func live(ch domain.ChannelID, seqs ...int64) []domain.Event {
+	evs := make([]domain.Event, 0, len(seqs))
+	for _, seq := range seqs {
+		evs = append(evs, domain.MessageEvent(msg(ch, seq)))
+	}
+	return evs
+}
+
+func resync(ch domain.ChannelID) domain.Event {
+	return domain.Event{Kind: domain.EventResync, Channel: ch}
+}
+
+func removed(ch domain.ChannelID, user domain.UserID) domain.Event {
+	return domain.MemberRemovedEvent(ch, user)
+}
+
+func endSub(err error) step { return func(h *streamHarness) { h.sub.end(err) } }
+
+func cancelRun(h *streamHarness) { h.cancel() }
+
+func noop(*streamHarness) {}
+
+// steps chains steps into one.
+func steps(ss ...step) step {
+	return func(h *streamHarness) {
+		for _, s := range ss {
+			s(h)
+		}
+	}
+}
+
+func cursorOf(positions ...domain.Position) *domain.Cursor {
+	c := domain.NewCursor(positions...)
+	return &c
+}
+
+func TestStreamRun(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		setup   streamSetup
+		before  step   // runs before Run
+		script  []step // script[i] runs during the i-th Flush
+		want    []string
+		wantErr error
+		check   func(t *testing.T, h *streamHarness)
+	}{
+		{
+			name:   "no cursor: starts at each channel's end and replays nothing",
+			script: []step{cancelRun},
+			want:   []string{"flush"},
+			check: func(t *testing.T, h *streamHarness) {
+				if got := renderCursor(t, h.stream.Start()); got != "{A:5 B:3}" {
+					t.Errorf("Start() = %s, want {A:5 B:3}", got)
+				}
+			},
+		},
+		{
+			name:   "no cursor: live messages in order",
+			script: []step{publish(chA, 6), publish(chB, 4), publish(chA, 7), cancelRun},
+			want:   []string{"flush", "A6 {A:6 B:3}", "flush", "B4 {A:6 B:4}", "flush", "A7 {A:7 B:4}", "flush"},
+		},
+		{
+			name:   "cursor: replays every missed message in channel order, then live",
+			setup:  streamSetup{cursor: cursorOf(domain.Position{Number: 10, Seq: 2}, domain.Position{Number: 20, Seq: 1})},
+			script: []step{publish(chB, 4), cancelRun},
+			want: []string{
+				"A3 {A:3 B:1}", "A4 {A:4 B:1}", "A5 {A:5 B:1}", "B2 {A:5 B:2}", "B3 {A:5 B:3}", "flush",
+				"B4 {A:5 B:4}", "flush",
+			},
+			check: func(t *testing.T, h *streamHarness) {
+				if got := renderCursor(t, h.stream.Start()); got != "{A:2 B:1}" {
+					t.Errorf("Start() = %s, want {A:2 B:1}", got)
+				}
+			},
+		},
+		{
+			name:   "cursor at the end: nothing to replay",
+			setup:  streamSetup{cursor: cursorOf(domain.Position{Number: 10, Seq: 5}, domain.Position{Number: 20, Seq: 3})},
+			script: []step{cancelRun},
+			want:   []string{"flush"},
+		},
+		{
+			name:   "cursor ahead of the store is clamped, so later messages are not taken for duplicates",
+			setup:  streamSetup{cursor: cursorOf(domain.Position{Number: 10, Seq: 99}, domain.Position{Number: 20, Seq: 3})},
+			script: []step{publish(chA, 6), cancelRun},
+			want:   []string{"flush", "A6 {A:6 B:3}", "flush"},
+		},
+		{
+			name:   "channels the cursor does not name start at their end",
+			setup:  streamSetup{cursor: cursorOf(domain.Position{Number: 10, Seq: 3})},
+			script: []step{publish(chB, 4), cancelRun},
+			want:   []string{"A4 {A:4 B:3}", "A5 {A:5 B:3}", "flush", "B4 {A:5 B:4}", "flush"},
+		},
+		{
+			name: "positions of channels not in the stream are ignored",
+			setup: streamSetup{cursor: cursorOf(domain.Position{Number: 10, Seq: 4}, domain.Position{Number: 20, Seq: 3},
+				domain.Position{Number: 99, Seq: 7})},
+			script: []step{publish(chA, 6), cancelRun},
+			want:   []string{"A5 {A:5 B:3}", "flush", "A6 {A:6 B:3}", "flush"},
+		},
+		{
+			name:   "live duplicates are dropped",
+			script: []step{push(live(chA, 3, 4, 5)...), publish(chA, 6), push(live(chA, 6)...), cancelRun},
+			want:   []string{"flush", "flush", "A6 {A:6 B:3}", "flush", "flush"},
+		},
+		{
+			name:  "a message both replayed and announced live is delivered once",
+			setup: streamSetup{cursor: cursorOf(domain.Position{Number: 10, Seq: 3}, domain.Position{Number: 20, Seq: 3})},
+			// A4 and A5 were published between Subscribe and the replay.
+			before: push(live(chA, 4, 5)...),
+			script: []step{noop, publish(chA, 6), cancelRun},
+			want:   []string{"A4 {A:4 B:3}", "A5 {A:5 B:3}", "flush", "flush", "A6 {A:6 B:3}", "flush"},
+		},
+		{
+			name: "a gap is filled from the store, in order, exactly once",
+			script: []step{
+				// A6 and A7 are committed but their notifications are lost.
+				steps(commitSilently(chA, 7), publish(chA, 8)),
+				// The lost notifications turn up late.
+				push(live(chA, 6, 7, 8)...),
+				publish(chA, 9),
+				cancelRun,
+			},
+			want: []string{"flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "A8 {A:8 B:3}", "flush", "flush", "A9 {A:9 B:3}", "flush"},
+			check: func(t *testing.T, h *streamHarness) {
+				// The replay read after 5 and the gap fill read after 5
+				// once: no message came from the store twice.
+				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5, 5}) {
+					t.Errorf("queries of A after %v, want [5 5]", got)
+				}
+			},
+		},
+		{
+			name: "a gap fill delivers everything committed, and the later notifications are dropped",
+			script: []step{
+				steps(commitSilently(chA, 9), push(live(chA, 7)...)),
+				push(live(chA, 8, 9)...),
+				cancelRun,
+			},
+			want: []string{"flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "A8 {A:8 B:3}", "A9 {A:9 B:3}", "flush", "flush"},
+		},
+		{
+			name: "notifications overtaken within a burst",
+			script: []step{
+				steps(commitSilently(chA, 8), push(live(chA, 8, 6, 7)...)),
+				cancelRun,
+			},
+			want: []string{"flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "A8 {A:8 B:3}", "flush"},
+		},
+		{
+			name: "resync of one channel catches it up",
+			script: []step{
+				steps(commitSilently(chA, 7), commitSilently(chB, 4), push(resync(chA))),
+				push(resync(domain.ChannelID{})),
+				cancelRun,
+			},
+			want: []string{"flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "flush", "B4 {A:7 B:4}", "flush"},
+		},
+		{
+			name: "resync and messages of channels not in the stream are ignored",
+			script: []step{
+				push(resync(chC), domain.MessageEvent(msg(chC, 1))),
+				cancelRun,
+			},
+			want: []string{"flush", "flush"},
+			check: func(t *testing.T, h *streamHarness) {
+				if got := h.store.queriesOf(chC); len(got) != 0 {
+					t.Errorf("the store was queried for C after %v", got)
+				}
+			},
+		},
+		{
+			name: "the caller removed from a group: the channel stops",
+			script: []step{
+				push(removed(chB, "u_alice")),
+				steps(publish(chB, 4), push(resync(domain.ChannelID{}), resync(chB), removed(chB, "u_alice")), publish(chA, 6)),
+				cancelRun,
+			},
+			want: []string{"flush", "removed B {A:5}", "flush", "A6 {A:6}", "flush"},
+			check: func(t *testing.T, h *streamHarness) {
+				if _, unsubscribed := h.sub.state(); !slices.Equal(unsubscribed, []domain.ChannelID{chB}) {
+					t.Errorf("unsubscribed %v, want [B]", unsubscribed)
+				}
+				if got := h.store.queriesOf(chB); !slices.Equal(got, []int64{3}) {
+					t.Errorf("B was read from the store after %v, want only the replay [3]", got)
+				}
+			},
+		},
+		{
+			name:   "removal of another user is ignored",
+			script: []step{steps(push(removed(chB, "u_bob")), publish(chB, 4)), cancelRun},
+			want:   []string{"flush", "B4 {A:5 B:4}", "flush"},
+			check: func(t *testing.T, h *streamHarness) {
+				if _, unsubscribed := h.sub.state(); len(unsubscribed) != 0 {
+					t.Errorf("unsubscribed %v", unsubscribed)
+				}
+			},
+		},
+		{
+			name: "an admin is not removed",
+			setup: streamSetup{principal: service, states: []domain.ChannelState{
+				{Channel: chA, Number: 10, LastSeq: 5, IsMember: false},
+				{Channel: chB, Number: 20, LastSeq: 3, IsMember: false},
+			}},
+			script: []step{steps(push(removed(chB, "svc_bot")), publish(chB, 4)), cancelRun},
+			want:   []string{"flush", "B4 {A:5 B:4}", "flush"},
+		},
+		{
+			name:    "the last channel removed ends the stream",
+			setup:   streamSetup{states: []domain.ChannelState{{Channel: chB, Number: 20, LastSeq: 3, IsMember: true}}},
+			script:  []step{push(removed(chB, "u_alice"))},
+			want:    []string{"flush", "removed B {}", "flush"},
+			wantErr: application.ErrNoChannelsLeft,
+		},
+		{
+			name: "credentials expire after the replay",
+			setup: streamSetup{principal: domain.Principal{UserID: "u_alice", ExpiresAt: time.Now().Add(-time.Minute)},
+				cursor: cursorOf(domain.Position{Number: 10, Seq: 4})},
+			want:    []string{"A5 {A:5 B:3}", "flush", "expired", "flush"},
+			wantErr: application.ErrCredentialsExpired,
+		},
+		{
+			name:    "a slow subscriber is cut off",
+			script:  []step{publish(chA, 6), endSub(ports.ErrSlowSubscriber)},
+			want:    []string{"flush", "A6 {A:6 B:3}", "flush"},
+			wantErr: ports.ErrSlowSubscriber,
+		},
+		{
+			name:    "the notifier shuts down",
+			script:  []step{endSub(ports.ErrNotifierClosed)},
+			want:    []string{"flush"},
+			wantErr: ports.ErrNotifierClosed,
+		},
+		{
+			name:   "the subscription is closed",
+			script: []step{endSub(nil)},
+			want:   []string{"flush"},
+		},
+		{
+			name:    "the store fails during the replay",
+			setup:   streamSetup{cursor: cursorOf(domain.Position{Number: 10, Seq: 2})},
+			before:  func(h *streamHarness) { h.store.fail(domain.ErrUnavailable) },
+			want:    nil,
+			wantErr: domain.ErrUnavailable,
+		},
+		{
+			name:    "the store fails while filling a gap",
+			script:  []step{steps(func(h *streamHarness) { h.store.fail(domain.ErrUnavailable) }, push(live(chA, 7)...))},
+			want:    []string{"flush"},
+			wantErr: domain.ErrUnavailable,
+		},
+		{
+			name:    "the store fails on a resync of every channel",
+			script:  []step{steps(func(h *streamHarness) { h.store.fail(domain.ErrUnavailable) }, push(resync(domain.ChannelID{})))},
+			want:    []string{"flush"},
+			wantErr: domain.ErrUnavailable,
+		},
+		{
+			name:  "cancelled during the replay",
+			setup: streamSetup{cursor: cursorOf(domain.Position{Number: 10, Seq: 2})},
+			before: func(h *streamHarness) {
+				h.store.onList = func(domain.HistoryQuery) { h.cancel() }
+			},
+			want: nil,
+		},
+		{
+			name: "cancelled while filling a gap",
+			script: []step{steps(
+				func(h *streamHarness) { h.store.onList = func(domain.HistoryQuery) { h.cancel() } },
+				commitSilently(chA, 7), push(live(chA, 7)...),
+			)},
+			want: []string{"flush"},
+		},
+		{
+			name:    "the sink fails on a replayed message",
+			setup:   streamSetup{cursor: cursorOf(domain.Position{Number: 10, Seq: 2})},
+			before:  func(h *streamHarness) { h.sink.failOn["A4 {A:4 B:3}"] = errBoom },
+			want:    []string{"A3 {A:3 B:3}", "A4 {A:4 B:3}"},
+			wantErr: errBoom,
+		},
+		{
+			name:    "the sink fails on a live message",
+			before:  func(h *streamHarness) { h.sink.failOn["A6 {A:6 B:3}"] = errBoom },
+			script:  []step{publish(chA, 6, 7)},
+			want:    []string{"flush", "A6 {A:6 B:3}"},
+			wantErr: errBoom,
+		},
+		{
+			name:    "the sink fails on the first flush",
+			before:  func(h *streamHarness) { h.sink.failOn["flush#0"] = errBoom },
+			script:  []step{publish(chA, 6)},
+			want:    []string{"flush"},
+			wantErr: errBoom,
+		},
+		{
+			name:    "the sink fails on a flush after a burst",
+			before:  func(h *streamHarness) { h.sink.failOn["flush#1"] = errBoom },
+			script:  []step{publish(chA, 6), publish(chA, 7)},
+			want:    []string{"flush", "A6 {A:6 B:3}", "flush"},
+			wantErr: errBoom,
+		},
+		{
+			name:    "the sink fails on a channel removal",
+			before:  func(h *streamHarness) { h.sink.failOn["removed B {A:5}"] = errBoom },
+			script:  []step{push(removed(chB, "u_alice"), live(chA, 6)[0])},
+			want:    []string{"flush", "removed B {A:5}"},
+			wantErr: errBoom,
+		},
+		{
+			name:    "the sink fails on token expiry",
+			setup:   streamSetup{principal: domain.Principal{UserID: "u_alice", ExpiresAt: time.Now().Add(-time.Minute)}},
+			before:  func(h *streamHarness) { h.sink.failOn["expired"] = errBoom },
+			want:    []string{"flush", "expired"},
+			wantErr: errBoom,
+		},
+		{
+			name:   "a burst is flushed once",
+			script: []step{steps(publish(chA, 6, 7), publish(chB, 4), publish(chA, 8)), publish(chB, 5), cancelRun},
+			want: []string{"flush",
+				"A6 {A:6 B:3}", "A7 {A:7 B:3}", "B4 {A:7 B:4}", "A8 {A:8 B:4}", "flush",
+				"B5 {A:8 B:5}", "flush"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := openStream(t, tt.setup)
+			if tt.before != nil {
+				tt.before(h)
+			}
+			for _, s := range tt.script {
+				h.sink.steps = append(h.sink.steps, func() { s(h) })
+			}
+			err := h.run()
+			checkErr(t, err, tt.wantErr)
+			if !slices.Equal(h.sink.log, tt.want) {
+				t.Fatalf("log:\n got %q\nwant %q", h.sink.log, tt.want)
+			}
+			if tt.check != nil {
+				tt.check(t, h)
+			}
+		})
+	}
+}
+
+// TestStreamReplayPages checks that a replay longer than one store page is
+// read page by page and delivered whole, in order.
+func TestStreamReplayPages(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		from, last  int64
+		wantQueries []int64
+	}{
+		{"less than a page", 0, 199, []int64{0}},
+		{"exactly a page", 0, 200, []int64{0, 200}},
+		{"several pages", 0, 450, []int64{0, 200, 400}},
+		{"several pages from the middle", 1000, 1601, []int64{1000, 1200, 1400, 1600}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := openStream(t, streamSetup{
+				states: []domain.ChannelState{{Channel: chA, Number: 10, LastSeq: tt.last, IsMember: true}},
+				cursor: cursorOf(domain.Position{Number: 10, Seq: tt.from}),
+			})
+			h.sink.steps = []func(){func() { publish(chA, tt.last+1)(h) }, h.cancel}
+			if err := h.run(); err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for seq := tt.from + 1; seq <= tt.last; seq++ {
+				want = append(want, fmt.Sprintf("A%d {A:%d}", seq, seq))
+			}
+			want = append(want, "flush", fmt.Sprintf("A%d {A:%d}", tt.last+1, tt.last+1), "flush")
+			if !slices.Equal(h.sink.log, want) {
+				t.Fatalf("log:\n got %q\nwant %q", h.sink.log, want)
+			}
+			if got := h.store.queriesOf(chA); !slices.Equal(got, tt.wantQueries) {
+				t.Fatalf("queries after %v, want %v", got, tt.wantQueries)
+			}
+			for _, q := range h.store.queries {
+				if q.Limit != 200 {
+					t.Fatalf("query %+v, want pages of 200", q)
+				}
+			}
+		})
+	}
+}
+
+// TestStreamLargeBurst checks that a burst larger than one batch is
+// delivered whole and in order, with far fewer flushes than events.
+func TestStreamLargeBurst(t *testing.T) {
+	t.Parallel()
+	h := openStream(t, streamSetup{})
+	h.sink.steps = []func(){func() { publish(chA, seqs(6, 205)...)(h) }}
+	for range 10 {
+		h.sink.steps = append(h.sink.steps, func() {
+			if h.sink.log[len(h.sink.log)-2] == "A205 {A:205 B:3}" {
+				h.cancel()
+			}
+		})
+	}
+	if err := h.run(); err != nil {
+		t.Fatal(err)
+	}
+	var delivered []string
+	for _, e := range h.sink.log {
+		if e != "flush" {
+			delivered = append(delivered, e)
+		}
+	}
+	var want []string
+	for _, seq := range seqs(6, 205) {
+		want = append(want, fmt.Sprintf("A%d {A:%d B:3}", seq, seq))
+	}
+	if !slices.Equal(delivered, want) {
+		t.Fatalf("delivered:\n got %q\nwant %q", delivered, want)
+	}
+	if h.sink.log[len(h.sink.log)-1] != "flush" {
+		t.Fatal("the burst was not flushed at its end")
+	}
+	if flushes := len(h.sink.log) - len(delivered); flushes > 10 {
+		t.Fatalf("%d flushes for a burst of %d events", flushes, len(delivered))
+	}
+}
+
+func seqs(from, to int64) []int64 {
+	var out []int64
+	for s := from; s <= to; s++ {
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestStreamHeartbeat(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		failOn  string
+		wantErr error
+	}{
+		{name: "heartbeat then flush"},
+		{name: "heartbeat fails", failOn: "heartbeat", wantErr: errBoom},
+		{name: "flush after heartbeat fails", failOn: "flush#1", wantErr: errBoom},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := openStream(t, streamSetup{heartbeat: time.Millisecond})
+			if tt.failOn != "" {
+				h.sink.failOn[tt.failOn] = errBoom // the error ends the stream
+			} else {
+				h.sink.onHeartbeat = h.cancel
+			}
+			err := h.run()
+			checkErr(t, err, tt.wantErr)
+			log := strings.Join(h.sink.log, ",")
+			if !strings.HasPrefix(log, "flush,heartbeat") {
+				t.Fatalf("log %q, want a heartbeat after the replay", h.sink.log)
+			}
+			if tt.wantErr == nil && !strings.Contains(log, "heartbeat,flush") {
+				t.Fatalf("log %q, want a flush after the heartbeat", h.sink.log)
+			}
+		})
+	}
+}
+
+// TestStreamCancelledBeforeRun checks that a stream whose context is
+// already done replays and returns nil without waiting.
+func TestStreamCancelledBeforeRun(t *testing.T) {
+	t.Parallel()
+	h := openStream(t, streamSetup{})
+	h.cancel()
+	if err := h.stream.Run(h.ctx, h.sink); err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+}

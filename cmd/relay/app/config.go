@@ -1,0 +1,173 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything Relay reads from its environment. LoadConfig fills
+// it; tests build it directly.
+type Config struct {
+	Addr            string        // ADDR
+	DatabaseURL     string        // DATABASE_URL
+	RedisURL        string        // REDIS_URL
+	AuthSecret      []byte        // AUTH_SECRET
+	Heartbeat       time.Duration // HEARTBEAT_INTERVAL
+	SSERetry        time.Duration // SSE_RETRY
+	SSEWriteTimeout time.Duration // SSE_WRITE_TIMEOUT
+	MaxBodyBytes    int64         // MAX_BODY_BYTES
+	QueueSize       int           // SUBSCRIBER_QUEUE_SIZE
+	DBMaxOpenConns  int           // DB_MAX_OPEN_CONNS
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
+	LogLevel        slog.Level    // LOG_LEVEL
+	LogFormat       string        // LOG_FORMAT: json or text
+}
+
+// MinAuthSecretLength is the shortest AUTH_SECRET accepted: an HS256 key
+// shorter than this is guessable.
+const MinAuthSecretLength = 32
+
+// ConfigError names the environment variable whose value stopped start-up.
+type ConfigError struct {
+	Variable string
+	Reason   string
+}
+
+// Error implements error; it is the one line printed when start-up stops.
+func (e *ConfigError) Error() string { return "config: " + e.Variable + ": " + e.Reason }
+
+// LoadConfig reads the configuration through getenv (os.Getenv in main). A
+// missing or bad value is a *ConfigError naming the variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	r := envReader{getenv: getenv}
+	cfg := Config{
+		Addr:            r.addr("ADDR", ":8080"),
+		DatabaseURL:     r.postgresURL("DATABASE_URL"),
+		RedisURL:        strings.TrimSpace(getenv("REDIS_URL")),
+		AuthSecret:      r.secret("AUTH_SECRET"),
+		Heartbeat:       r.duration("HEARTBEAT_INTERVAL", 15*time.Second, time.Second, time.Hour),
+		SSERetry:        r.duration("SSE_RETRY", 2*time.Second, 100*time.Millisecond, time.Hour),
+		SSEWriteTimeout: r.duration("SSE_WRITE_TIMEOUT", 10*time.Second, time.Second, time.Hour),
+		MaxBodyBytes:    int64(r.integer("MAX_BODY_BYTES", 256<<10, 16<<10, 64<<20)),
+		QueueSize:       r.integer("SUBSCRIBER_QUEUE_SIZE", 256, 16, 1<<20),
+		DBMaxOpenConns:  r.integer("DB_MAX_OPEN_CONNS", 20, 2, 10000),
+		ShutdownTimeout: r.duration("SHUTDOWN_TIMEOUT", 15*time.Second, time.Second, 10*time.Minute),
+		LogLevel:        r.level("LOG_LEVEL"),
+		LogFormat:       r.oneOf("LOG_FORMAT", "json", "json", "text"),
+	}
+	if cfg.RedisURL != "" && r.err == nil {
+		r.fail("REDIS_URL", "the Redis notifier is not part of this build yet; unset REDIS_URL to use the in-process notifier")
+	}
+	return cfg, r.err
+}
+
+// envReader reads variables and keeps the first error, so LoadConfig reads
+// like a table.
+type envReader struct {
+	getenv func(string) string
+	err    error
+}
+
+func (r *envReader) fail(name, reason string) {
+	if r.err == nil {
+		r.err = &ConfigError{Variable: name, Reason: reason}
+	}
+}
+
+func (r *envReader) get(name string) (string, bool) {
+	v := strings.TrimSpace(r.getenv(name))
+	return v, v != ""
+}
+
+func (r *envReader) addr(name, def string) string {
+	v, ok := r.get(name)
+	if !ok {
+		return def
+	}
+	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+		r.fail(name, fmt.Sprintf("%q is not host:port (for example :8080 or 127.0.0.1:8080)", v))
+	}
+	return v
+}
+
+func (r *envReader) postgresURL(name string) string {
+	v, ok := r.get(name)
+	if !ok {
+		r.fail(name, "is required (for example postgres://postgres@127.0.0.1:5432/relay?sslmode=disable)")
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		r.fail(name, "must be a postgres:// URL with a host")
+	}
+	return v
+}
+
+func (r *envReader) secret(name string) []byte {
+	v, ok := r.get(name)
+	if !ok {
+		r.fail(name, "is required: the HS256 secret that signs API tokens")
+		return nil
+	}
+	if len(v) < MinAuthSecretLength {
+		r.fail(name, fmt.Sprintf("must be at least %d bytes long", MinAuthSecretLength))
+	}
+	return []byte(v)
+}
+
+func (r *envReader) duration(name string, def, lo, hi time.Duration) time.Duration {
+	v, ok := r.get(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		r.fail(name, fmt.Sprintf("%q is not a duration from %s to %s (for example 15s)", v, lo, hi))
+		return def
+	}
+	return d
+}
+
+func (r *envReader) integer(name string, def, lo, hi int) int {
+	v, ok := r.get(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.fail(name, fmt.Sprintf("%q is not an integer from %d to %d", v, lo, hi))
+		return def
+	}
+	return n
+}
+
+func (r *envReader) level(name string) slog.Level {
+	v, ok := r.get(name)
+	if !ok {
+		return slog.LevelInfo
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		r.fail(name, fmt.Sprintf("%q is not one of debug, info, warn, error", v))
+	}
+	return l
+}
+
+func (r *envReader) oneOf(name, def string, allowed ...string) string {
+	v, ok := r.get(name)
+	if !ok {
+		return def
+	}
+	for _, a := range allowed {
+		if strings.EqualFold(v, a) {
+			return a
+		}
+	}
+	r.fail(name, fmt.Sprintf("%q is not one of %s", v, strings.Join(allowed, ", ")))
+	return def
+}

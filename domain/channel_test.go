@@ -1,0 +1,133 @@
+package domain_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/relaymsg/relay/domain"
+)
+
+func TestParseChannelID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in      string
+		want    domain.ChannelID
+		wantErr bool
+	}{
+		{in: "dm:dm_1", want: domain.DMChannel("dm_1")},
+		{in: "group:grp_abc", want: domain.GroupChannel("grp_abc")},
+		{in: "group:" + strings.Repeat("x", domain.MaxIDLength), want: domain.GroupChannel(domain.ConversationID(strings.Repeat("x", domain.MaxIDLength)))},
+		{in: "", wantErr: true},
+		{in: "dm", wantErr: true},
+		{in: "dm_1", wantErr: true},
+		{in: "dm:", wantErr: true},
+		{in: ":dm_1", wantErr: true},
+		{in: "chat:dm_1", wantErr: true},
+		{in: "DM:dm_1", wantErr: true},
+		{in: "dm:dm:1", wantErr: true},
+		{in: "dm:dm 1", wantErr: true},
+		{in: "dm:dm_1\n", wantErr: true},
+		{in: "dm:dm_é", wantErr: true},
+		{in: "dm:dm_\x7f", wantErr: true},
+		{in: "group:" + strings.Repeat("x", domain.MaxIDLength+1), wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			got, err := domain.ParseChannelID(tt.in)
+			if tt.wantErr {
+				if !errors.Is(err, domain.ErrInvalid) {
+					t.Fatalf("ParseChannelID(%q) = %v, %v; want ErrInvalid", tt.in, got, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseChannelID(%q): %v", tt.in, err)
+			}
+			if got != tt.want {
+				t.Fatalf("ParseChannelID(%q) = %#v, want %#v", tt.in, got, tt.want)
+			}
+			if got.String() != tt.in {
+				t.Fatalf("String() = %q, want %q", got.String(), tt.in)
+			}
+		})
+	}
+}
+
+func TestChannelOfConversation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		conv domain.Conversation
+		want string
+	}{
+		{domain.Conversation{ID: "dm_1", Kind: domain.KindDM}, "dm:dm_1"},
+		{domain.Conversation{ID: "grp_1", Kind: domain.KindGroup}, "group:grp_1"},
+	}
+	for _, tt := range tests {
+		if got := tt.conv.Channel().String(); got != tt.want {
+			t.Errorf("Channel() of %v = %q, want %q", tt.conv, got, tt.want)
+		}
+	}
+	if domain.KindDM.IDPrefix() != "dm" || domain.KindGroup.IDPrefix() != "grp" {
+		t.Errorf("IDPrefix() = %q, %q; want dm, grp", domain.KindDM.IDPrefix(), domain.KindGroup.IDPrefix())
+	}
+	if domain.ConversationKind("chat").Valid() {
+		t.Error(`ConversationKind("chat") is valid`)
+	}
+}
+
+func TestValidationErrorIsErrInvalid(t *testing.T) {
+	t.Parallel()
+	err := domain.Invalid("content", "is required")
+	if !errors.Is(err, domain.ErrInvalid) {
+		t.Fatalf("errors.Is(%v, ErrInvalid) = false", err)
+	}
+	for _, other := range []error{domain.ErrNotFound, domain.ErrForbidden, domain.ErrConflict, domain.ErrUnavailable} {
+		if errors.Is(err, other) {
+			t.Fatalf("a ValidationError is also %v", other)
+		}
+	}
+	var ve *domain.ValidationError
+	if !errors.As(err, &ve) || ve.Field != "content" || ve.Reason != "is required" {
+		t.Fatalf("errors.As gave %#v", ve)
+	}
+	if err.Error() != "content: is required" {
+		t.Fatalf("Error() = %q", err.Error())
+	}
+	wrapped := errors.Join(errors.New("context"), err)
+	if !errors.Is(wrapped, domain.ErrInvalid) {
+		t.Fatal("a wrapped ValidationError is not ErrInvalid")
+	}
+}
+
+func TestPrincipalCanAccess(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		admin, member, want bool
+	}{
+		{false, false, false},
+		{false, true, true},
+		{true, false, true},
+		{true, true, true},
+	}
+	for _, tt := range tests {
+		p := domain.Principal{UserID: "u", Admin: tt.admin}
+		if got := p.CanAccess(tt.member); got != tt.want {
+			t.Errorf("admin=%v CanAccess(%v) = %v, want %v", tt.admin, tt.member, got, tt.want)
+		}
+	}
+}
+
+func TestEvents(t *testing.T) {
+	t.Parallel()
+	m := domain.Message{ID: "msg_1", Channel: domain.GroupChannel("grp_1"), Seq: 3}
+	ev := domain.MessageEvent(m)
+	if ev.Kind != domain.EventMessage || ev.Channel != m.Channel || ev.Message != m {
+		t.Errorf("MessageEvent = %+v", ev)
+	}
+	ev = domain.MemberRemovedEvent(m.Channel, "u_bob")
+	if ev.Kind != domain.EventMemberRemoved || ev.Channel != m.Channel || ev.UserID != "u_bob" {
+		t.Errorf("MemberRemovedEvent = %+v", ev)
+	}
+}
