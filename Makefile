@@ -14,7 +14,7 @@ TEST_DATABASE_URL ?= $(PG_ADMIN_URL)
 
 export DATABASE_URL AUTH_SECRET ADDR TEST_DATABASE_URL
 
-.PHONY: help build run migrate test test-unit test-integration mocks lint bench createdb
+.PHONY: help build run migrate test test-unit mocks lint bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -22,14 +22,13 @@ help: ## list the targets
 build: ## build bin/relay
 	$(GO) build -trimpath -o $(BIN) ./cmd/relay
 
-run: build createdb ## run the service on ADDR against the local PostgreSQL
+run: build ## run the service on ADDR against the local PostgreSQL
+	$(BIN) createdb
 	$(BIN) serve
 
-migrate: build createdb ## apply the database migrations to DATABASE_URL
+migrate: build ## apply the database migrations to DATABASE_URL
+	$(BIN) createdb
 	$(BIN) migrate
-
-createdb: ## create the database named in DATABASE_URL if it is missing
-	@$(GO) run ./cmd/relay createdb
 
 test: ## every test, with the race detector; PostgreSQL is required
 	$(GO) test -race -count=1 ./...

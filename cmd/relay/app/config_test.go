@@ -1,0 +1,115 @@
+package app_test
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/relaymsg/relay/cmd/relay/app"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func validEnv() map[string]string {
+	return map[string]string{
+		"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/relay?sslmode=disable",
+		"AUTH_SECRET":  strings.Repeat("s", app.MinAuthSecretLength),
+	}
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := app.LoadConfig(env(validEnv()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != ":8080" || cfg.Heartbeat != 15*time.Second || cfg.SSERetry != 2*time.Second ||
+		cfg.QueueSize != 256 || cfg.MaxBodyBytes != 256<<10 || cfg.LogLevel != slog.LevelInfo || cfg.LogFormat != "json" {
+		t.Fatalf("defaults: %+v", cfg)
+	}
+}
+
+func TestLoadConfigReadsEveryVariable(t *testing.T) {
+	t.Parallel()
+	vars := validEnv()
+	for k, v := range map[string]string{
+		"ADDR": "127.0.0.1:9000", "HEARTBEAT_INTERVAL": "3s", "SSE_RETRY": "500ms", "SSE_WRITE_TIMEOUT": "4s",
+		"MAX_BODY_BYTES": "65536", "SUBSCRIBER_QUEUE_SIZE": "64", "DB_MAX_OPEN_CONNS": "7",
+		"SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "debug", "LOG_FORMAT": "TEXT",
+	} {
+		vars[k] = v
+	}
+	cfg, err := app.LoadConfig(env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := app.Config{
+		Addr: "127.0.0.1:9000", DatabaseURL: vars["DATABASE_URL"], AuthSecret: []byte(vars["AUTH_SECRET"]),
+		Heartbeat: 3 * time.Second, SSERetry: 500 * time.Millisecond, SSEWriteTimeout: 4 * time.Second,
+		MaxBodyBytes: 65536, QueueSize: 64, DBMaxOpenConns: 7, ShutdownTimeout: 5 * time.Second,
+		LogLevel: slog.LevelDebug, LogFormat: "text",
+	}
+	if !reflect.DeepEqual(cfg, want) {
+		t.Fatalf("config:\n got %+v\nwant %+v", cfg, want)
+	}
+}
+
+func TestLoadConfigNamesTheBadVariable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		variable, value string
+	}{
+		{"DATABASE_URL", ""},
+		{"DATABASE_URL", "mysql://localhost/relay"},
+		{"AUTH_SECRET", ""},
+		{"AUTH_SECRET", "short"},
+		{"ADDR", "8080"},
+		{"HEARTBEAT_INTERVAL", "banana"},
+		{"HEARTBEAT_INTERVAL", "10ms"},
+		{"SSE_RETRY", "-1s"},
+		{"MAX_BODY_BYTES", "12x"},
+		{"SUBSCRIBER_QUEUE_SIZE", "1"},
+		{"DB_MAX_OPEN_CONNS", "0"},
+		{"SHUTDOWN_TIMEOUT", "1h"},
+		{"LOG_LEVEL", "loud"},
+		{"LOG_FORMAT", "xml"},
+		{"REDIS_URL", "redis://127.0.0.1:6379"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.variable+"="+tt.value, func(t *testing.T) {
+			t.Parallel()
+			vars := validEnv()
+			vars[tt.variable] = tt.value
+			_, err := app.LoadConfig(env(vars))
+			var cerr *app.ConfigError
+			if !errors.As(err, &cerr) || cerr.Variable != tt.variable {
+				t.Fatalf("LoadConfig error = %v, want a ConfigError naming %s", err, tt.variable)
+			}
+			if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, tt.variable) {
+				t.Fatalf("error %q is not one line naming %s", msg, tt.variable)
+			}
+		})
+	}
+}
+
+// TestWiring checks that fx can build the whole graph (every constructor's
+// dependencies are provided) without starting anything.
+func TestWiring(t *testing.T) {
+	t.Parallel()
+	cfg, err := app.LoadConfig(env(validEnv()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := fx.ValidateApp(app.Options(cfg, logger)); err != nil {
+		t.Fatal(err)
+	}
+}
