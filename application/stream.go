@@ -77,6 +77,18 @@ func (s *Stream) Close() { s.sub.Close() }
 // Every way out leaves the client able to resume from its last cursor.
 func (s *Stream) Run(ctx context.Context, sink StreamSink) error {
 	err := s.run(ctx, sink)
+	if err != nil {
+		// A client that stops reading makes a write time out (which also
+		// cancels the request's context) while its queue overflows; the
+		// cut-off is the cause worth reporting.
+		select {
+		case <-s.sub.Done():
+			if subErr := s.sub.Err(); errors.Is(subErr, ports.ErrSlowSubscriber) && !errors.Is(err, subErr) {
+				return fmt.Errorf("subscription ended: %w", errors.Join(subErr, err))
+			}
+		default:
+		}
+	}
 	if ctx.Err() != nil {
 		// The client left or the server is stopping: a store read or a write
 		// that failed because of it is the normal end of the stream.

@@ -403,6 +403,30 @@ func TestStreamRun(t *testing.T) {
 			wantErr: errBoom,
 		},
 		{
+			// A client that stops reading makes a write time out while its
+			// queue overflows: the stream must report the cut-off, which is
+			// the cause, not only the write error.
+			name:  "a write fails after the subscriber was cut off",
+			setup: streamSetup{cursor: cursorOf(domain.Position{Number: 10, Seq: 2})},
+			before: func(h *streamHarness) {
+				h.sub.end(ports.ErrSlowSubscriber)
+				h.sink.failOn["A4 {A:4 B:3}"] = errBoom
+			},
+			want:    []string{"A3 {A:3 B:3}", "A4 {A:4 B:3}"},
+			wantErr: ports.ErrSlowSubscriber,
+		},
+		{
+			// net/http cancels the request's context when a write fails.
+			name:  "the context ends after the subscriber was cut off",
+			setup: streamSetup{cursor: cursorOf(domain.Position{Number: 10, Seq: 2})},
+			before: func(h *streamHarness) {
+				h.sub.end(ports.ErrSlowSubscriber)
+				h.cancel()
+			},
+			want:    nil,
+			wantErr: ports.ErrSlowSubscriber,
+		},
+		{
 			name:    "the sink fails on a live message",
 			before:  func(h *streamHarness) { h.sink.failOn["A6 {A:6 B:3}"] = errBoom },
 			script:  []step{publish(chA, 6, 7)},

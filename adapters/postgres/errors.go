@@ -87,7 +87,12 @@ func isUnavailable(err error) bool {
 	switch pqErr.Code.Class() {
 	case pqerror.ClassConnectionException, // 08: the connection failed
 		pqerror.ClassInsufficientResources, // 53: too many connections, disk full
-		pqerror.ClassOperatorIntervention:  // 57: shutdown, query canceled
+		pqerror.ClassOperatorIntervention,  // 57: shutdown, query canceled
+		// The database is missing or refuses our credentials: a deployment
+		// fault that no request can fix, but the store is unavailable all
+		// the same, and /readyz already says so.
+		pqerror.ClassInvalidCatalogName,                // 3D: the database does not exist
+		pqerror.ClassInvalidAuthorizationSpecification: // 28: authentication failed
 		return true
 	}
 	return pqErr.Code == pqerror.TRSerializationFailure || pqErr.Code == pqerror.TRDeadlockDetected

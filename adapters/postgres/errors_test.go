@@ -34,6 +34,8 @@ func TestStoreErrorTranslation(t *testing.T) {
 		{"connection failure", &pq.Error{Code: "08006"}, domain.ErrUnavailable},
 		{"admin shutdown", &pq.Error{Code: "57P01"}, domain.ErrUnavailable},
 		{"too many connections", &pq.Error{Code: "53300"}, domain.ErrUnavailable},
+		{"database does not exist", &pq.Error{Code: "3D000"}, domain.ErrUnavailable},
+		{"authentication failed", &pq.Error{Code: "28P01"}, domain.ErrUnavailable},
 		{"serialization failure", &pq.Error{Code: "40001"}, domain.ErrUnavailable},
 		{"deadlock", &pq.Error{Code: "40P01"}, domain.ErrUnavailable},
 		{"bad connection", driver.ErrBadConn, domain.ErrUnavailable},
