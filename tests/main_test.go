@@ -1,0 +1,31 @@
+// Package tests holds the black-box tests of the assembled service: each
+// test starts Relay (in-process through cmd/relay/app, or the built binary
+// when it must signal or restart it) on a fresh PostgreSQL database and
+// speaks to it over real HTTP only.
+package tests
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package if any goroutine outlives the tests: stream
+// handlers, subscriptions, pools and client connections must all be gone
+// once every app has stopped. Nothing is ignored: database/sql's
+// connectionOpener ends when the pool closes (app stop, pgtest cleanup) and
+// lib/pq starts no goroutines of its own.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "relay-tests-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tests:", err)
+		os.Exit(1)
+	}
+	binDir = dir
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		_ = os.RemoveAll(dir)
+		os.Exit(code)
+	}))
+}
