@@ -42,6 +42,13 @@ type Options struct {
 	// Logger receives a warning for each subscriber cut off. Nil selects
 	// slog.Default().
 	Logger *slog.Logger
+	// OnWatch, when set, is told when a channel gains its first subscriber
+	// (watched true) and loses its last (watched false). A cross-process
+	// notifier built on this one uses it to listen upstream only to the
+	// channels someone here watches. It is called with the channel's shard
+	// locked, so calls for one channel arrive in order; it must return
+	// quickly and must not call the Notifier.
+	OnWatch func(ch domain.ChannelID, watched bool)
 }
 
 // Notifier is an in-process ports.Notifier. Its zero value is not usable:
@@ -52,6 +59,7 @@ type Notifier struct {
 	seed      maphash.Seed
 	queueSize int
 	logger    *slog.Logger
+	onWatch   func(ch domain.ChannelID, watched bool)
 
 	// closed is read without a lock on the publish path; it is set under mu
 	// so that Subscribe, which checks it under mu, cannot register a
@@ -102,6 +110,7 @@ func NewNotifier(opts Options) *Notifier {
 		seed:      maphash.MakeSeed(),
 		queueSize: queueSize,
 		logger:    logger,
+		onWatch:   opts.OnWatch,
 		subs:      make(map[*subscription]struct{}),
 	}
 	for i := range n.shards {
@@ -182,6 +191,9 @@ func (n *Notifier) Subscribe(ctx context.Context, channels []domain.ChannelID) (
 	for ch := range s.channels {
 		sh := n.shardOf(ch)
 		sh.mu.Lock()
+		if len(sh.subs[ch]) == 0 && n.onWatch != nil {
+			n.onWatch(ch, true)
+		}
 		sh.subs[ch] = append(sh.subs[ch], s)
 		sh.mu.Unlock()
 	}
@@ -241,6 +253,9 @@ func (n *Notifier) remove(ch domain.ChannelID, s *subscription) {
 		list[last] = nil // let the subscription be collected
 		if last == 0 {
 			delete(sh.subs, ch)
+			if n.onWatch != nil {
+				n.onWatch(ch, false)
+			}
 		} else {
 			sh.subs[ch] = list[:last]
 		}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -344,5 +345,58 @@ func TestConcurrentUse(t *testing.T) {
 		if got := memory.SubscriberCount(n, ch); got != 0 {
 			t.Fatalf("%d subscribers of %s after Close", got, ch)
 		}
+	}
+}
+
+// TestOnWatch checks that OnWatch reports a channel's first subscriber and
+// its last leaving, whichever way it leaves (unsubscribe, close, cut-off).
+func TestOnWatch(t *testing.T) {
+	t.Parallel()
+	var (
+		mu  sync.Mutex
+		log []string
+	)
+	n := newNotifier(t, memory.Options{QueueSize: 1, OnWatch: func(ch domain.ChannelID, watched bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		state := "-"
+		if watched {
+			state = "+"
+		}
+		log = append(log, state+ch.String())
+	}})
+	taken := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := log
+		log = nil
+		return out
+	}
+	a, b := domain.DMChannel("dm_a"), domain.GroupChannel("grp_b")
+
+	first := subscribe(t, n, a, b)
+	second := subscribe(t, n, a)
+	if got := taken(); !slices.Equal(got, []string{"+dm:dm_a", "+group:grp_b"}) && !slices.Equal(got, []string{"+group:grp_b", "+dm:dm_a"}) {
+		t.Fatalf("after two subscriptions: %q, want each channel watched once", got)
+	}
+	first.Unsubscribe(b)
+	if got := taken(); !slices.Equal(got, []string{"-group:grp_b"}) {
+		t.Fatalf("after the last subscriber of b left: %q", got)
+	}
+	first.Close()
+	if got := taken(); len(got) != 0 {
+		t.Fatalf("a still has a subscriber, got %q", got)
+	}
+	// The second subscription's queue holds one event: two cut it off.
+	for seq := range int64(2) {
+		if err := n.Publish(context.Background(), event(a, seq+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !isDone(second) {
+		t.Fatal("the subscriber was not cut off")
+	}
+	if got := taken(); !slices.Equal(got, []string{"-dm:dm_a"}) {
+		t.Fatalf("after the last subscriber of a was cut off: %q", got)
 	}
 }
