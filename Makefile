@@ -14,7 +14,7 @@ TEST_DATABASE_URL ?= $(PG_ADMIN_URL)
 
 export DATABASE_URL AUTH_SECRET ADDR TEST_DATABASE_URL
 
-.PHONY: help build run migrate test test-unit mocks lint bench
+.PHONY: help build run migrate test test-unit mocks lint bench load
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -43,6 +43,12 @@ lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+
+LOAD_FLAGS ?= -groups 10 -subscribers 100 -rate 200 -duration 20s
+
+load: ## load a running `make run` (same ADDR and AUTH_SECRET) with cmd/relay-load; LOAD_FLAGS shapes it
+	$(GO) build -trimpath -o bin/relay-load ./cmd/relay-load
+	ulimit -n 65535 2>/dev/null || true; bin/relay-load -url http://$(ADDR) $(LOAD_FLAGS)
 
 bench: ## benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -39,7 +39,7 @@ type Options struct {
 	// Shards is the number of shards of the channel → subscribers map,
 	// rounded up to a power of two. Zero or less selects DefaultShards.
 	Shards int
-	// Logger receives a warning for each subscriber cut off. Nil selects
+	// Logger receives a debug line for each subscriber cut off. Nil selects
 	// slog.Default().
 	Logger *slog.Logger
 	// OnWatch, when set, is told when a channel gains its first subscriber
@@ -229,8 +229,10 @@ func (n *Notifier) Close() {
 // cutOff removes s, which a publisher of ch found with a full queue and
 // ended, from every shard.
 func (n *Notifier) cutOff(ctx context.Context, s *subscription, ch domain.ChannelID) {
-	if n.logger.Enabled(ctx, slog.LevelWarn) {
-		n.logger.LogAttrs(ctx, slog.LevelWarn, "subscriber cut off: queue full",
+	// Debug: the stream that owns s reports the cut-off when it ends; a
+	// mass cut-off must not log every subscriber twice.
+	if n.logger.Enabled(ctx, slog.LevelDebug) {
+		n.logger.LogAttrs(ctx, slog.LevelDebug, "subscriber cut off: queue full",
 			slog.String("channel", ch.String()), slog.Int("queue_size", n.queueSize))
 	}
 	s.detach()

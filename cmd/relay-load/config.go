@@ -1,0 +1,98 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// minSecretLength mirrors the server's shortest accepted AUTH_SECRET, so a
+// secret the server would refuse fails here with a clear message instead of
+// as a wall of 401s.
+const minSecretLength = 32
+
+// config is the run's configuration, from the command line.
+type config struct {
+	URL             string
+	Secret          []byte
+	Groups          int
+	Subscribers     int // streams per group
+	Senders         int
+	Rate            float64 // messages per second, all groups together; 0 holds the streams idle
+	Duration        time.Duration
+	Size            int // minimum content length in bytes
+	OpenConcurrency int
+	SetupWorkers    int
+	OpenTimeout     time.Duration
+	Drain           time.Duration
+	JSON            bool
+}
+
+// streams is the number of SSE streams the run opens.
+func (c config) streams() int { return c.Groups * c.Subscribers }
+
+// parseConfig reads the flags in args; the secret falls back to
+// AUTH_SECRET from getenv. Usage goes to stderr.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var c config
+	var secret string
+	fs := flag.NewFlagSet("relay-load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.URL, "url", "http://127.0.0.1:8080", "base URL of the running Relay")
+	fs.StringVar(&secret, "secret", "", "AUTH_SECRET of the server, which signs the tokens (default $AUTH_SECRET)")
+	fs.IntVar(&c.Groups, "groups", 10, "number of groups")
+	fs.IntVar(&c.Subscribers, "subscribers", 100, "SSE streams per group, each a distinct member")
+	fs.IntVar(&c.Senders, "senders", 4, "posting users, each a member of every group and one concurrent POST at a time")
+	fs.Float64Var(&c.Rate, "rate", 200, "messages per second over all groups (0: no traffic, hold the streams idle)")
+	fs.DurationVar(&c.Duration, "duration", 20*time.Second, "how long to send (or hold the streams when -rate 0)")
+	fs.IntVar(&c.Size, "size", 0, "pad each message's content to at least this many bytes")
+	fs.IntVar(&c.OpenConcurrency, "open-concurrency", 100, "streams being opened at the same time")
+	fs.IntVar(&c.SetupWorkers, "setup-workers", 8, "concurrent requests while creating groups")
+	fs.DurationVar(&c.OpenTimeout, "open-timeout", 2*time.Minute, "how long opening every stream may take")
+	fs.DurationVar(&c.Drain, "drain", 10*time.Second, "how long to wait after the last send for every delivery")
+	fs.BoolVar(&c.JSON, "json", false, "print the summary as JSON too, after the text")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if secret == "" {
+		secret = getenv("AUTH_SECRET")
+	}
+	c.Secret = []byte(secret)
+	c.URL = strings.TrimRight(c.URL, "/")
+	return c, c.validate()
+}
+
+// validate checks the ranges the run needs; it names the flag at fault.
+func (c config) validate() error {
+	var errs []error
+	check := func(ok bool, format string, a ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, a...))
+		}
+	}
+	u, err := url.Parse(c.URL)
+	check(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "-url: %q is not an http(s) URL", c.URL)
+	check(len(c.Secret) >= minSecretLength, "-secret (or AUTH_SECRET): at least %d bytes are required", minSecretLength)
+	check(c.Groups >= 1, "-groups: must be at least 1")
+	check(c.Subscribers >= 1, "-subscribers: must be at least 1")
+	check(c.Senders >= 1, "-senders: must be at least 1")
+	check(c.Rate >= 0, "-rate: must not be negative")
+	check(c.Duration > 0, "-duration: must be positive")
+	check(c.Size >= 0 && c.Size <= maxContentBytes, "-size: must be from 0 to %d", maxContentBytes)
+	check(c.OpenConcurrency >= 1, "-open-concurrency: must be at least 1")
+	check(c.SetupWorkers >= 1, "-setup-workers: must be at least 1")
+	check(c.OpenTimeout > 0, "-open-timeout: must be positive")
+	check(c.Drain > 0, "-drain: must be positive")
+	return errors.Join(errs...)
+}

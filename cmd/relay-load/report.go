@@ -1,0 +1,198 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+)
+
+// summary is the run's result, printed as text and, with -json, as JSON.
+type summary struct {
+	Run             string         `json:"run"`
+	Config          runConfig      `json:"config"`
+	Streams         int            `json:"streams"`
+	Messages        messageCounts  `json:"messages"`
+	PostLatency     latencySummary `json:"postLatency"`
+	Deliveries      deliveryCounts `json:"deliveries"`
+	DeliveryLatency latencySummary `json:"deliveryLatency"`
+	Reconnects      int            `json:"reconnects"`
+	Errors          []errorKind    `json:"errors"`
+	Server          serverSummary  `json:"server"`
+	ClientCPUCores  float64        `json:"clientCpuCores"`
+	DeliveryOK      bool           `json:"deliveryOk"`
+
+	finals map[string]int64 // each group's last seq, by id
+}
+
+// runConfig is the part of the configuration worth keeping with results.
+type runConfig struct {
+	URL         string  `json:"url"`
+	Groups      int     `json:"groups"`
+	Subscribers int     `json:"subscribersPerGroup"`
+	Senders     int     `json:"senders"`
+	Rate        float64 `json:"rate"`
+	Duration    string  `json:"duration"`
+	Size        int     `json:"size"`
+	NumCPU      int     `json:"clientNumCpu"`
+}
+
+// messageCounts is the sending side.
+type messageCounts struct {
+	Target   int     `json:"target"`
+	Sent     int     `json:"sent"`
+	Failed   int     `json:"failed"`
+	RatePerS float64 `json:"achievedRate"`
+}
+
+// deliveryCounts is the receiving side. Missing, Duplicates and Gaps must
+// be 0.
+type deliveryCounts struct {
+	Expected   int64   `json:"expected"`
+	Received   int64   `json:"received"`
+	Missing    int64   `json:"missing"`
+	Duplicates int64   `json:"duplicates"` // at or below a seq already received: repeated or late
+	Gaps       int64   `json:"gaps"`       // jumps over one or more seqs
+	PerSecond  float64 `json:"perSecond"`
+	Complete   bool    `json:"complete"` // every stream reached its group's last seq within -drain
+	DrainMs    float64 `json:"drainMs"`
+}
+
+// serverSummary is the server's own view, from /metrics: before the streams
+// opened, once they were open, at the end of the deliveries and after the
+// streams closed. Goroutines are the leak check; Closed's heap still holds
+// what the Go runtime keeps until later collections (net/http's per-
+// connection buffers sit in sync.Pools until two GCs have passed).
+type serverSummary struct {
+	Before              snapshot `json:"before"`
+	Open                snapshot `json:"open"`
+	End                 snapshot `json:"end"`
+	Closed              snapshot `json:"closed"`
+	RSSPerStream        float64  `json:"rssPerStreamBytes"`
+	HeapPerStream       float64  `json:"heapPerStreamBytes"`
+	StackPerStream      float64  `json:"stackPerStreamBytes"`
+	GoroutinesPerStream float64  `json:"goroutinesPerStream"`
+	CPUCores            float64  `json:"cpuCores"` // while sending and draining
+}
+
+func newSummary(cfg config, run string) *summary {
+	return &summary{
+		Run: run,
+		Config: runConfig{URL: cfg.URL, Groups: cfg.Groups, Subscribers: cfg.Subscribers, Senders: cfg.Senders,
+			Rate: cfg.Rate, Duration: cfg.Duration.String(), Size: cfg.Size, NumCPU: runtime.NumCPU()},
+		Streams:  cfg.streams(),
+		Messages: messageCounts{Target: int(cfg.Rate * cfg.Duration.Seconds())},
+	}
+}
+
+// setSent records the sending phase. The achieved rate is over the whole
+// phase, so that a schedule that slipped behind shows.
+func (s *summary) setSent(r sendResult) {
+	s.Messages.Sent, s.Messages.Failed = r.Sent, r.Failed
+	s.Messages.RatePerS = float64(r.Sent) / r.Elapsed.Seconds()
+	s.PostLatency = summarize(r.Latencies)
+}
+
+// setExpected records what every stream should have received: each
+// group's last seq, as the server reports it, once per subscriber. The
+// rate counts the deliveries made in order within window, read while the
+// streams still run.
+func (s *summary) setExpected(f *fleet, finals map[string]int64, window time.Duration) {
+	s.finals = finals
+	s.Deliveries.Expected = 0
+	var delivered int64
+	for i, st := range f.streams {
+		s.Deliveries.Expected += finals[f.groups[i]]
+		delivered += st.progress.Load()
+	}
+	s.Deliveries.PerSecond = float64(delivered) / window.Seconds()
+}
+
+// collectStreams adds up the streams' counts; the fleet must be stopped.
+func (s *summary) collectStreams(f *fleet) {
+	var lat []time.Duration
+	for i, st := range f.streams {
+		s.Deliveries.Missing += st.checker.missing(s.finals[f.groups[i]])
+		s.Deliveries.Received += st.received
+		s.Deliveries.Duplicates += st.checker.duplicates
+		s.Deliveries.Gaps += st.checker.gaps
+		s.Reconnects += st.reconnects
+		lat = append(lat, st.latencies...)
+	}
+	s.DeliveryLatency = summarize(lat)
+	d := s.Deliveries
+	s.DeliveryOK = d.Missing == 0 && d.Duplicates == 0 && d.Gaps == 0
+}
+
+// setServer records the snapshots besides End, which measure took, and the
+// cost of one open stream.
+func (s *summary) setServer(before, open, closed snapshot, streams int) {
+	srv := &s.Server
+	srv.Before, srv.Open, srv.Closed = before, open, closed
+	n := float64(streams)
+	srv.RSSPerStream = (open.RSSBytes - before.RSSBytes) / n
+	srv.HeapPerStream = (open.HeapInuseBytes - before.HeapInuseBytes) / n
+	srv.StackPerStream = (open.StackInuseBytes - before.StackInuseBytes) / n
+	srv.GoroutinesPerStream = (open.Goroutines - before.Goroutines) / n
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// printSummary writes s for a person to read.
+func printSummary(w io.Writer, s *summary) {
+	c := s.Config
+	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	p("relay-load run %s against %s", s.Run, c.URL)
+	p("  config        %d groups x %d subscribers = %d streams, %d senders, %.0f msg/s for %s, content >= %d B",
+		c.Groups, c.Subscribers, s.Streams, c.Senders, c.Rate, c.Duration, c.Size)
+	p("  messages      sent %d of %d, failed %d, achieved %.1f msg/s", s.Messages.Sent, s.Messages.Target, s.Messages.Failed, s.Messages.RatePerS)
+	p("  POST latency  %s", s.PostLatency)
+	d := s.Deliveries
+	p("  deliveries    expected %d, received %d, %.0f/s; complete %v (drain %.0f ms)", d.Expected, d.Received, d.PerSecond, d.Complete, d.DrainMs)
+	p("  delivery lat. %s", s.DeliveryLatency)
+	p("  ordering      missing %d, duplicates %d, gaps %d, reconnects %d", d.Missing, d.Duplicates, d.Gaps, s.Reconnects)
+	p("  errors        %d", errorTotal(s.Errors))
+	for _, e := range s.Errors {
+		p("    %-24s %6d  e.g. %s", e.Kind, e.Count, e.Sample)
+	}
+	printServer(p, s)
+	verdict := "OK"
+	if !s.DeliveryOK {
+		verdict = "FAILED: deliveries missing, duplicated or out of order"
+	}
+	p("  result        %s", verdict)
+}
+
+func printServer(p func(string, ...any), s *summary) {
+	srv := s.Server
+	row := func(name string, x snapshot) {
+		p("    %-8s rss %7.1f MiB  heap %7.1f MiB  stacks %6.1f MiB  goroutines %6.0f  fds %6.0f  streams %6.0f",
+			name, x.RSSBytes/(1<<20), x.HeapInuseBytes/(1<<20), x.StackInuseBytes/(1<<20), x.Goroutines, x.OpenFDs, x.SSEConnections)
+	}
+	p("  server        (from /metrics)")
+	row("before", srv.Before)
+	row("open", srv.Open)
+	row("end", srv.End)
+	row("closed", srv.Closed)
+	p("    per open stream: rss %.1f KiB, heap %.1f KiB, stack %.1f KiB, %.2f goroutines",
+		srv.RSSPerStream/1024, srv.HeapPerStream/1024, srv.StackPerStream/1024, srv.GoroutinesPerStream)
+	p("    cpu while sending+draining: server %.2f cores, this client %.2f cores (client NumCPU %d)",
+		srv.CPUCores, s.ClientCPUCores, s.Config.NumCPU)
+	p("    cut-offs (relay_sse_cutoffs_total) during the run: %.0f", srv.End.SSECutoffs-srv.Before.SSECutoffs)
+}
+
+func errorTotal(kinds []errorKind) int {
+	n := 0
+	for _, k := range kinds {
+		n += k.Count
+	}
+	return n
+}
+
+// String formats the percentiles in milliseconds.
+func (l latencySummary) String() string {
+	if l.Count == 0 {
+		return "no samples"
+	}
+	return fmt.Sprintf("p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms  (n=%d)", l.P50, l.P90, l.P99, l.Max, l.Count)
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relaymsg/relay/adapters/httpapi/ssetest"
+)
+
+// TestStreamHandle feeds a stream the blocks of a recorded SSE answer and
+// checks what it made of them: cursor, seq checks and latencies.
+func TestStreamHandle(t *testing.T) {
+	t.Parallel()
+	msg := func(id string, seq int, sentAt time.Duration) string {
+		content := encodeContent("r", seq, sentAt, 0)
+		return "id: " + id + "\nevent: message\ndata: {\"seq\":" + strconv.Itoa(seq) + ",\"content\":\"" + content + "\"}\n\n"
+	}
+	body := "retry: 2000\n\nid: c0\nevent: ready\ndata: {\"channels\":[\"group:g\"]}\n\n" +
+		msg("c1", 1, 0) + ": ping\n\n" + msg("c3", 3, 0) + msg("c3b", 3, 0)
+	env := &streamEnv{clock: newClock(), errs: newErrorLog()}
+	s := &stream{channel: "group:g", env: env}
+	readies := 0
+	r := ssetest.NewReader(strings.NewReader(body))
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			break
+		}
+		if err := s.handle(ev, func(err error) {
+			if err == nil {
+				readies++
+			}
+		}); err != nil {
+			t.Fatalf("handle(%q): %v", ev.Raw, err)
+		}
+	}
+	if readies != 1 || s.retry != 2*time.Second {
+		t.Errorf("readies %d, retry %v; want 1, 2s", readies, s.retry)
+	}
+	if s.cursor != "c3b" || s.received != 3 || s.progress.Load() != 3 {
+		t.Errorf("cursor %q, received %d, progress %d; want c3b, 3, 3", s.cursor, s.received, s.progress.Load())
+	}
+	if s.checker.gaps != 1 || s.checker.duplicates != 1 || s.checker.missing(3) != 1 {
+		t.Errorf("checker = %+v; want one gap, one duplicate, one missing", s.checker)
+	}
+	if len(s.latencies) != 2 {
+		t.Errorf("%d latencies, want 2 (the duplicate is not timed)", len(s.latencies))
+	}
+	if err := s.handle(ssetest.Event{Event: "token_expired", Data: "{}", DataLines: 1}, func(error) {}); err == nil {
+		t.Error("token_expired was accepted; the run's tokens must outlive it")
+	}
+}
