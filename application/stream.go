@@ -58,6 +58,7 @@ type Stream struct {
 	channels map[domain.ChannelID]int64 // channel → conversation number, for the channels still open
 	start    domain.Cursor
 	cursor   domain.Cursor // every message at or before it was delivered
+	gaps     gapHold       // messages that arrived ahead of a gap
 }
 
 // Start returns the stream's starting cursor: where replay begins.
@@ -109,6 +110,7 @@ func (s *Stream) run(ctx context.Context, sink StreamSink) error {
 
 	heartbeat := time.NewTicker(s.heartbeat)
 	defer heartbeat.Stop()
+	defer s.gaps.stop()
 	var expired <-chan time.Time
 	if !s.principal.ExpiresAt.IsZero() {
 		t := time.NewTimer(time.Until(s.principal.ExpiresAt))
@@ -138,6 +140,17 @@ func (s *Stream) run(ctx context.Context, sink StreamSink) error {
 			}
 		case ev := <-s.sub.Events():
 			if err := s.handleBatch(ctx, ev, sink); err != nil {
+				return err
+			}
+		case <-s.gaps.expired():
+			// The gap did not close by itself: a notification was lost.
+			s.gaps.armed = false
+			for _, ch := range s.gaps.channels() {
+				if err := s.catchUp(ctx, ch, sink); err != nil {
+					return err
+				}
+			}
+			if err := sink.Flush(); err != nil {
 				return err
 			}
 		}
@@ -184,9 +197,10 @@ func (s *Stream) handle(ctx context.Context, ev *domain.Event, sink StreamSink) 
 	return nil
 }
 
-// deliverLive sends m if it is the next message of its channel, drops it if
-// it was delivered already and fills the gap from the store if messages
-// before it are missing.
+// deliverLive sends m if it is the next message of its channel, then any
+// held messages it unblocks; drops it if it was delivered already; and
+// holds it if messages before it are missing, until they arrive or gapWait
+// passes and they are read from the store.
 func (s *Stream) deliverLive(ctx context.Context, m domain.Message, sink StreamSink) error {
 	number, ok := s.channels[m.Channel]
 	if !ok {
@@ -197,11 +211,22 @@ func (s *Stream) deliverLive(ctx context.Context, m domain.Message, sink StreamS
 	case m.Seq <= at:
 		return nil
 	case m.Seq == at+1:
-		return s.send(number, m, sink)
+		if err := s.send(number, m, sink); err != nil {
+			return err
+		}
+		for next, ok := s.gaps.next(m.Channel, m.Seq); ok; next, ok = s.gaps.next(m.Channel, next.Seq) {
+			if err := s.send(number, next, sink); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	// A notification was lost or overtaken: the store has everything up to
-	// m (m is committed), so catching up delivers m too.
-	return s.catchUp(ctx, m.Channel, sink)
+	if s.gaps.hold(m) {
+		// Too far behind to wait: the store has everything up to m (m is
+		// committed), so catching up delivers m too.
+		return s.catchUp(ctx, m.Channel, sink)
+	}
+	return nil
 }
 
 // catchUp delivers every stored message of channel after the cursor.
@@ -226,6 +251,7 @@ func (s *Stream) catchUp(ctx context.Context, channel domain.ChannelID, sink Str
 			at = m.Seq
 		}
 		if len(page) < replayPage {
+			s.gaps.drop(channel) // whatever was held is at or before the cursor now
 			return nil
 		}
 	}
@@ -244,6 +270,7 @@ func (s *Stream) removeChannel(ev *domain.Event, sink StreamSink) error {
 		return nil
 	}
 	delete(s.channels, ev.Channel)
+	s.gaps.drop(ev.Channel)
 	s.sub.Unsubscribe(ev.Channel)
 	s.cursor = s.cursor.Without(number)
 	if err := sink.ChannelRemoved(ev.Channel, s.cursor); err != nil {

@@ -236,32 +236,46 @@ func TestStreamRun(t *testing.T) {
 			want:   []string{"A4 {A:4 B:3}", "A5 {A:5 B:3}", "flush", "flush", "A6 {A:6 B:3}", "flush"},
 		},
 		{
-			name: "a gap is filled from the store, in order, exactly once",
+			name: "late notifications close a gap without a store read",
 			script: []step{
-				// A6 and A7 are committed but their notifications are lost.
+				// A6 and A7 are committed but their notifications are late:
+				// A8 is held.
 				steps(commitSilently(chA, 7), publish(chA, 8)),
-				// The lost notifications turn up late.
+				// The late notifications turn up within gapWait.
 				push(live(chA, 6, 7, 8)...),
 				publish(chA, 9),
 				cancelRun,
 			},
-			want: []string{"flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "A8 {A:8 B:3}", "flush", "flush", "A9 {A:9 B:3}", "flush"},
+			want: []string{"flush", "flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "A8 {A:8 B:3}", "flush", "A9 {A:9 B:3}", "flush"},
 			check: func(t *testing.T, h *streamHarness) {
-				// The replay read after 5 and the gap fill read after 5
-				// once: no message came from the store twice.
+				// Only the replay read the store.
+				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5}) {
+					t.Errorf("queries of A after %v, want [5]", got)
+				}
+			},
+		},
+		{
+			name: "a lost notification is filled from the store after the wait, exactly once",
+			script: []step{
+				steps(commitSilently(chA, 9), push(live(chA, 7)...)),
+				push(live(chA, 8, 9)...),
+				noop, // A6 never comes: gapWait passes and the store fills the gap
+				push(live(chA, 8, 9)...),
+				cancelRun,
+			},
+			want: []string{"flush", "flush", "flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "A8 {A:8 B:3}", "A9 {A:9 B:3}", "flush", "flush"},
+			check: func(t *testing.T, h *streamHarness) {
 				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5, 5}) {
 					t.Errorf("queries of A after %v, want [5 5]", got)
 				}
 			},
 		},
 		{
-			name: "a gap fill delivers everything committed, and the later notifications are dropped",
-			script: []step{
-				steps(commitSilently(chA, 9), push(live(chA, 7)...)),
-				push(live(chA, 8, 9)...),
-				cancelRun,
-			},
-			want: []string{"flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "A8 {A:8 B:3}", "A9 {A:9 B:3}", "flush", "flush"},
+			name: "a gap too long to hold is filled at once",
+			// One more than can be held; the first burst (maxBatch, 64)
+			// is held, the next message overflows the hold.
+			script: []step{steps(commitSilently(chA, 6+maxHeldForTest+1), push(live(chA, seqsFrom(7, maxHeldForTest+1)...)...)), noop, cancelRun},
+			want:   append(append([]string{"flush", "flush"}, deliveredA(6, 6+maxHeldForTest+1)...), "flush"),
 		},
 		{
 			name: "notifications overtaken within a burst",
@@ -370,7 +384,7 @@ func TestStreamRun(t *testing.T) {
 		{
 			name:    "the store fails while filling a gap",
 			script:  []step{steps(func(h *streamHarness) { h.store.fail(domain.ErrUnavailable) }, push(live(chA, 7)...))},
-			want:    []string{"flush"},
+			want:    []string{"flush", "flush"},
 			wantErr: domain.ErrUnavailable,
 		},
 		{
@@ -393,7 +407,7 @@ func TestStreamRun(t *testing.T) {
 				func(h *streamHarness) { h.store.onList = func(domain.HistoryQuery) { h.cancel() } },
 				commitSilently(chA, 7), push(live(chA, 7)...),
 			)},
-			want: []string{"flush"},
+			want: []string{"flush", "flush"},
 		},
 		{
 			name:    "the sink fails on a replayed message",
@@ -623,4 +637,25 @@ func TestStreamCancelledBeforeRun(t *testing.T) {
 	if err := h.stream.Run(h.ctx, h.sink); err != nil {
 		t.Fatalf("Run = %v, want nil", err)
 	}
+}
+
+// maxHeldForTest mirrors the stream's bound on held messages per channel.
+const maxHeldForTest = 64
+
+func seqsFrom(from int64, n int) []int64 {
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = from + int64(i)
+	}
+	return out
+}
+
+// deliveredA is the log of A's messages from..to delivered in order, with
+// B at 3.
+func deliveredA(from, to int64) []string {
+	var out []string
+	for seq := from; seq <= to; seq++ {
+		out = append(out, fmt.Sprintf("A%d {A:%d B:3}", seq, seq))
+	}
+	return out
 }

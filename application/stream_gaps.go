@@ -1,0 +1,110 @@
+package application
+
+import (
+	"slices"
+	"time"
+
+	"github.com/relaymsg/relay/domain"
+)
+
+// gapWait is how long a stream holds a message that arrived ahead of its
+// predecessor before it reads the missing ones from the store. Senders of
+// one channel race between commit and publish, so a notification often
+// overtakes the one before it by a moment; waiting that long costs a little
+// latency, where reading at once would cost the store one query per
+// subscriber of the channel — a thousand for a group of a thousand.
+const gapWait = 50 * time.Millisecond
+
+// maxHeld bounds the messages held per channel; past it the gap is filled
+// from the store at once.
+const maxHeld = 64
+
+// gapHold keeps the messages that arrived ahead of a gap, per channel, until
+// the gap closes by itself or gapWait passes. Only the goroutine running the
+// stream uses it.
+type gapHold struct {
+	held  map[domain.ChannelID][]domain.Message // sorted by seq, unique
+	timer *time.Timer
+	armed bool
+}
+
+// hold keeps m and reports whether the channel's hold is over maxHeld.
+func (g *gapHold) hold(m domain.Message) (full bool) {
+	if g.held == nil {
+		g.held = make(map[domain.ChannelID][]domain.Message)
+	}
+	list := g.held[m.Channel]
+	i, found := slices.BinarySearchFunc(list, m.Seq, func(h domain.Message, seq int64) int {
+		return int(h.Seq - seq)
+	})
+	if !found {
+		list = slices.Insert(list, i, m)
+		g.held[m.Channel] = list
+	}
+	if !g.armed {
+		if g.timer == nil {
+			g.timer = time.NewTimer(gapWait)
+		} else {
+			g.timer.Reset(gapWait)
+		}
+		g.armed = true
+	}
+	return len(list) > maxHeld
+}
+
+// next removes and returns the held message of channel with seq at+1, if
+// any, dropping those at or before at.
+func (g *gapHold) next(channel domain.ChannelID, at int64) (domain.Message, bool) {
+	list := g.held[channel]
+	for len(list) > 0 && list[0].Seq <= at {
+		list = list[1:]
+	}
+	if len(list) == 0 || list[0].Seq != at+1 {
+		g.set(channel, list)
+		return domain.Message{}, false
+	}
+	m := list[0]
+	g.set(channel, list[1:])
+	return m, true
+}
+
+// drop forgets what is held for channel: the store has it all.
+func (g *gapHold) drop(channel domain.ChannelID) { g.set(channel, nil) }
+
+func (g *gapHold) set(channel domain.ChannelID, list []domain.Message) {
+	if len(list) == 0 {
+		delete(g.held, channel)
+	} else {
+		g.held[channel] = list
+	}
+	if len(g.held) == 0 && g.armed {
+		g.timer.Stop()
+		g.armed = false
+	}
+}
+
+// expired fires when messages have been held for gapWait; nil when none
+// are held.
+func (g *gapHold) expired() <-chan time.Time {
+	if !g.armed {
+		return nil
+	}
+	return g.timer.C
+}
+
+// channels returns the channels with held messages.
+func (g *gapHold) channels() []domain.ChannelID {
+	out := make([]domain.ChannelID, 0, len(g.held))
+	for ch := range g.held {
+		out = append(out, ch)
+	}
+	return out
+}
+
+// stop releases the timer.
+func (g *gapHold) stop() {
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+	g.armed = false
+}
