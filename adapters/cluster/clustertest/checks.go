@@ -1,0 +1,129 @@
+package clustertest
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relaymsg/relay/domain"
+	"github.com/relaymsg/relay/ports"
+	"github.com/relaymsg/relay/ports/notifiertest"
+)
+
+// testResyncOnSubscribe: once a transport receives a channel it has just
+// been asked for, the channel's subscribers resync, which covers whatever
+// other instances published before.
+func testResyncOnSubscribe(t *testing.T, newTransport NewTransport) {
+	n, _ := NewInstance(t, newTransport(t, Namespace()), 16)
+	a, b := NewChannel(), NewChannel()
+	sub := subscribe(t, n, a, b)
+	want := map[domain.ChannelID]bool{a: true, b: true}
+	for len(want) > 0 {
+		ev := Next(t, sub)
+		if ev.Kind != domain.EventResync || !want[ev.Channel] {
+			t.Fatalf("received %+v, want a resync of %v", ev, want)
+		}
+		delete(want, ev.Channel)
+	}
+}
+
+// testNoEcho: an event comes back to its own instance through the
+// transport; the hub has delivered it already, so it must not be delivered
+// again.
+func testNoEcho(t *testing.T, newTransport NewTransport) {
+	ns := Namespace()
+	a, _ := NewInstance(t, newTransport(t, ns), 16)
+	b, _ := NewInstance(t, newTransport(t, ns), 16)
+	ch := NewChannel()
+	sub := subscribe(t, a, ch)
+	// b must receive ch for its own publish to go round through a's
+	// transport; its subscriber's resync tells it does.
+	onB := subscribe(t, b, ch)
+	if ev := Next(t, onB); ev.Kind != domain.EventResync {
+		t.Fatalf("received %+v on b, want its resync first", ev)
+	}
+	first, second := Message(ch, 1), Message(ch, 2)
+	if err := a.Publish(t.Context(), first); err != nil {
+		t.Fatal(err)
+	}
+	// second crosses the transport after a's echo of first would have.
+	if err := b.Publish(t.Context(), second); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []domain.Event{first, second} {
+		if got := NextMessage(t, sub); got.Message.Seq != want.Message.Seq {
+			t.Fatalf("received seq %d, want %d (an echo?)", got.Message.Seq, want.Message.Seq)
+		}
+	}
+}
+
+// NewChannel returns a channel no other test uses.
+func NewChannel() domain.ChannelID {
+	return domain.GroupChannel(domain.ConversationID("grp_ct" + strings.ToLower(rand.Text()[:12])))
+}
+
+// Message returns the event of message seq of ch.
+func Message(ch domain.ChannelID, seq int64) domain.Event {
+	return domain.MessageEvent(domain.Message{
+		ID: fmt.Sprintf("msg_%s_%d", ch.ID, seq), Channel: ch, Seq: seq, SenderID: "u_alice",
+		Content: fmt.Sprintf("message %d", seq), CreatedAt: time.Now().UTC(),
+	})
+}
+
+func subscribe(t *testing.T, n ports.Notifier, channels ...domain.ChannelID) ports.Subscription {
+	t.Helper()
+	sub, err := n.Subscribe(t.Context(), channels)
+	if err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	t.Cleanup(sub.Close)
+	return sub
+}
+
+// Next returns the next event of sub, resyncs included, waiting up to
+// notifiertest.Timeout.
+func Next(t *testing.T, sub ports.Subscription) domain.Event {
+	t.Helper()
+	timer := time.NewTimer(notifiertest.Timeout)
+	defer timer.Stop()
+	select {
+	case ev := <-sub.Events():
+		return *ev
+	case <-sub.Done():
+		t.Fatalf("subscription ended: %v", sub.Err())
+	case <-timer.C:
+		t.Fatalf("no event within %v", notifiertest.Timeout)
+	}
+	return domain.Event{}
+}
+
+// NextMessage returns the next event of sub other than a resync.
+func NextMessage(t *testing.T, sub ports.Subscription) domain.Event {
+	t.Helper()
+	for {
+		if ev := Next(t, sub); ev.Kind != domain.EventResync {
+			return ev
+		}
+	}
+}
+
+// logger returns a logger that writes to t's log when the test is verbose,
+// and nowhere otherwise.
+func logger(t *testing.T) *slog.Logger {
+	if !testing.Verbose() {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}

@@ -1,0 +1,27 @@
+// Package cluster implements ports.Notifier across Relay instances: a local
+// hub (memory.Notifier, which does the fan-out to this instance's
+// subscribers) plus a Transport that carries events between instances
+// (Redis pub/sub, PostgreSQL LISTEN/NOTIFY).
+//
+// The notifier is a doorbell, not a store. Streams drop duplicates and fill
+// gaps from the store by seq, and a domain.EventResync makes them check the
+// store for a channel. So the package never needs delivery to be perfect;
+// it needs every loss to be followed, eventually, by something that makes
+// the affected streams look at the store:
+//
+//   - Local subscribers get an event from the hub before the transport is
+//     tried, so they are served while the transport is down.
+//   - An event the transport fails to publish is kept, the latest message
+//     per channel, and re-published once the transport works again: other
+//     instances, whose own connection may never have dropped, learn of it
+//     then (a message's seq tells them what to fetch).
+//   - When the transport (re)starts receiving a channel, its subscribers
+//     get a resync: whatever was published before that moment, while the
+//     connection was down or before it existed, is in the store.
+//   - An envelope this build cannot use (too large to carry whole, a newer
+//     version) becomes a resync of its channel.
+//
+// Events come back to their own instance through the transport too; they
+// carry the instance id as their origin and are dropped, since the hub
+// delivered them already.
+package cluster

@@ -1,0 +1,91 @@
+package cluster
+
+import (
+	"container/list"
+
+	"github.com/relaymsg/relay/domain"
+)
+
+// pendingKey says which pending events replace each other: a channel's
+// newer message replaces its older one (receivers fill the gap from the
+// store by seq), but a member removal is never replaced by a message, since
+// it is what stops a removed member's streams on other instances.
+type pendingKey struct {
+	channel domain.ChannelID
+	kind    domain.EventKind
+	user    domain.UserID
+}
+
+func keyOf(ev domain.Event) pendingKey {
+	k := pendingKey{channel: ev.Channel, kind: ev.Kind}
+	if ev.Kind == domain.EventMemberRemoved {
+		k.user = ev.UserID
+	}
+	return k
+}
+
+type pendingEntry struct {
+	key pendingKey
+	ev  domain.Event
+	gen uint64 // changes when ev is replaced, so a re-publish of the old one does not remove the new one
+}
+
+// pendingSet is the bounded set of events to re-publish, oldest first. Not
+// safe for concurrent use: the Notifier guards it with its mutex.
+type pendingSet struct {
+	max   int
+	order list.List // of *pendingEntry
+	index map[pendingKey]*list.Element
+	gen   uint64
+}
+
+func newPendingSet(maxEntries int) *pendingSet {
+	return &pendingSet{max: maxEntries, index: make(map[pendingKey]*list.Element)}
+}
+
+func (p *pendingSet) len() int { return p.order.Len() }
+
+// add records ev, replacing an older event of the same key and moving it
+// to the back. It returns the event it evicted to stay within max, if any.
+func (p *pendingSet) add(ev domain.Event) (evicted domain.Event, ok bool) {
+	p.gen++
+	key := keyOf(ev)
+	if el, found := p.index[key]; found {
+		e := el.Value.(*pendingEntry)
+		// Concurrent publishers of one channel may fail out of order: keep
+		// the highest seq, the one that makes receivers fetch the most.
+		if ev.Kind != domain.EventMessage || ev.Message.Seq > e.ev.Message.Seq {
+			e.ev, e.gen = ev, p.gen
+		}
+		p.order.MoveToBack(el)
+		return domain.Event{}, false
+	}
+	p.index[key] = p.order.PushBack(&pendingEntry{key: key, ev: ev, gen: p.gen})
+	if p.order.Len() <= p.max {
+		return domain.Event{}, false
+	}
+	oldest := p.order.Front()
+	e := p.order.Remove(oldest).(*pendingEntry)
+	delete(p.index, e.key)
+	return e.ev, true
+}
+
+// front returns the oldest entry, if any.
+func (p *pendingSet) front() (pendingEntry, bool) {
+	el := p.order.Front()
+	if el == nil {
+		return pendingEntry{}, false
+	}
+	return *el.Value.(*pendingEntry), true
+}
+
+// done removes the entry e was taken from, unless it has been replaced by
+// a newer event since.
+func (p *pendingSet) done(e pendingEntry) {
+	el, ok := p.index[e.key]
+	if !ok || el.Value.(*pendingEntry).gen != e.gen {
+		return
+	}
+	p.order.Remove(el)
+	delete(p.index, e.key)
+}

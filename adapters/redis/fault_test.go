@@ -1,0 +1,316 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/relaymsg/relay/adapters/cluster/clustertest"
+	"github.com/relaymsg/relay/adapters/redis"
+	"github.com/relaymsg/relay/domain"
+	"github.com/relaymsg/relay/ports"
+)
+
+const (
+	lostLog     = "redis subscriber connection lost"
+	failedLog   = "redis subscriber connection failed"
+	restoredLog = "redis subscriber connection restored"
+)
+
+func subscribe(t *testing.T, n ports.Notifier, channels ...domain.ChannelID) ports.Subscription {
+	t.Helper()
+	sub, err := n.Subscribe(t.Context(), channels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sub.Close)
+	return sub
+}
+
+// subscribeConfirmed subscribes and waits for the resync of each channel,
+// which tells that Redis delivers the channel to this instance.
+func subscribeConfirmed(t *testing.T, n ports.Notifier, channels ...domain.ChannelID) ports.Subscription {
+	t.Helper()
+	sub := subscribe(t, n, channels...)
+	for range channels {
+		expectKind(t, sub, domain.EventResync)
+	}
+	return sub
+}
+
+func expectKind(t *testing.T, sub ports.Subscription, kind domain.EventKind) domain.Event {
+	t.Helper()
+	ev := clustertest.Next(t, sub)
+	if ev.Kind != kind {
+		t.Fatalf("received %+v, want an event of kind %d", ev, kind)
+	}
+	return ev
+}
+
+func expectMessage(t *testing.T, sub ports.Subscription, ch domain.ChannelID, seq int64) {
+	t.Helper()
+	ev := clustertest.Next(t, sub)
+	if ev.Kind != domain.EventMessage || ev.Channel != ch || ev.Message.Seq != seq {
+		t.Fatalf("received %+v, want message %d of %s", ev, seq, ch)
+	}
+}
+
+func publish(t *testing.T, n ports.Notifier, ev domain.Event) {
+	t.Helper()
+	if err := n.Publish(t.Context(), ev); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+}
+
+func eventually(t *testing.T, what string, check func(context.Context) error) {
+	t.Helper()
+	if err := clustertest.Eventually(t.Context(), check); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func logged(n node, prefix string, want int) func(context.Context) error {
+	return func(context.Context) error {
+		if got := n.logs.count(prefix); got != want {
+			return fmt.Errorf("%q logged %d times, want %d", prefix, got, want)
+		}
+		return nil
+	}
+}
+
+func failing(ping func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := ping(ctx); err == nil {
+			return errors.New("Ping succeeds")
+		} else if !errors.Is(err, domain.ErrUnavailable) {
+			return fmt.Errorf("Ping = %w, want ErrUnavailable", err)
+		}
+		return nil
+	}
+}
+
+// TestSubscribesOnlyToWatchedChannels checks that an instance holds one
+// Redis subscription per channel its own clients watch, and drops it
+// after the last local subscriber leaves, whichever way.
+func TestSubscribesOnlyToWatchedChannels(t *testing.T) {
+	t.Parallel()
+	c := admin(t)
+	p := prefix()
+	n := newNode(t, redis.Options{Prefix: p})
+	x, y, z := clustertest.NewChannel(), clustertest.NewChannel(), clustertest.NewChannel()
+	rx, ry, rz := n.transport.RedisChannel(x), n.transport.RedisChannel(y), n.transport.RedisChannel(z)
+
+	x1 := subscribeConfirmed(t, n, x)
+	x2 := subscribe(t, n, x)
+	y1 := subscribeConfirmed(t, n, y)
+	got, err := redisChannels(t.Context(), c, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got[rx] || !got[ry] {
+		t.Fatalf("PUBSUB CHANNELS = %v, want %s and %s", got, rx, ry)
+	}
+	counts, err := c.PubSubNumSub(t.Context(), rx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts[rx] != 1 {
+		t.Fatalf("%s has %d Redis subscribers, want 1 for two local ones", rx, counts[rx])
+	}
+
+	x1.Close()
+	y1.Close()
+	// Changes are applied in order: once y is gone, x1's leaving has been
+	// handled too, and x must still be there for x2.
+	eventually(t, "y unsubscribed", func(ctx context.Context) error {
+		got, err := redisChannels(ctx, c, p)
+		if err != nil {
+			return err
+		}
+		if got[ry] {
+			return errors.New("y still subscribed")
+		}
+		if !got[rx] {
+			t.Fatalf("x unsubscribed while x2 watches it: %v", got)
+		}
+		return nil
+	})
+	x2.Unsubscribe(x)
+	eventually(t, "x unsubscribed", func(ctx context.Context) error {
+		got, err := redisChannels(ctx, c, p)
+		if err != nil {
+			return err
+		}
+		if len(got) != 0 {
+			return fmt.Errorf("still subscribed: %v", got)
+		}
+		return nil
+	})
+
+	// A subscriber that is cut off leaves too.
+	slow := subscribe(t, n, z)
+	for seq := int64(1); seq <= 64+2; seq++ {
+		_ = n.Publish(t.Context(), clustertest.Message(z, seq))
+	}
+	select {
+	case <-slow.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("slow subscriber not cut off")
+	}
+	eventually(t, "z unsubscribed after the cut-off", func(ctx context.Context) error {
+		got, err := redisChannels(ctx, c, p)
+		if err != nil {
+			return err
+		}
+		if got[rz] {
+			return errors.New("z still subscribed")
+		}
+		return nil
+	})
+}
+
+// TestReconnectAfterClientKill kills an instance's subscriber connection
+// in Redis: go-redis reconnects and resubscribes, the instance's
+// subscribers get a resync, and messages flow again.
+func TestReconnectAfterClientKill(t *testing.T) {
+	t.Parallel()
+	c := admin(t)
+	p := prefix()
+	a := newNode(t, redis.Options{Prefix: p})
+	b := newNode(t, redis.Options{Prefix: p})
+	ch, other := clustertest.NewChannel(), clustertest.NewChannel()
+	sub := subscribeConfirmed(t, b, ch, other)
+	publish(t, a, clustertest.Message(ch, 1))
+	expectMessage(t, sub, ch, 1)
+
+	for round := range 2 { // a second outage is noticed and logged too
+		id := pubsubClientID(t, c, b.name)
+		if err := c.Do(t.Context(), "CLIENT", "KILL", "ID", id).Err(); err != nil {
+			t.Fatalf("CLIENT KILL ID %s: %v", id, err)
+		}
+		// Both channels are resubscribed, each confirmation a resync.
+		want := map[domain.ChannelID]bool{ch: true, other: true}
+		for len(want) > 0 {
+			ev := expectKind(t, sub, domain.EventResync)
+			delete(want, ev.Channel)
+		}
+		b.waitReady(t)
+		eventually(t, "outage logged once", logged(b, lostLog, round+1))
+		eventually(t, "recovery logged once", logged(b, restoredLog, round+1))
+		if newID := pubsubClientID(t, c, b.name); newID == id {
+			t.Fatalf("subscriber connection %s still there after CLIENT KILL", id)
+		}
+		seq := int64(round + 2)
+		publish(t, a, clustertest.Message(ch, seq))
+		expectMessage(t, sub, ch, seq)
+	}
+}
+
+// TestOutage cuts one instance off Redis: its own subscribers are still
+// served, it reports not ready, its messages reach the other instance once
+// it is back, and its subscribers resync for what they missed.
+func TestOutage(t *testing.T) {
+	t.Parallel()
+	base := redisURL(t)
+	proxy := startProxy(t, hostOf(t, base))
+	p := prefix()
+	a := newNode(t, redis.Options{Prefix: p})
+	b := newNode(t, redis.Options{Prefix: p, URL: withHost(t, base, proxy.addr())})
+	ch := clustertest.NewChannel()
+	onA := subscribeConfirmed(t, a, ch)
+	onB := subscribeConfirmed(t, b, ch)
+
+	proxy.cut()
+	eventually(t, "b not ready while cut off", failing(b.Ping))
+	publish(t, a, clustertest.Message(ch, 1)) // b misses it
+	expectMessage(t, onA, ch, 1)
+	if err := b.Publish(t.Context(), clustertest.Message(ch, 2)); !errors.Is(err, domain.ErrUnavailable) {
+		t.Fatalf("Publish on b while cut off = %v, want ErrUnavailable", err)
+	}
+	expectMessage(t, onB, ch, 2) // local delivery goes on
+
+	proxy.restore()
+	// b missed message 1: the resync makes its streams read the store.
+	expectKind(t, onB, domain.EventResync)
+	b.waitReady(t)
+	// a learns of message 2 from b's re-publish.
+	expectMessage(t, onA, ch, 2)
+	publish(t, a, clustertest.Message(ch, 3))
+	expectMessage(t, onB, ch, 3)
+	eventually(t, "outage logged once", logged(b, lostLog, 1))
+	eventually(t, "recovery logged once", logged(b, restoredLog, 1))
+}
+
+// TestHalfOpenConnection stalls an instance's connections without closing
+// them: the health check notices, and the instance recovers once the
+// network does.
+func TestHalfOpenConnection(t *testing.T) {
+	t.Parallel()
+	base := redisURL(t)
+	proxy := startProxy(t, hostOf(t, base))
+	p := prefix()
+	a := newNode(t, redis.Options{Prefix: p})
+	b := newNode(t, redis.Options{
+		Prefix: p, URL: withHost(t, base, proxy.addr()),
+		HealthInterval: 50 * time.Millisecond, PingTimeout: 200 * time.Millisecond,
+	})
+	ch := clustertest.NewChannel()
+	onB := subscribeConfirmed(t, b, ch)
+
+	// Idle for several health intervals, each PING answered: a quiet
+	// connection is not a dead one. (Showing that something does not
+	// happen takes time passing.)
+	time.Sleep(6 * 50 * time.Millisecond)
+	if got := b.logs.count(lostLog); got != 0 {
+		t.Fatalf("a healthy idle connection was reported lost %d times", got)
+	}
+	b.waitReady(t)
+
+	proxy.stall()
+	// Only the health check can notice: nothing closes.
+	eventually(t, "stalled connection noticed", logged(b, lostLog, 1))
+	eventually(t, "b not ready while stalled", failing(b.Ping))
+
+	proxy.restore()
+	expectKind(t, onB, domain.EventResync)
+	b.waitReady(t)
+	publish(t, a, clustertest.Message(ch, 1))
+	expectMessage(t, onB, ch, 1)
+}
+
+// TestUnreachableAtStart starts an instance while Redis cannot be reached:
+// it starts, is not ready, serves local subscribers, and connects and
+// subscribes once Redis is there.
+func TestUnreachableAtStart(t *testing.T) {
+	t.Parallel()
+	base := redisURL(t)
+	proxy := startProxy(t, hostOf(t, base))
+	proxy.cut()
+	p := prefix()
+	a := newNode(t, redis.Options{Prefix: p})
+	b := newNode(t, redis.Options{Prefix: p, URL: withHost(t, base, proxy.addr())})
+	ch := clustertest.NewChannel()
+	onB := subscribe(t, b, ch)
+	eventually(t, "first failure logged", logged(b, failedLog, 1))
+	if err := b.Ping(t.Context()); !errors.Is(err, domain.ErrUnavailable) {
+		t.Fatalf("Ping = %v, want ErrUnavailable", err)
+	}
+
+	proxy.restore()
+	expectKind(t, onB, domain.EventResync)
+	b.waitReady(t)
+	publish(t, a, clustertest.Message(ch, 1))
+	expectMessage(t, onB, ch, 1)
+}
+
+func hostOf(t *testing.T, rawURL string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}

@@ -1,0 +1,39 @@
+package redis
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/fx"
+
+	"github.com/relaymsg/relay/adapters/cluster"
+	"github.com/relaymsg/relay/adapters/memory"
+	"github.com/relaymsg/relay/ports"
+)
+
+// Module provides the cross-instance notifier, a cluster.Notifier over
+// Redis, as ports.Notifier: the replacement of memory.Module when Relay
+// runs as several instances. It needs Options, memory.Options (the local
+// hub's), a prometheus.Registerer and a *slog.Logger. The notifier starts
+// receiving when the application starts, without waiting for Redis
+// (readiness fails until it is connected), and closes when it stops,
+// ending every subscription.
+var Module = fx.Module("redis",
+	fx.Provide(fx.Annotate(newModuleNotifier, fx.As(new(ports.Notifier)))),
+)
+
+func newModuleNotifier(lc fx.Lifecycle, opts Options, hub memory.Options, reg prometheus.Registerer, logger *slog.Logger) (*cluster.Notifier, error) {
+	if opts.Logger == nil {
+		opts.Logger = logger
+	}
+	n, err := NewNotifier(opts, cluster.Options{Hub: hub, Logger: logger, Registerer: reg})
+	if err != nil {
+		return nil, err
+	}
+	lc.Append(fx.Hook{
+		OnStart: n.Start,
+		OnStop:  func(context.Context) error { return n.Close() },
+	})
+	return n, nil
+}

@@ -1,0 +1,31 @@
+// Package wire is the versioned envelope in which a notifier event crosses
+// from one Relay instance to another (over Redis pub/sub or PostgreSQL
+// NOTIFY).
+//
+// An envelope is a small JSON object with short keys. Version 1:
+//
+//	{"v":1,"o":"<origin>","k":"m","c":"dm:dm_x","id":"msg_…","s":17,
+//	 "u":"u_alice","p":"p_42","b":"hi","cm":"c-123","t":"2025-01-02T03:04:05.123456Z"}
+//
+//	v        version; a reader rejects versions it does not know
+//	o        the publishing instance, so that it can skip its own events
+//	k        kind: "m" message, "r" member removed, "s" resync
+//	c        the channel ("dm:…" or "group:…")
+//	id s u p b cm t
+//	         a message's id, seq, sender, persona, content ("body"),
+//	         client message id and creation time (RFC 3339, UTC, ns)
+//	u        for "r": the member removed
+//	partial  true on a message cut down to its channel and seq because the
+//	         whole one did not fit the transport (see EncodeLimited)
+//
+// A message carries everything a stream needs, so that a receiver delivers
+// it without reading the store in the normal case. The store stays the
+// truth: a receiver that cannot use an envelope (partial, unknown version,
+// unknown kind) asks its streams to resync the channel from the store.
+//
+// Compatibility: "v" and "c" keep their meaning in every version, so that a
+// reader can always tell which channel an envelope it does not understand
+// was about. Within version 1, readers ignore keys they do not know, so keys
+// may be added; any change that a version 1 reader would misread bumps "v".
+// Deploy readers of a new version before writers.
+package wire
