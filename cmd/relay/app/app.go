@@ -16,6 +16,7 @@ import (
 	"github.com/relaymsg/relay/adapters/httpapi"
 	"github.com/relaymsg/relay/adapters/memory"
 	"github.com/relaymsg/relay/adapters/postgres"
+	"github.com/relaymsg/relay/adapters/redis"
 	"github.com/relaymsg/relay/adapters/system"
 	"github.com/relaymsg/relay/application"
 	"github.com/relaymsg/relay/ports"
@@ -61,11 +62,24 @@ func Options(cfg Config, logger *slog.Logger) fx.Option {
 			readinessCheck("notifier", func(n ports.Notifier) func(context.Context) error { return n.Ping }),
 		),
 		postgres.Module,
-		memory.Module,
+		notifierModule(cfg, logger),
 		system.Module,
 		applicationModule(cfg),
 		httpapi.Module,
 	)
+}
+
+// notifierModule is the ports.Notifier that cfg.Notifier selects.
+func notifierModule(cfg Config, logger *slog.Logger) fx.Option {
+	switch cfg.Notifier {
+	case NotifierRedis:
+		return fx.Options(
+			fx.Supply(redis.Options{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix, ClientName: "relay", Logger: logger}),
+			redis.Module,
+		)
+	default:
+		return memory.Module
+	}
 }
 
 // applicationModule provides every use case; application itself stays

@@ -15,7 +15,9 @@ import (
 type Config struct {
 	Addr            string        // ADDR
 	DatabaseURL     string        // DATABASE_URL
+	Notifier        string        // NOTIFIER: memory, redis or postgres
 	RedisURL        string        // REDIS_URL
+	RedisPrefix     string        // REDIS_PREFIX
 	AuthSecret      []byte        // AUTH_SECRET
 	Heartbeat       time.Duration // HEARTBEAT_INTERVAL
 	SSERetry        time.Duration // SSE_RETRY
@@ -48,7 +50,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	cfg := Config{
 		Addr:            r.addr("ADDR", ":8080"),
 		DatabaseURL:     r.postgresURL("DATABASE_URL"),
-		RedisURL:        strings.TrimSpace(getenv("REDIS_URL")),
+		RedisURL:        r.redisURL("REDIS_URL"),
+		RedisPrefix:     r.text("REDIS_PREFIX", "relay:"),
 		AuthSecret:      r.secret("AUTH_SECRET"),
 		Heartbeat:       r.duration("HEARTBEAT_INTERVAL", 15*time.Second, time.Second, time.Hour),
 		SSERetry:        r.duration("SSE_RETRY", 2*time.Second, 100*time.Millisecond, time.Hour),
@@ -60,10 +63,55 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		LogLevel:        r.level("LOG_LEVEL"),
 		LogFormat:       r.oneOf("LOG_FORMAT", "json", "json", "text"),
 	}
-	if cfg.RedisURL != "" && r.err == nil {
-		r.fail("REDIS_URL", "the Redis notifier is not part of this build yet; unset REDIS_URL to use the in-process notifier")
-	}
+	cfg.Notifier = r.notifier("NOTIFIER", cfg.RedisURL)
 	return cfg, r.err
+}
+
+// The notifiers NOTIFIER selects.
+const (
+	NotifierMemory   = "memory"   // one instance: in-process fan-out
+	NotifierRedis    = "redis"    // many instances over Redis pub/sub (REDIS_URL)
+	NotifierPostgres = "postgres" // many instances over PostgreSQL LISTEN/NOTIFY
+)
+
+// notifier reads NOTIFIER. Unset, it is redis when REDIS_URL is set and
+// memory otherwise; set, it must agree with REDIS_URL, so that a
+// deployment never runs a single-instance notifier by mistake.
+func (r *envReader) notifier(name, redisURL string) string {
+	v, ok := r.get(name)
+	if !ok {
+		if redisURL != "" {
+			return NotifierRedis
+		}
+		return NotifierMemory
+	}
+	v = r.oneOf(name, NotifierMemory, NotifierMemory, NotifierRedis)
+	switch {
+	case v == NotifierRedis && redisURL == "":
+		r.fail("REDIS_URL", "is required when NOTIFIER=redis (for example redis://127.0.0.1:6379/0)")
+	case v != NotifierRedis && redisURL != "":
+		r.fail(name, fmt.Sprintf("is %s but REDIS_URL is set: unset one of them", v))
+	}
+	return v
+}
+
+func (r *envReader) redisURL(name string) string {
+	v, ok := r.get(name)
+	if !ok {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		r.fail(name, "must be a redis:// or rediss:// URL with a host (for example redis://127.0.0.1:6379/0)")
+	}
+	return v
+}
+
+func (r *envReader) text(name, def string) string {
+	if v, ok := r.get(name); ok {
+		return v
+	}
+	return def
 }
 
 // envReader reads variables and keeps the first error, so LoadConfig reads

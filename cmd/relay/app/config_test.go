@@ -44,6 +44,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		"ADDR": "127.0.0.1:9000", "HEARTBEAT_INTERVAL": "3s", "SSE_RETRY": "500ms", "SSE_WRITE_TIMEOUT": "4s",
 		"MAX_BODY_BYTES": "65536", "SUBSCRIBER_QUEUE_SIZE": "64", "DB_MAX_OPEN_CONNS": "7",
 		"SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "debug", "LOG_FORMAT": "TEXT",
+		"REDIS_URL": "redis://127.0.0.1:6379/2", "REDIS_PREFIX": "relay-staging:",
 	} {
 		vars[k] = v
 	}
@@ -53,6 +54,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 	}
 	want := app.Config{
 		Addr: "127.0.0.1:9000", DatabaseURL: vars["DATABASE_URL"], AuthSecret: []byte(vars["AUTH_SECRET"]),
+		Notifier: app.NotifierRedis, RedisURL: "redis://127.0.0.1:6379/2", RedisPrefix: "relay-staging:",
 		Heartbeat: 3 * time.Second, SSERetry: 500 * time.Millisecond, SSEWriteTimeout: 4 * time.Second,
 		MaxBodyBytes: 65536, QueueSize: 64, DBMaxOpenConns: 7, ShutdownTimeout: 5 * time.Second,
 		LogLevel: slog.LevelDebug, LogFormat: "text",
@@ -81,7 +83,8 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{"SHUTDOWN_TIMEOUT", "1h"},
 		{"LOG_LEVEL", "loud"},
 		{"LOG_FORMAT", "xml"},
-		{"REDIS_URL", "redis://127.0.0.1:6379"},
+		{"REDIS_URL", "http://127.0.0.1:6379"},
+		{"NOTIFIER", "carrier-pigeon"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable+"="+tt.value, func(t *testing.T) {
@@ -100,6 +103,40 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 	}
 }
 
+func TestLoadConfigNotifier(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		notifier, redisURL string
+		want               string // "" when start-up must stop
+		badVariable        string
+	}{
+		{"", "", app.NotifierMemory, ""},
+		{"", "redis://127.0.0.1:6379/0", app.NotifierRedis, ""},
+		{"redis", "redis://127.0.0.1:6379/0", app.NotifierRedis, ""},
+		{"memory", "", app.NotifierMemory, ""},
+		{"redis", "", "", "REDIS_URL"},
+		{"memory", "redis://127.0.0.1:6379/0", "", "NOTIFIER"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.notifier+","+tt.redisURL, func(t *testing.T) {
+			t.Parallel()
+			vars := validEnv()
+			vars["NOTIFIER"], vars["REDIS_URL"] = tt.notifier, tt.redisURL
+			cfg, err := app.LoadConfig(env(vars))
+			if tt.want != "" {
+				if err != nil || cfg.Notifier != tt.want {
+					t.Fatalf("Notifier = %q, %v; want %q", cfg.Notifier, err, tt.want)
+				}
+				return
+			}
+			var cerr *app.ConfigError
+			if !errors.As(err, &cerr) || cerr.Variable != tt.badVariable {
+				t.Fatalf("error %v, want one naming %s", err, tt.badVariable)
+			}
+		})
+	}
+}
+
 // TestWiring checks that fx can build the whole graph (every constructor's
 // dependencies are provided) without starting anything.
 func TestWiring(t *testing.T) {
@@ -109,7 +146,13 @@ func TestWiring(t *testing.T) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := fx.ValidateApp(app.Options(cfg, logger)); err != nil {
-		t.Fatal(err)
+	for _, notifier := range []string{app.NotifierMemory, app.NotifierRedis} {
+		cfg.Notifier, cfg.RedisURL = notifier, ""
+		if notifier == app.NotifierRedis {
+			cfg.RedisURL = "redis://127.0.0.1:6379/0"
+		}
+		if err := fx.ValidateApp(app.Options(cfg, logger)); err != nil {
+			t.Fatalf("NOTIFIER=%s: %v", notifier, err)
+		}
 	}
 }
