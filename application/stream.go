@@ -48,6 +48,7 @@ type StreamSink interface {
 // replays what the subscriber missed, then forwards live events in seq order
 // per channel, dropping duplicates and filling gaps from the store.
 type Stream struct {
+	convs     ports.ConversationRepository
 	msgs      ports.MessageRepository
 	sub       ports.Subscription
 	principal domain.Principal
@@ -185,14 +186,7 @@ func (s *Stream) handle(ctx context.Context, ev *domain.Event, sink StreamSink) 
 	case domain.EventMemberRemoved:
 		return s.removeChannel(ev, sink)
 	case domain.EventResync:
-		if ev.Channel != (domain.ChannelID{}) {
-			return s.catchUp(ctx, ev.Channel, sink)
-		}
-		for _, ch := range s.order {
-			if err := s.catchUp(ctx, ch, sink); err != nil {
-				return err
-			}
-		}
+		return s.resync(ctx, ev.Channel, sink)
 	}
 	return nil
 }
@@ -260,24 +254,4 @@ func (s *Stream) catchUp(ctx context.Context, channel domain.ChannelID, sink Str
 func (s *Stream) send(number int64, m domain.Message, sink StreamSink) error {
 	s.cursor = s.cursor.With(number, m.Seq)
 	return sink.Message(m, s.cursor)
-}
-
-// removeChannel stops the stream's channel when its caller was removed from
-// the group. A service caller reads any conversation, so it keeps it.
-func (s *Stream) removeChannel(ev *domain.Event, sink StreamSink) error {
-	number, ok := s.channels[ev.Channel]
-	if !ok || ev.UserID != s.principal.UserID || s.principal.Admin {
-		return nil
-	}
-	delete(s.channels, ev.Channel)
-	s.gaps.drop(ev.Channel)
-	s.sub.Unsubscribe(ev.Channel)
-	s.cursor = s.cursor.Without(number)
-	if err := sink.ChannelRemoved(ev.Channel, s.cursor); err != nil {
-		return err
-	}
-	if len(s.channels) == 0 {
-		return errors.Join(ErrNoChannelsLeft, sink.Flush())
-	}
-	return nil
 }

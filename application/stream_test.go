@@ -42,6 +42,7 @@ func defaultStates() []domain.ChannelState {
 // the sink, and the context Run gets.
 type streamHarness struct {
 	t      *testing.T
+	states []domain.ChannelState // what ChannelStates answers; a step may change it
 	stream *application.Stream
 	sub    *fakeSub
 	store  *fakeStore
@@ -73,7 +74,9 @@ func openStream(t *testing.T, s streamSetup) *streamHarness {
 		h.store.commit(st.Channel, st.LastSeq)
 	}
 	f.notifier.EXPECT().Subscribe(gomock.Any(), s.channels).Return(h.sub, nil)
-	f.convs.EXPECT().ChannelStates(gomock.Any(), s.channels, s.principal.UserID).Return(s.states, nil)
+	h.states = s.states
+	// Read when the stream opens, and again on every resync.
+	f.convs.EXPECT().ChannelStates(gomock.Any(), gomock.Any(), s.principal.UserID).DoAndReturn(h.channelStates).MinTimes(1)
 	f.msgs.EXPECT().List(gomock.Any(), gomock.Any()).DoAndReturn(h.store.list).AnyTimes()
 
 	uc := application.NewSubscribeChannel(f.convs, f.msgs, f.notifier, s.heartbeat, f.logger)
@@ -86,6 +89,21 @@ func openStream(t *testing.T, s streamSetup) *streamHarness {
 	h.ctx, h.cancel = context.WithTimeout(t.Context(), stalledAfter)
 	t.Cleanup(h.cancel)
 	return h
+}
+
+// channelStates answers ChannelStates from h.states, for the channels
+// asked, in the order asked; it runs on the stream's goroutine (or the
+// test's, when the stream opens), so it needs no lock.
+func (h *streamHarness) channelStates(_ context.Context, channels []domain.ChannelID, _ domain.UserID) ([]domain.ChannelState, error) {
+	var out []domain.ChannelState
+	for _, ch := range channels {
+		for _, st := range h.states {
+			if st.Channel == ch {
+				out = append(out, st)
+			}
+		}
+	}
+	return out, nil
 }
 
 // run runs the stream on the test goroutine until it ends.
@@ -293,6 +311,44 @@ func TestStreamRun(t *testing.T) {
 				cancelRun,
 			},
 			want: []string{"flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "flush", "B4 {A:7 B:4}", "flush"},
+		},
+		{
+			// The notifier lost the removal of alice from B (it lost
+			// events, hence the resync): the resync finds out.
+			name: "a resync drops a channel the caller may no longer read",
+			script: []step{
+				steps(func(h *streamHarness) {
+					h.states = []domain.ChannelState{
+						{Channel: chA, Number: 10, LastSeq: 5, IsMember: true},
+						{Channel: chB, Number: 20, LastSeq: 3, IsMember: false},
+					}
+				}, commitSilently(chA, 6), push(resync(domain.ChannelID{}))),
+				publish(chB, 4),
+				cancelRun,
+			},
+			want: []string{"flush", "A6 {A:6 B:3}", "removed B {A:6}", "flush", "flush"},
+			check: func(t *testing.T, h *streamHarness) {
+				if _, unsubscribed := h.sub.state(); !slices.Equal(unsubscribed, []domain.ChannelID{chB}) {
+					t.Errorf("unsubscribed %v, want [B]", unsubscribed)
+				}
+			},
+		},
+		{
+			name: "a resync drops a channel that no longer exists",
+			script: []step{
+				steps(func(h *streamHarness) { h.states = h.states[:1] }, push(resync(chB))),
+				cancelRun,
+			},
+			want: []string{"flush", "removed B {A:5}", "flush"},
+		},
+		{
+			name:  "a service caller keeps every channel on resync",
+			setup: streamSetup{principal: domain.Principal{UserID: "svc", Admin: true}, states: []domain.ChannelState{{Channel: chA, Number: 10, LastSeq: 5}}},
+			script: []step{
+				steps(commitSilently(chA, 6), push(resync(domain.ChannelID{}))),
+				cancelRun,
+			},
+			want: []string{"flush", "A6 {A:6}", "flush"},
 		},
 		{
 			name: "resync and messages of channels not in the stream are ignored",

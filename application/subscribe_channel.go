@@ -82,6 +82,7 @@ func (uc *SubscribeChannel) newStream(q SubscribeQuery, channels []domain.Channe
 		byChannel[st.Channel] = st
 	}
 	s := &Stream{
+		convs:     uc.convs,
 		msgs:      uc.msgs,
 		sub:       sub,
 		principal: q.Principal,
