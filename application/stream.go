@@ -50,6 +50,7 @@ type StreamSink interface {
 type Stream struct {
 	convs     ports.ConversationRepository
 	msgs      ports.MessageRepository
+	observer  ports.StreamObserver // may be nil
 	sub       ports.Subscription
 	principal domain.Principal
 	heartbeat time.Duration
@@ -147,7 +148,7 @@ func (s *Stream) run(ctx context.Context, sink StreamSink) error {
 			// The gap did not close by itself: a notification was lost.
 			s.gaps.armed = false
 			for _, ch := range s.gaps.channels() {
-				if err := s.catchUp(ctx, ch, sink); err != nil {
+				if err := s.fillGap(ctx, ch, sink); err != nil {
 					return err
 				}
 			}
@@ -218,35 +219,53 @@ func (s *Stream) deliverLive(ctx context.Context, m domain.Message, sink StreamS
 	if s.gaps.hold(m) {
 		// Too far behind to wait: the store has everything up to m (m is
 		// committed), so catching up delivers m too.
-		return s.catchUp(ctx, m.Channel, sink)
+		return s.fillGap(ctx, m.Channel, sink)
 	}
 	return nil
 }
 
 // catchUp delivers every stored message of channel after the cursor.
 func (s *Stream) catchUp(ctx context.Context, channel domain.ChannelID, sink StreamSink) error {
+	_, err := s.catchUpCounting(ctx, channel, sink)
+	return err
+}
+
+// fillGap catches channel up because notifications did not arrive in time,
+// and tells the observer.
+func (s *Stream) fillGap(ctx context.Context, channel domain.ChannelID, sink StreamSink) error {
+	n, err := s.catchUpCounting(ctx, channel, sink)
+	if s.observer != nil && err == nil {
+		s.observer.GapFilled(channel, n)
+	}
+	return err
+}
+
+// catchUpCounting is catchUp that also says how many messages it delivered.
+func (s *Stream) catchUpCounting(ctx context.Context, channel domain.ChannelID, sink StreamSink) (int, error) {
 	number, ok := s.channels[channel]
 	if !ok {
-		return nil
+		return 0, nil
 	}
+	delivered := 0
 	for {
 		at, _ := s.cursor.Seq(number)
 		page, err := s.msgs.List(ctx, domain.HistoryAfter(channel, at, replayPage))
 		if err != nil {
-			return fmt.Errorf("replay %s: %w", channel, err)
+			return delivered, fmt.Errorf("replay %s: %w", channel, err)
 		}
 		for _, m := range page {
 			if m.Seq <= at {
 				continue
 			}
 			if err := s.send(number, m, sink); err != nil {
-				return err
+				return delivered, err
 			}
+			delivered++
 			at = m.Seq
 		}
 		if len(page) < replayPage {
 			s.gaps.drop(channel) // whatever was held is at or before the cursor now
-			return nil
+			return delivered, nil
 		}
 	}
 }

@@ -41,14 +41,15 @@ func defaultStates() []domain.ChannelState {
 // streamHarness is one stream test's world: the subscription, the store and
 // the sink, and the context Run gets.
 type streamHarness struct {
-	t      *testing.T
-	states []domain.ChannelState // what ChannelStates answers; a step may change it
-	stream *application.Stream
-	sub    *fakeSub
-	store  *fakeStore
-	sink   *recordingSink
-	ctx    context.Context
-	cancel context.CancelFunc
+	t        *testing.T
+	observer gapObserver
+	states   []domain.ChannelState // what ChannelStates answers; a step may change it
+	stream   *application.Stream
+	sub      *fakeSub
+	store    *fakeStore
+	sink     *recordingSink
+	ctx      context.Context
+	cancel   context.CancelFunc
 }
 
 func openStream(t *testing.T, s streamSetup) *streamHarness {
@@ -79,7 +80,8 @@ func openStream(t *testing.T, s streamSetup) *streamHarness {
 	f.convs.EXPECT().ChannelStates(gomock.Any(), gomock.Any(), s.principal.UserID).DoAndReturn(h.channelStates).MinTimes(1)
 	f.msgs.EXPECT().List(gomock.Any(), gomock.Any()).DoAndReturn(h.store.list).AnyTimes()
 
-	uc := application.NewSubscribeChannel(f.convs, f.msgs, f.notifier, s.heartbeat, f.logger)
+	uc := application.NewSubscribeChannel(f.convs, f.msgs, f.notifier, s.heartbeat, f.logger,
+		application.WithStreamObserver(&h.observer))
 	stream, err := uc.Execute(t.Context(), application.SubscribeQuery{Principal: s.principal, Channels: s.channels, Cursor: s.cursor})
 	if err != nil {
 		t.Fatalf("Execute: %v", err)
@@ -89,6 +91,14 @@ func openStream(t *testing.T, s streamSetup) *streamHarness {
 	h.ctx, h.cancel = context.WithTimeout(t.Context(), stalledAfter)
 	t.Cleanup(h.cancel)
 	return h
+}
+
+// gapObserver records gap fills as "A+4" (channel A, 4 recovered); only the
+// stream's goroutine calls it.
+type gapObserver struct{ fills []string }
+
+func (o *gapObserver) GapFilled(ch domain.ChannelID, recovered int) {
+	o.fills = append(o.fills, fmt.Sprintf("%s+%d", channelNames[ch], recovered))
 }
 
 // channelStates answers ChannelStates from h.states, for the channels
@@ -269,6 +279,9 @@ func TestStreamRun(t *testing.T) {
 				// Only the replay read the store.
 				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5}) {
 					t.Errorf("queries of A after %v, want [5]", got)
+				}
+				if len(h.observer.fills) != 0 {
+					t.Errorf("gap fills %q, want none", h.observer.fills)
 				}
 			},
 		},

@@ -34,16 +34,29 @@ type SubscribeChannel struct {
 	notifier  ports.Notifier
 	heartbeat time.Duration
 	logger    *slog.Logger
+	observer  ports.StreamObserver
+}
+
+// SubscribeOption configures SubscribeChannel.
+type SubscribeOption func(*SubscribeChannel)
+
+// WithStreamObserver makes streams report their gap fills to o.
+func WithStreamObserver(o ports.StreamObserver) SubscribeOption {
+	return func(uc *SubscribeChannel) { uc.observer = o }
 }
 
 // NewSubscribeChannel returns the SubscribeChannel use case; streams send a
 // heartbeat every heartbeat (DefaultHeartbeat when zero).
 func NewSubscribeChannel(convs ports.ConversationRepository, msgs ports.MessageRepository, notifier ports.Notifier,
-	heartbeat time.Duration, logger *slog.Logger) *SubscribeChannel {
+	heartbeat time.Duration, logger *slog.Logger, opts ...SubscribeOption) *SubscribeChannel {
 	if heartbeat <= 0 {
 		heartbeat = DefaultHeartbeat
 	}
-	return &SubscribeChannel{convs: convs, msgs: msgs, notifier: notifier, heartbeat: heartbeat, logger: logger}
+	uc := &SubscribeChannel{convs: convs, msgs: msgs, notifier: notifier, heartbeat: heartbeat, logger: logger}
+	for _, opt := range opts {
+		opt(uc)
+	}
+	return uc
 }
 
 // Execute authorizes every channel and registers the live subscription
@@ -84,6 +97,7 @@ func (uc *SubscribeChannel) newStream(q SubscribeQuery, channels []domain.Channe
 	s := &Stream{
 		convs:     uc.convs,
 		msgs:      uc.msgs,
+		observer:  uc.observer,
 		sub:       sub,
 		principal: q.Principal,
 		heartbeat: uc.heartbeat,

@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/relaymsg/relay/domain"
+	"github.com/relaymsg/relay/ports"
 )
 
 // Metrics are the HTTP adapter's Prometheus metrics.
@@ -16,7 +19,11 @@ type Metrics struct {
 	messagesSent      prometheus.Counter
 	messagesDelivered prometheus.Counter
 	sseCutoffs        prometheus.Counter
+	gapFills          prometheus.Counter
+	gapFillMessages   prometheus.Counter
 }
+
+var _ ports.StreamObserver = (*Metrics)(nil)
 
 // NewMetrics creates the metrics and registers them with reg; a nil reg
 // leaves them unregistered (tests, or a service without /metrics). It
@@ -49,17 +56,31 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "relay_sse_cutoffs_total",
 			Help: "SSE streams ended because the subscriber fell behind and its delivery queue overflowed.",
 		}),
+		gapFills: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relay_stream_gap_fills_total",
+			Help: "Times a stream read messages from the store because their notifications did not arrive in time (lost or long overtaken).",
+		}),
+		gapFillMessages: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relay_stream_gap_fill_messages_total",
+			Help: "Messages streams recovered from the store by gap fills.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.requestDuration, m.sseConnections, m.sseSubscriptions,
-		m.messagesSent, m.messagesDelivered, m.sseCutoffs} {
+		m.messagesSent, m.messagesDelivered, m.sseCutoffs, m.gapFills, m.gapFillMessages} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// GapFilled counts a stream's gap fill; it implements ports.StreamObserver.
+func (m *Metrics) GapFilled(_ domain.ChannelID, recovered int) {
+	m.gapFills.Inc()
+	m.gapFillMessages.Add(float64(recovered))
 }
 
 // knownMethods bounds the method label: a client can send any token as a

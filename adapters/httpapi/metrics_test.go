@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/relaymsg/relay/adapters/httpapi"
+	"github.com/relaymsg/relay/domain"
 )
 
 // metricValue returns the value of the single-series counter or gauge
@@ -57,9 +58,41 @@ func TestMetricsEndpoint(t *testing.T) {
 		"relay_messages_sent_total 0",
 		"relay_messages_delivered_total 0",
 		"relay_sse_cutoffs_total 0",
+		"relay_stream_gap_fills_total 0",
+		"relay_stream_gap_fill_messages_total 0",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// GapFilled is how streams report their store reads; both counters move.
+func TestMetricsCountGapFills(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	m, err := httpapi.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.GapFilled(domain.DMChannel("dm_a"), 3)
+	m.GapFilled(domain.DMChannel("dm_a"), 2)
+	for name, want := range map[string]float64{"relay_stream_gap_fills_total": 2, "relay_stream_gap_fill_messages_total": 5} {
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, f := range families {
+			if f.GetName() == name {
+				found = true
+				if got := f.GetMetric()[0].GetCounter().GetValue(); got != want {
+					t.Errorf("%s = %v, want %v", name, got, want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s not registered", name)
 		}
 	}
 }

@@ -94,8 +94,10 @@ func applicationModule(cfg Config) fx.Option {
 			application.NewAddMember,
 			application.NewRemoveMember,
 			application.NewListConversations,
-			func(convs ports.ConversationRepository, msgs ports.MessageRepository, n ports.Notifier, logger *slog.Logger) *application.SubscribeChannel {
-				return application.NewSubscribeChannel(convs, msgs, n, cfg.Heartbeat, logger)
+			func(convs ports.ConversationRepository, msgs ports.MessageRepository, n ports.Notifier, logger *slog.Logger,
+				metrics *httpapi.Metrics) *application.SubscribeChannel {
+				return application.NewSubscribeChannel(convs, msgs, n, cfg.Heartbeat, logger,
+					application.WithStreamObserver(metrics))
 			},
 		),
 	)
