@@ -78,14 +78,13 @@ const (
 // memory otherwise; set, it must agree with REDIS_URL, so that a
 // deployment never runs a single-instance notifier by mistake.
 func (r *envReader) notifier(name, redisURL string) string {
-	v, ok := r.get(name)
-	if !ok {
+	if _, ok := r.get(name); !ok {
 		if redisURL != "" {
 			return NotifierRedis
 		}
 		return NotifierMemory
 	}
-	v = r.oneOf(name, NotifierMemory, NotifierMemory, NotifierRedis)
+	v := r.oneOf(name, NotifierMemory, NotifierMemory, NotifierRedis)
 	switch {
 	case v == NotifierRedis && redisURL == "":
 		r.fail("REDIS_URL", "is required when NOTIFIER=redis (for example redis://127.0.0.1:6379/0)")
