@@ -86,7 +86,13 @@ func (uc *SendMessage) Execute(ctx context.Context, cmd SendMessageCommand) (Sen
 	// The request may be cancelled now that the message is committed; the
 	// doorbell must still ring.
 	if err := uc.notifier.Publish(context.WithoutCancel(ctx), domain.MessageEvent(stored)); err != nil {
-		uc.logger.WarnContext(ctx, "publish message", "channel", stored.Channel.String(),
+		// An unavailable notifier reports its outage itself, once; a line
+		// per message would flood the log for as long as it lasts.
+		level := slog.LevelWarn
+		if errors.Is(err, domain.ErrUnavailable) {
+			level = slog.LevelDebug
+		}
+		uc.logger.Log(ctx, level, "publish message", "channel", stored.Channel.String(),
 			"message_id", stored.ID, "seq", stored.Seq, "error", err)
 	}
 	return SendMessageResult{Message: stored, Created: true}, nil
