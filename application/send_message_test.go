@@ -2,6 +2,7 @@ package application_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -214,11 +215,24 @@ func TestSendMessage(t *testing.T) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 				gomock.InOrder(
 					f.msgs.EXPECT().Append(gomock.Any(), toStore).Return(stored, nil),
-					f.notifier.EXPECT().Publish(gomock.Any(), domain.MessageEvent(stored)).Return(domain.ErrUnavailable),
+					f.notifier.EXPECT().Publish(gomock.Any(), domain.MessageEvent(stored)).Return(errors.New("boom")),
 				)
 			},
 			want:        application.SendMessageResult{Message: stored, Created: true},
 			wantWarning: true,
+		},
+		{
+			// An unavailable notifier logs its outage itself: no line per message.
+			name: "publish fails, notifier unavailable",
+			cmd:  cmd,
+			setup: func(f *fixture) {
+				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
+				gomock.InOrder(
+					f.msgs.EXPECT().Append(gomock.Any(), toStore).Return(stored, nil),
+					f.notifier.EXPECT().Publish(gomock.Any(), domain.MessageEvent(stored)).Return(domain.ErrUnavailable),
+				)
+			},
+			want: application.SendMessageResult{Message: stored, Created: true},
 		},
 	}
 	for _, tt := range tests {
