@@ -8,13 +8,15 @@ PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/relay?sslmode=disable
 AUTH_SECRET  ?= relay-local-development-secret-0123456789
 ADDR         ?= 127.0.0.1:8080
+# `make cluster` only (not exported: `make run` stays single-instance).
+REDIS_URL    ?= redis://127.0.0.1:6379/0
 # Integration tests create a fresh database per test on this server; they
 # fail (never skip) when it cannot be reached.
 TEST_DATABASE_URL ?= $(PG_ADMIN_URL)
 
 export DATABASE_URL AUTH_SECRET ADDR TEST_DATABASE_URL
 
-.PHONY: help build run migrate test test-unit mocks lint bench load
+.PHONY: help build run cluster migrate test test-unit mocks lint bench load
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -25,6 +27,9 @@ build: ## build bin/relay
 run: build ## run the service on ADDR against the local PostgreSQL
 	$(BIN) createdb
 	$(BIN) serve
+
+cluster: build ## run three instances on 127.0.0.1:8081-8083 (local PostgreSQL and Redis) until Ctrl-C
+	BIN='$(BIN)' REDIS_URL='$(REDIS_URL)' .ci/cluster.sh
 
 migrate: build ## apply the database migrations to DATABASE_URL
 	$(BIN) createdb

@@ -45,6 +45,13 @@ func startApp(t *testing.T, configure ...func(*app.Config)) *testApp {
 	t.Helper()
 	pgtest.SkipIfShort(t)
 	_, dsn := pgtest.NewDatabase(t)
+	return startAppOn(t, dsn, nil, configure...)
+}
+
+// startAppOn is startApp on the existing database dsn, with extra fx
+// options (nil: none): several instances share one database this way.
+func startAppOn(t *testing.T, dsn string, extra []fx.Option, configure ...func(*app.Config)) *testApp {
+	t.Helper()
 	env := map[string]string{"ADDR": "127.0.0.1:0", "DATABASE_URL": dsn, "AUTH_SECRET": string(testSecret)}
 	cfg, err := app.LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -59,7 +66,7 @@ func startApp(t *testing.T, configure ...func(*app.Config)) *testApp {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	var server *httpapi.Server
-	fxApp := app.New(cfg, logger, fx.Populate(&server))
+	fxApp := app.New(cfg, logger, append([]fx.Option{fx.Populate(&server)}, extra...)...)
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	if err := fxApp.Start(ctx); err != nil {
@@ -67,6 +74,10 @@ func startApp(t *testing.T, configure ...func(*app.Config)) *testApp {
 	}
 	a := &testApp{api: newAPI(t, "http://"+server.Addr().String()), cfg: cfg, dsn: dsn, logs: logs}
 	t.Cleanup(func() {
+		// A connection the client dialled but never sent a request on is
+		// new, not idle, to the server, whose Shutdown waits 5 s before it
+		// closes such a one: close the client's idle connections first.
+		a.client.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 		defer cancel()
 		if err := fxApp.Stop(ctx); err != nil {

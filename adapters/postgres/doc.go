@@ -22,4 +22,9 @@
 //
 // Timestamps are stored in UTC and returned in UTC, truncated to the
 // microsecond as PostgreSQL stores them.
+//
+// With WithNotify, MessageRepository.Append also issues a NOTIFY carrying
+// the stored message (a wire envelope) in the transaction that stores it,
+// so that other instances hear of exactly the messages that commit; the
+// subpackage pgnotify listens for them.
 package postgres

@@ -20,12 +20,18 @@ var _ ports.MessageRepository = (*MessageRepository)(nil)
 // the conversation row's last_seq counter, advanced under the row lock in
 // the transaction that inserts the message.
 type MessageRepository struct {
-	db *sqlx.DB
+	db     *sqlx.DB
+	notify NotifyConfig
 }
 
-// NewMessageRepository returns a MessageRepository on db.
-func NewMessageRepository(db *sqlx.DB) *MessageRepository {
-	return &MessageRepository{db: db}
+// NewMessageRepository returns a MessageRepository on db, configured by
+// opts (WithNotify).
+func NewMessageRepository(db *sqlx.DB, opts ...MessageOption) *MessageRepository {
+	r := &MessageRepository{db: db}
+	for _, opt := range opts {
+		opt(r)
+	}
+	return r
 }
 
 // messageRow is a message as selected by selectMessages.
@@ -77,7 +83,8 @@ func nullIfEmpty(s string) sql.NullString {
 // microsecond (now when zero). A missing conversation (or one of another
 // kind) is domain.ErrNotFound; a ClientMessageID the sender already used,
 // or a taken message id, is domain.ErrConflict. On any error the
-// transaction rolls back, so no seq is consumed.
+// transaction rolls back, so no seq is consumed and, with WithNotify, no
+// NOTIFY is delivered.
 func (r *MessageRepository) Append(ctx context.Context, m domain.Message) (domain.Message, error) {
 	if m.ID == "" {
 		return domain.Message{}, domain.Invalid("id", "a message needs an id before it is stored")
@@ -91,13 +98,15 @@ func (r *MessageRepository) Append(ctx context.Context, m domain.Message) (domai
 			RETURNING last_seq`, m.Channel.ID, m.Channel.Kind); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `
+		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO messages (id, conversation_id, seq, sender_id, persona_id,
 			                      content, client_message_id, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			m.ID, m.Channel.ID, stored.Seq, m.SenderID, nullIfEmpty(m.PersonaID),
-			m.Content, nullIfEmpty(m.ClientMessageID), stored.CreatedAt)
-		return err
+			m.Content, nullIfEmpty(m.ClientMessageID), stored.CreatedAt); err != nil {
+			return err
+		}
+		return r.notifyStored(ctx, tx, stored)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.Message{}, fmt.Errorf("append message: %w: conversation %s", domain.ErrNotFound, m.Channel)

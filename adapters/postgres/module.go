@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/jmoiron/sqlx"
@@ -19,17 +20,35 @@ type Config struct {
 }
 
 // Module provides the PostgreSQL pool, the repositories behind their ports
-// and the database's HealthChecker. It needs a Config and a *slog.Logger.
-// The pool connects (and migrates) when the application starts and closes
-// when it stops, after everything that uses it.
+// and the database's HealthChecker. It needs a Config and a *slog.Logger,
+// and takes a NotifyConfig if one is provided (pgnotify.Module provides
+// it): the MessageRepository then issues a NOTIFY for every message it
+// stores. The pool connects (and migrates) when the application starts and
+// closes when it stops, after everything that uses it.
 var Module = fx.Module("postgres",
 	fx.Provide(
 		newDB,
 		fx.Annotate(NewConversationRepository, fx.As(new(ports.ConversationRepository))),
-		fx.Annotate(NewMessageRepository, fx.As(new(ports.MessageRepository))),
+		fx.Annotate(newMessageRepository, fx.As(new(ports.MessageRepository))),
 		NewHealthChecker,
 	),
 )
+
+// messageRepositoryParams is what newMessageRepository takes from fx.
+type messageRepositoryParams struct {
+	fx.In
+	DB *sqlx.DB
+	// Notify is absent unless the PostgreSQL notifier is in use.
+	Notify NotifyConfig `optional:"true"`
+}
+
+func newMessageRepository(p messageRepositoryParams) (*MessageRepository, error) {
+	// Checked here, at start-up, rather than failing every Append.
+	if err := p.Notify.Validate(); err != nil {
+		return nil, fmt.Errorf("message repository: %w", err)
+	}
+	return NewMessageRepository(p.DB, WithNotify(p.Notify)), nil
+}
 
 func newDB(lc fx.Lifecycle, cfg Config, logger *slog.Logger) (*sqlx.DB, error) {
 	db, err := NewPool(cfg.DSN, cfg.Pool)

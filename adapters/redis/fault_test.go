@@ -215,15 +215,15 @@ func TestReconnectAfterClientKill(t *testing.T) {
 func TestOutage(t *testing.T) {
 	t.Parallel()
 	base := redisURL(t)
-	proxy := startProxy(t, hostOf(t, base))
+	proxy := clustertest.StartProxy(t, hostOf(t, base))
 	p := prefix()
 	a := newNode(t, redis.Options{Prefix: p})
-	b := newNode(t, redis.Options{Prefix: p, URL: withHost(t, base, proxy.addr())})
+	b := newNode(t, redis.Options{Prefix: p, URL: withHost(t, base, proxy.Addr())})
 	ch := clustertest.NewChannel()
 	onA := subscribeConfirmed(t, a, ch)
 	onB := subscribeConfirmed(t, b, ch)
 
-	proxy.cut()
+	proxy.Cut()
 	eventually(t, "b not ready while cut off", failing(b.Ping))
 	publish(t, a, clustertest.Message(ch, 1)) // b misses it
 	expectMessage(t, onA, ch, 1)
@@ -232,7 +232,7 @@ func TestOutage(t *testing.T) {
 	}
 	expectMessage(t, onB, ch, 2) // local delivery goes on
 
-	proxy.restore()
+	proxy.Restore()
 	// b missed message 1: the resync makes its streams read the store.
 	expectKind(t, onB, domain.EventResync)
 	b.waitReady(t)
@@ -250,11 +250,11 @@ func TestOutage(t *testing.T) {
 func TestHalfOpenConnection(t *testing.T) {
 	t.Parallel()
 	base := redisURL(t)
-	proxy := startProxy(t, hostOf(t, base))
+	proxy := clustertest.StartProxy(t, hostOf(t, base))
 	p := prefix()
 	a := newNode(t, redis.Options{Prefix: p})
 	b := newNode(t, redis.Options{
-		Prefix: p, URL: withHost(t, base, proxy.addr()),
+		Prefix: p, URL: withHost(t, base, proxy.Addr()),
 		HealthInterval: 50 * time.Millisecond, PingTimeout: 200 * time.Millisecond,
 	})
 	ch := clustertest.NewChannel()
@@ -269,12 +269,12 @@ func TestHalfOpenConnection(t *testing.T) {
 	}
 	b.waitReady(t)
 
-	proxy.stall()
+	proxy.Stall()
 	// Only the health check can notice: nothing closes.
 	eventually(t, "stalled connection noticed", logged(b, lostLog, 1))
 	eventually(t, "b not ready while stalled", failing(b.Ping))
 
-	proxy.restore()
+	proxy.Restore()
 	expectKind(t, onB, domain.EventResync)
 	b.waitReady(t)
 	publish(t, a, clustertest.Message(ch, 1))
@@ -287,11 +287,11 @@ func TestHalfOpenConnection(t *testing.T) {
 func TestUnreachableAtStart(t *testing.T) {
 	t.Parallel()
 	base := redisURL(t)
-	proxy := startProxy(t, hostOf(t, base))
-	proxy.cut()
+	proxy := clustertest.StartProxy(t, hostOf(t, base))
+	proxy.Cut()
 	p := prefix()
 	a := newNode(t, redis.Options{Prefix: p})
-	b := newNode(t, redis.Options{Prefix: p, URL: withHost(t, base, proxy.addr())})
+	b := newNode(t, redis.Options{Prefix: p, URL: withHost(t, base, proxy.Addr())})
 	ch := clustertest.NewChannel()
 	onB := subscribe(t, b, ch)
 	eventually(t, "first failure logged", logged(b, failedLog, 1))
@@ -299,7 +299,7 @@ func TestUnreachableAtStart(t *testing.T) {
 		t.Fatalf("Ping = %v, want ErrUnavailable", err)
 	}
 
-	proxy.restore()
+	proxy.Restore()
 	expectKind(t, onB, domain.EventResync)
 	b.waitReady(t)
 	publish(t, a, clustertest.Message(ch, 1))

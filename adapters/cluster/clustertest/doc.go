@@ -6,5 +6,7 @@
 // deliver its own events twice).
 //
 // Every transport (Redis, PostgreSQL) calls Run from its own tests against
-// its real server.
+// its real server. Proxy, a loopback TCP proxy that can cut or stall its
+// connections, lets those tests and the black-box tests cause an outage of
+// that server that other tests sharing it do not see.
 package clustertest

@@ -16,6 +16,7 @@ import (
 	"github.com/relaymsg/relay/adapters/httpapi"
 	"github.com/relaymsg/relay/adapters/memory"
 	"github.com/relaymsg/relay/adapters/postgres"
+	"github.com/relaymsg/relay/adapters/postgres/pgnotify"
 	"github.com/relaymsg/relay/adapters/redis"
 	"github.com/relaymsg/relay/adapters/system"
 	"github.com/relaymsg/relay/application"
@@ -76,6 +77,11 @@ func notifierModule(cfg Config, logger *slog.Logger) fx.Option {
 		return fx.Options(
 			fx.Supply(redis.Options{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix, ClientName: "relay", Logger: logger}),
 			redis.Module,
+		)
+	case NotifierPostgres:
+		return fx.Options(
+			fx.Supply(pgnotify.Options{Logger: logger}),
+			pgnotify.Module,
 		)
 	default:
 		return memory.Module

@@ -84,7 +84,7 @@ func (r *envReader) notifier(name, redisURL string) string {
 		}
 		return NotifierMemory
 	}
-	v := r.oneOf(name, NotifierMemory, NotifierMemory, NotifierRedis)
+	v := r.oneOf(name, NotifierMemory, NotifierMemory, NotifierRedis, NotifierPostgres)
 	switch {
 	case v == NotifierRedis && redisURL == "":
 		r.fail("REDIS_URL", "is required when NOTIFIER=redis (for example redis://127.0.0.1:6379/0)")

@@ -114,6 +114,8 @@ func TestLoadConfigNotifier(t *testing.T) {
 		{"", "redis://127.0.0.1:6379/0", app.NotifierRedis, ""},
 		{"redis", "redis://127.0.0.1:6379/0", app.NotifierRedis, ""},
 		{"memory", "", app.NotifierMemory, ""},
+		{"postgres", "", app.NotifierPostgres, ""},
+		{"postgres", "redis://127.0.0.1:6379/0", "", "NOTIFIER"},
 		{"redis", "", "", "REDIS_URL"},
 		{"memory", "redis://127.0.0.1:6379/0", "", "NOTIFIER"},
 	}
@@ -146,7 +148,7 @@ func TestWiring(t *testing.T) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	for _, notifier := range []string{app.NotifierMemory, app.NotifierRedis} {
+	for _, notifier := range []string{app.NotifierMemory, app.NotifierRedis, app.NotifierPostgres} {
 		cfg.Notifier, cfg.RedisURL = notifier, ""
 		if notifier == app.NotifierRedis {
 			cfg.RedisURL = "redis://127.0.0.1:6379/0"

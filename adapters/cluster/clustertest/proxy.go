@@ -1,4 +1,4 @@
-package redis_test
+package clustertest
 
 import (
 	"net"
@@ -6,11 +6,13 @@ import (
 	"testing"
 )
 
-// faultProxy forwards TCP connections on loopback to a Redis server, and
-// can cut them (the server seems down: connections close, new ones are
-// closed at once) or stall them (the network drops everything but no
-// connection closes: a half-open connection).
-type faultProxy struct {
+// Proxy forwards TCP connections on loopback to a server (Redis,
+// PostgreSQL) and can cut them (the server seems down: connections close,
+// new ones are closed at once) or stall them (the network drops everything
+// but no connection closes: a half-open connection). Tests put it between
+// a transport and its server to cause outages that other tests sharing the
+// server do not see.
+type Proxy struct {
 	target string
 	ln     net.Listener
 
@@ -28,21 +30,25 @@ const (
 	stall
 )
 
-func startProxy(t *testing.T, target string) *faultProxy {
+// StartProxy starts a proxy to target (host:port) on a free loopback port.
+// It forwards until t ends, when it closes every connection and waits for
+// its goroutines.
+func StartProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &faultProxy{target: target, ln: ln, conns: make(map[net.Conn]struct{})}
+	p := &Proxy{target: target, ln: ln, conns: make(map[net.Conn]struct{})}
 	p.wg.Go(p.accept)
 	t.Cleanup(p.close)
 	return p
 }
 
-func (p *faultProxy) addr() string { return p.ln.Addr().String() }
+// Addr returns the host:port to connect to instead of the target.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
-func (p *faultProxy) accept() {
+func (p *Proxy) accept() {
 	for {
 		client, err := p.ln.Accept()
 		if err != nil {
@@ -53,7 +59,7 @@ func (p *faultProxy) accept() {
 			_ = client.Close()
 			continue
 		}
-		// Checked and registered under one lock, so that cut cannot miss
+		// Checked and registered under one lock, so that Cut cannot miss
 		// a connection accepted meanwhile.
 		p.mu.Lock()
 		if p.mode == cut {
@@ -70,7 +76,7 @@ func (p *faultProxy) accept() {
 }
 
 // pipe copies from src to dst, dropping what it reads while stalled.
-func (p *faultProxy) pipe(dst, src net.Conn) {
+func (p *Proxy) pipe(dst, src net.Conn) {
 	defer func() {
 		_ = dst.Close()
 		_ = src.Close()
@@ -93,37 +99,37 @@ func (p *faultProxy) pipe(dst, src net.Conn) {
 			}
 		}
 		if err != nil {
-			return // EOF, or closed by cut, restore or close
+			return // EOF, or closed by Cut, Restore or close
 		}
 	}
 }
 
 // closeAllLocked closes every forwarded connection; p.mu is held.
-func (p *faultProxy) closeAllLocked() {
+func (p *Proxy) closeAllLocked() {
 	for c := range p.conns {
 		_ = c.Close()
 		delete(p.conns, c)
 	}
 }
 
-// cut closes every connection and refuses new ones until restore.
-func (p *faultProxy) cut() {
+// Cut closes every connection and refuses new ones until Restore.
+func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.mode = cut
 	p.closeAllLocked()
 }
 
-// stall drops all traffic, without closing anything, until restore.
-func (p *faultProxy) stall() {
+// Stall drops all traffic, without closing anything, until Restore.
+func (p *Proxy) Stall() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.mode = stall
 }
 
-// restore forwards again. Connections that lived through a stall lost
+// Restore forwards again. Connections that lived through a stall lost
 // bytes, so they are closed, as a real network would eventually reset them.
-func (p *faultProxy) restore() {
+func (p *Proxy) Restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.mode == stall {
@@ -132,7 +138,7 @@ func (p *faultProxy) restore() {
 	p.mode = pass
 }
 
-func (p *faultProxy) close() {
+func (p *Proxy) close() {
 	_ = p.ln.Close()
 	p.mu.Lock()
 	p.closeAllLocked()
