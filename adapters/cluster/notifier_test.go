@@ -89,29 +89,6 @@ func (in instance) metric(t *testing.T, name string) float64 {
 	return 0
 }
 
-func subscribe(t *testing.T, n ports.Notifier, channels ...domain.ChannelID) ports.Subscription {
-	t.Helper()
-	sub, err := n.Subscribe(t.Context(), channels)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sub.Close)
-	return sub
-}
-
-// subscribeConfirmed subscribes and consumes the resync that the
-// transport's confirmation of each new channel brings.
-func subscribeConfirmed(t *testing.T, n ports.Notifier, channels ...domain.ChannelID) ports.Subscription {
-	t.Helper()
-	sub := subscribe(t, n, channels...)
-	for range channels {
-		if ev := clustertest.Next(t, sub); ev.Kind != domain.EventResync {
-			t.Fatalf("received %+v, want the resync of a new channel", ev)
-		}
-	}
-	return sub
-}
-
 func publish(t *testing.T, n ports.Notifier, ev domain.Event) {
 	t.Helper()
 	if err := n.Publish(t.Context(), ev); err != nil {
@@ -165,7 +142,7 @@ func TestLocalDeliveryWhileTransportDown(t *testing.T) {
 	b := &bus{}
 	n := newInstance(t, b, cluster.Options{RetryInterval: time.Hour})
 	ch := clustertest.NewChannel()
-	sub := subscribeConfirmed(t, n, ch)
+	sub := clustertest.SubscribeConfirmed(t, n, ch)
 	b.setDown(true)
 
 	err := n.Publish(t.Context(), clustertest.Message(ch, 1))
@@ -196,7 +173,7 @@ func TestPendingRepublishedAfterRecovery(t *testing.T) {
 	a := newInstance(t, b, cluster.Options{})
 	remote := newInstance(t, b, cluster.Options{})
 	busy, quietCh, grp := clustertest.NewChannel(), clustertest.NewChannel(), clustertest.NewChannel()
-	sub := subscribeConfirmed(t, remote, busy, quietCh, grp)
+	sub := clustertest.SubscribeConfirmed(t, remote, busy, quietCh, grp)
 
 	b.setDown(true)
 	for _, ev := range []domain.Event{
@@ -245,7 +222,7 @@ func TestPendingIsBounded(t *testing.T) {
 	a := newInstance(t, b, cluster.Options{MaxPending: 2})
 	remote := newInstance(t, b, cluster.Options{})
 	chs := []domain.ChannelID{clustertest.NewChannel(), clustertest.NewChannel(), clustertest.NewChannel()}
-	sub := subscribeConfirmed(t, remote, chs...)
+	sub := clustertest.SubscribeConfirmed(t, remote, chs...)
 
 	b.setDown(true)
 	for _, ch := range chs {
@@ -266,8 +243,8 @@ func TestOwnEventsNotDeliveredTwice(t *testing.T) {
 	a := newInstance(t, b, cluster.Options{})
 	other := newInstance(t, b, cluster.Options{})
 	ch := clustertest.NewChannel()
-	sub := subscribeConfirmed(t, a, ch)
-	subscribeConfirmed(t, other, ch)
+	sub := clustertest.SubscribeConfirmed(t, a, ch)
+	clustertest.SubscribeConfirmed(t, other, ch)
 
 	publish(t, a, clustertest.Message(ch, 1))
 	expectMessage(t, sub, ch, 1)
@@ -285,8 +262,8 @@ func TestPartialEnvelopeBecomesResync(t *testing.T) {
 	a := newInstanceOver(t, b.newTransport(limit), cluster.Options{})
 	remote := newInstanceOver(t, b.newTransport(limit), cluster.Options{})
 	ch := clustertest.NewChannel()
-	local := subscribeConfirmed(t, a, ch)
-	sub := subscribeConfirmed(t, remote, ch)
+	local := clustertest.SubscribeConfirmed(t, a, ch)
+	sub := clustertest.SubscribeConfirmed(t, remote, ch)
 
 	big := clustertest.Message(ch, 1)
 	big.Message.Content = strings.Repeat("x", limit)
@@ -309,7 +286,7 @@ func TestUnusableEnvelope(t *testing.T) {
 	a := newInstance(t, b, cluster.Options{})
 	n := newInstance(t, b, cluster.Options{})
 	ch := clustertest.NewChannel()
-	sub := subscribeConfirmed(t, n, ch)
+	sub := clustertest.SubscribeConfirmed(t, n, ch)
 
 	n.transport.inject([]byte(`{"v":2,"c":"` + ch.String() + `","k":"future"}`))
 	expectResync(t, sub, ch)
@@ -328,9 +305,9 @@ func TestSubscribedAndReconnectedResync(t *testing.T) {
 	n := newInstance(t, b, cluster.Options{})
 	other := newInstance(t, b, cluster.Options{})
 	x, y := clustertest.NewChannel(), clustertest.NewChannel()
-	onX := subscribeConfirmed(t, n, x)
-	onY := subscribeConfirmed(t, n, y)
-	onBoth := subscribe(t, n, x, y) // both already watched: no new confirmation
+	onX := clustertest.SubscribeConfirmed(t, n, x)
+	onY := clustertest.SubscribeConfirmed(t, n, y)
+	onBoth := clustertest.Subscribe(t, n, x, y) // both already watched: no new confirmation
 
 	n.transport.confirm(x) // x subscribed again, as after a reconnect
 	expectResync(t, onX, x)
@@ -353,8 +330,8 @@ func TestWatchFollowsLocalSubscribers(t *testing.T) {
 	n := newInstance(t, b, cluster.Options{Hub: memory.Options{QueueSize: 1}})
 	x, y := clustertest.NewChannel(), clustertest.NewChannel()
 
-	first := subscribe(t, n, x, y)
-	second := subscribe(t, n, x)
+	first := clustertest.Subscribe(t, n, x, y)
+	second := clustertest.Subscribe(t, n, x)
 	if got := n.transport.takeCalls(); len(got) != 2 || !slices.Contains(got, "+"+x.String()) || !slices.Contains(got, "+"+y.String()) {
 		t.Fatalf("after two subscriptions: %q, want x and y watched once each", got)
 	}
@@ -396,7 +373,7 @@ func TestClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := clustertest.NewChannel()
-	sub := subscribe(t, n, ch)
+	sub := clustertest.Subscribe(t, n, ch)
 	b.setDown(true)
 	_ = n.Publish(t.Context(), clustertest.Message(ch, 1)) // leaves the re-publish loop retrying
 
@@ -435,7 +412,7 @@ func TestCloseWithoutStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	subscribe(t, n, clustertest.NewChannel())
+	clustertest.Subscribe(t, n, clustertest.NewChannel())
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}

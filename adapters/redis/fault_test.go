@@ -20,36 +20,6 @@ const (
 	restoredLog = "redis subscriber connection restored"
 )
 
-func subscribe(t *testing.T, n ports.Notifier, channels ...domain.ChannelID) ports.Subscription {
-	t.Helper()
-	sub, err := n.Subscribe(t.Context(), channels)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sub.Close)
-	return sub
-}
-
-// subscribeConfirmed subscribes and waits for the resync of each channel,
-// which tells that Redis delivers the channel to this instance.
-func subscribeConfirmed(t *testing.T, n ports.Notifier, channels ...domain.ChannelID) ports.Subscription {
-	t.Helper()
-	sub := subscribe(t, n, channels...)
-	for range channels {
-		expectKind(t, sub, domain.EventResync)
-	}
-	return sub
-}
-
-func expectKind(t *testing.T, sub ports.Subscription, kind domain.EventKind) domain.Event {
-	t.Helper()
-	ev := clustertest.Next(t, sub)
-	if ev.Kind != kind {
-		t.Fatalf("received %+v, want an event of kind %d", ev, kind)
-	}
-	return ev
-}
-
 func expectMessage(t *testing.T, sub ports.Subscription, ch domain.ChannelID, seq int64) {
 	t.Helper()
 	ev := clustertest.Next(t, sub)
@@ -74,7 +44,7 @@ func eventually(t *testing.T, what string, check func(context.Context) error) {
 
 func logged(n node, prefix string, want int) func(context.Context) error {
 	return func(context.Context) error {
-		if got := n.logs.count(prefix); got != want {
+		if got := n.logs.Count(prefix); got != want {
 			return fmt.Errorf("%q logged %d times, want %d", prefix, got, want)
 		}
 		return nil
@@ -103,9 +73,9 @@ func TestSubscribesOnlyToWatchedChannels(t *testing.T) {
 	x, y, z := clustertest.NewChannel(), clustertest.NewChannel(), clustertest.NewChannel()
 	rx, ry, rz := n.transport.RedisChannel(x), n.transport.RedisChannel(y), n.transport.RedisChannel(z)
 
-	x1 := subscribeConfirmed(t, n, x)
-	x2 := subscribe(t, n, x)
-	y1 := subscribeConfirmed(t, n, y)
+	x1 := clustertest.SubscribeConfirmed(t, n, x)
+	x2 := clustertest.Subscribe(t, n, x)
+	y1 := clustertest.SubscribeConfirmed(t, n, y)
 	got, err := redisChannels(t.Context(), c, p)
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +121,7 @@ func TestSubscribesOnlyToWatchedChannels(t *testing.T) {
 	})
 
 	// A subscriber that is cut off leaves too.
-	slow := subscribe(t, n, z)
+	slow := clustertest.Subscribe(t, n, z)
 	for seq := int64(1); seq <= 64+2; seq++ {
 		_ = n.Publish(t.Context(), clustertest.Message(z, seq))
 	}
@@ -182,7 +152,7 @@ func TestReconnectAfterClientKill(t *testing.T) {
 	a := newNode(t, redis.Options{Prefix: p})
 	b := newNode(t, redis.Options{Prefix: p})
 	ch, other := clustertest.NewChannel(), clustertest.NewChannel()
-	sub := subscribeConfirmed(t, b, ch, other)
+	sub := clustertest.SubscribeConfirmed(t, b, ch, other)
 	publish(t, a, clustertest.Message(ch, 1))
 	expectMessage(t, sub, ch, 1)
 
@@ -194,7 +164,7 @@ func TestReconnectAfterClientKill(t *testing.T) {
 		// Both channels are resubscribed, each confirmation a resync.
 		want := map[domain.ChannelID]bool{ch: true, other: true}
 		for len(want) > 0 {
-			ev := expectKind(t, sub, domain.EventResync)
+			ev := clustertest.ExpectKind(t, sub, domain.EventResync)
 			delete(want, ev.Channel)
 		}
 		b.waitReady(t)
@@ -220,8 +190,8 @@ func TestOutage(t *testing.T) {
 	a := newNode(t, redis.Options{Prefix: p})
 	b := newNode(t, redis.Options{Prefix: p, URL: withHost(t, base, proxy.Addr())})
 	ch := clustertest.NewChannel()
-	onA := subscribeConfirmed(t, a, ch)
-	onB := subscribeConfirmed(t, b, ch)
+	onA := clustertest.SubscribeConfirmed(t, a, ch)
+	onB := clustertest.SubscribeConfirmed(t, b, ch)
 
 	proxy.Cut()
 	eventually(t, "b not ready while cut off", failing(b.Ping))
@@ -234,7 +204,7 @@ func TestOutage(t *testing.T) {
 
 	proxy.Restore()
 	// b missed message 1: the resync makes its streams read the store.
-	expectKind(t, onB, domain.EventResync)
+	clustertest.ExpectKind(t, onB, domain.EventResync)
 	b.waitReady(t)
 	// a learns of message 2 from b's re-publish.
 	expectMessage(t, onA, ch, 2)
@@ -258,13 +228,13 @@ func TestHalfOpenConnection(t *testing.T) {
 		HealthInterval: 50 * time.Millisecond, PingTimeout: 200 * time.Millisecond,
 	})
 	ch := clustertest.NewChannel()
-	onB := subscribeConfirmed(t, b, ch)
+	onB := clustertest.SubscribeConfirmed(t, b, ch)
 
 	// Idle for several health intervals, each PING answered: a quiet
 	// connection is not a dead one. (Showing that something does not
 	// happen takes time passing.)
 	time.Sleep(6 * 50 * time.Millisecond)
-	if got := b.logs.count(lostLog); got != 0 {
+	if got := b.logs.Count(lostLog); got != 0 {
 		t.Fatalf("a healthy idle connection was reported lost %d times", got)
 	}
 	b.waitReady(t)
@@ -275,7 +245,7 @@ func TestHalfOpenConnection(t *testing.T) {
 	eventually(t, "b not ready while stalled", failing(b.Ping))
 
 	proxy.Restore()
-	expectKind(t, onB, domain.EventResync)
+	clustertest.ExpectKind(t, onB, domain.EventResync)
 	b.waitReady(t)
 	publish(t, a, clustertest.Message(ch, 1))
 	expectMessage(t, onB, ch, 1)
@@ -293,14 +263,14 @@ func TestUnreachableAtStart(t *testing.T) {
 	a := newNode(t, redis.Options{Prefix: p})
 	b := newNode(t, redis.Options{Prefix: p, URL: withHost(t, base, proxy.Addr())})
 	ch := clustertest.NewChannel()
-	onB := subscribe(t, b, ch)
+	onB := clustertest.Subscribe(t, b, ch)
 	eventually(t, "first failure logged", logged(b, failedLog, 1))
 	if err := b.Ping(t.Context()); !errors.Is(err, domain.ErrUnavailable) {
 		t.Fatalf("Ping = %v, want ErrUnavailable", err)
 	}
 
 	proxy.Restore()
-	expectKind(t, onB, domain.EventResync)
+	clustertest.ExpectKind(t, onB, domain.EventResync)
 	b.waitReady(t)
 	publish(t, a, clustertest.Message(ch, 1))
 	expectMessage(t, onB, ch, 1)

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -70,7 +69,7 @@ type node struct {
 	*cluster.Notifier
 	transport *redis.Transport
 	name      string // the client name of its connections
-	logs      *logRecorder
+	logs      *clustertest.LogRecorder
 }
 
 // newNode starts a notifier over a transport configured by opts, whose
@@ -86,7 +85,7 @@ func newNode(t *testing.T, opts redis.Options) node {
 		opts.PingTimeout = 500 * time.Millisecond
 	}
 	opts.ClientName = "relaytest-" + strings.ToLower(rand.Text()[:10])
-	logs := &logRecorder{t: t}
+	logs := clustertest.NewLogRecorder(t)
 	opts.Logger = slog.New(logs)
 	tr, err := redis.NewTransport(opts)
 	if err != nil {
@@ -114,47 +113,6 @@ func (n node) waitReady(t *testing.T) {
 	if err := clustertest.Eventually(t.Context(), n.Ping); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// logRecorder is a slog.Handler that keeps the messages it gets and, in a
-// verbose run, shows them in the test's log.
-type logRecorder struct {
-	t    *testing.T
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-
-func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
-	r.mu.Lock()
-	r.msgs = append(r.msgs, rec.Message)
-	r.mu.Unlock()
-	if testing.Verbose() {
-		var attrs []string
-		rec.Attrs(func(a slog.Attr) bool {
-			attrs = append(attrs, a.String())
-			return true
-		})
-		r.t.Logf("%s %s %s", rec.Level, rec.Message, strings.Join(attrs, " "))
-	}
-	return nil
-}
-
-func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return r }
-func (r *logRecorder) WithGroup(string) slog.Handler      { return r }
-
-// count returns how many messages starting with prefix were logged.
-func (r *logRecorder) count(prefix string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, m := range r.msgs {
-		if strings.HasPrefix(m, prefix) {
-			n++
-		}
-	}
-	return n
 }
 
 // pubsubClientID returns the id of the subscriber connection named name.

@@ -64,7 +64,7 @@ func TestModuleLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := clustertest.NewChannel()
-	sub := subscribeConfirmed(t, n, ch)
+	sub := clustertest.SubscribeConfirmed(t, n, ch)
 	publish(t, n, clustertest.Message(ch, 1))
 	expectMessage(t, sub, ch, 1)
 	if got := counterValue(t, reg, "relay_notifier_resyncs_total"); got != 1 {

@@ -20,7 +20,7 @@ import (
 func testResyncOnSubscribe(t *testing.T, newTransport NewTransport) {
 	n, _ := NewInstance(t, newTransport(t, Namespace()), 16)
 	a, b := NewChannel(), NewChannel()
-	sub := subscribe(t, n, a, b)
+	sub := Subscribe(t, n, a, b)
 	want := map[domain.ChannelID]bool{a: true, b: true}
 	for len(want) > 0 {
 		ev := Next(t, sub)
@@ -39,10 +39,10 @@ func testNoEcho(t *testing.T, newTransport NewTransport) {
 	a, _ := NewInstance(t, newTransport(t, ns), 16)
 	b, _ := NewInstance(t, newTransport(t, ns), 16)
 	ch := NewChannel()
-	sub := subscribe(t, a, ch)
+	sub := Subscribe(t, a, ch)
 	// b must receive ch for its own publish to go round through a's
 	// transport; its subscriber's resync tells it does.
-	onB := subscribe(t, b, ch)
+	onB := Subscribe(t, b, ch)
 	if ev := Next(t, onB); ev.Kind != domain.EventResync {
 		t.Fatalf("received %+v on b, want its resync first", ev)
 	}
@@ -74,7 +74,9 @@ func Message(ch domain.ChannelID, seq int64) domain.Event {
 	})
 }
 
-func subscribe(t *testing.T, n ports.Notifier, channels ...domain.ChannelID) ports.Subscription {
+// Subscribe subscribes to channels of n, failing t on error; the
+// subscription closes when t ends.
+func Subscribe(t *testing.T, n ports.Notifier, channels ...domain.ChannelID) ports.Subscription {
 	t.Helper()
 	sub, err := n.Subscribe(t.Context(), channels)
 	if err != nil {
@@ -82,6 +84,28 @@ func subscribe(t *testing.T, n ports.Notifier, channels ...domain.ChannelID) por
 	}
 	t.Cleanup(sub.Close)
 	return sub
+}
+
+// SubscribeConfirmed subscribes and consumes the resync that the
+// transport's confirmation of each new channel brings, which tells that the
+// instance now receives the channels.
+func SubscribeConfirmed(t *testing.T, n ports.Notifier, channels ...domain.ChannelID) ports.Subscription {
+	t.Helper()
+	sub := Subscribe(t, n, channels...)
+	for range channels {
+		ExpectKind(t, sub, domain.EventResync)
+	}
+	return sub
+}
+
+// ExpectKind fails t unless the next event of sub is of kind, and returns it.
+func ExpectKind(t *testing.T, sub ports.Subscription, kind domain.EventKind) domain.Event {
+	t.Helper()
+	ev := Next(t, sub)
+	if ev.Kind != kind {
+		t.Fatalf("received %+v, want an event of kind %d", ev, kind)
+	}
+	return ev
 }
 
 // Next returns the next event of sub, resyncs included, waiting up to

@@ -27,8 +27,8 @@ func TestMessagesCrossInTheirTransaction(t *testing.T) {
 	a.waitReady(t)
 	b.waitReady(t)
 	ch := newGroup(t, db)
-	onA := subscribeConfirmed(t, a, ch)
-	onB := subscribeConfirmed(t, b, ch)
+	onA := clustertest.SubscribeConfirmed(t, a, ch)
+	onB := clustertest.SubscribeConfirmed(t, b, ch)
 
 	first := a.send(t, ch, "hello")
 	expectMessage(t, onB, first)
@@ -36,13 +36,13 @@ func TestMessagesCrossInTheirTransaction(t *testing.T) {
 	if err := a.Publish(t.Context(), removed); err != nil {
 		t.Fatal(err)
 	}
-	if ev := expectKind(t, onB, domain.EventMemberRemoved); ev.UserID != "u_bob" {
+	if ev := clustertest.ExpectKind(t, onB, domain.EventMemberRemoved); ev.UserID != "u_bob" {
 		t.Fatalf("received %+v, want %+v", ev, removed)
 	}
 
 	// Too large for a NOTIFY: b hears of it as a resync and reads the store.
 	large := a.send(t, ch, strings.Repeat("x", 9000))
-	if ev := expectKind(t, onB, domain.EventResync); ev.Channel != ch {
+	if ev := clustertest.ExpectKind(t, onB, domain.EventResync); ev.Channel != ch {
 		t.Fatalf("resync of %s, want %s", ev.Channel, ch)
 	}
 	last := a.send(t, ch, "bye")
@@ -52,7 +52,7 @@ func TestMessagesCrossInTheirTransaction(t *testing.T) {
 	// when its NOTIFY came back: the member removal would have been
 	// preceded by an echo of the first message, and so on.
 	expectMessage(t, onA, first)
-	expectKind(t, onA, domain.EventMemberRemoved)
+	clustertest.ExpectKind(t, onA, domain.EventMemberRemoved)
 	expectMessage(t, onA, large)
 	expectMessage(t, onA, last)
 	sentinel := b.send(t, ch, "sentinel") // crosses after any late echo
@@ -72,7 +72,7 @@ func TestListenerKilled(t *testing.T) {
 	a.waitReady(t)
 	b.waitReady(t)
 	ch, other := newGroup(t, db), newGroup(t, db)
-	onB := subscribeConfirmed(t, b, ch, other)
+	onB := clustertest.SubscribeConfirmed(t, b, ch, other)
 	expectMessage(t, onB, a.send(t, ch, "before"))
 
 	allowConnections(t, db, false)
@@ -89,7 +89,7 @@ func TestListenerKilled(t *testing.T) {
 	allowConnections(t, db, true)
 	want := map[domain.ChannelID]bool{ch: true, other: true}
 	for len(want) > 0 {
-		ev := expectKind(t, onB, domain.EventResync)
+		ev := clustertest.ExpectKind(t, onB, domain.EventResync)
 		delete(want, ev.Channel)
 	}
 	b.waitReady(t)
@@ -112,14 +112,14 @@ func TestUnreachableAtStart(t *testing.T) {
 	t.Cleanup(func() { allowConnections(t, db, true) })
 
 	b := newNode(t, db, dsn, pgnotify.Options{})
-	onB := subscribe(t, b, ch)
+	onB := clustertest.Subscribe(t, b, ch)
 	eventually(t, "first failure logged", logged(b, failedLog, 1))
 	if err := b.Ping(t.Context()); !errors.Is(err, domain.ErrUnavailable) {
 		t.Fatalf("Ping = %v, want ErrUnavailable", err)
 	}
 
 	allowConnections(t, db, true)
-	expectKind(t, onB, domain.EventResync)
+	clustertest.ExpectKind(t, onB, domain.EventResync)
 	b.waitReady(t)
 	expectMessage(t, onB, a.send(t, ch, "hello"))
 }
@@ -163,13 +163,13 @@ func TestHalfOpenListener(t *testing.T) {
 	a.waitReady(t)
 	b.waitReady(t)
 	ch := newGroup(t, db)
-	onB := subscribeConfirmed(t, b, ch)
+	onB := clustertest.SubscribeConfirmed(t, b, ch)
 
 	// Idle for several health intervals, each ping answered: a quiet
 	// connection is not a dead one. (Showing that something does not
 	// happen takes time passing.)
 	time.Sleep(6 * 50 * time.Millisecond)
-	if got := b.logs.count(lostLog); got != 0 {
+	if got := b.logs.Count(lostLog); got != 0 {
 		t.Fatalf("a healthy idle connection was reported lost %d times", got)
 	}
 
@@ -180,7 +180,7 @@ func TestHalfOpenListener(t *testing.T) {
 	a.send(t, ch, "missed")
 
 	proxy.Restore()
-	expectKind(t, onB, domain.EventResync)
+	clustertest.ExpectKind(t, onB, domain.EventResync)
 	b.waitReady(t)
 	expectMessage(t, onB, a.send(t, ch, "after"))
 }

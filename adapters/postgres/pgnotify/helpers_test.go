@@ -37,7 +37,7 @@ type node struct {
 	*cluster.Notifier
 	messages *postgres.MessageRepository
 	appName  string // of its listener connection
-	logs     *logRecorder
+	logs     *clustertest.LogRecorder
 }
 
 // newNode starts a node on db (whose DSN is dsn) with opts, filling in the
@@ -53,7 +53,7 @@ func newNode(t *testing.T, db *sqlx.DB, dsn string, opts pgnotify.Options) node 
 	if opts.MaxReconnect == 0 {
 		opts.MaxReconnect = 100 * time.Millisecond
 	}
-	logs := &logRecorder{t: t}
+	logs := clustertest.NewLogRecorder(t)
 	opts.Logger = slog.New(logs)
 	n, err := pgnotify.NewNotifier(db, opts, cluster.Options{
 		Hub: memory.Options{QueueSize: 64}, RetryInterval: 20 * time.Millisecond,
@@ -109,36 +109,6 @@ func newGroup(t *testing.T, db *sqlx.DB) domain.ChannelID {
 	return g.Channel()
 }
 
-func subscribe(t *testing.T, n ports.Notifier, channels ...domain.ChannelID) ports.Subscription {
-	t.Helper()
-	sub, err := n.Subscribe(t.Context(), channels)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sub.Close)
-	return sub
-}
-
-// subscribeConfirmed subscribes and waits for the resync of each channel,
-// which tells that the instance receives the channel.
-func subscribeConfirmed(t *testing.T, n ports.Notifier, channels ...domain.ChannelID) ports.Subscription {
-	t.Helper()
-	sub := subscribe(t, n, channels...)
-	for range channels {
-		expectKind(t, sub, domain.EventResync)
-	}
-	return sub
-}
-
-func expectKind(t *testing.T, sub ports.Subscription, kind domain.EventKind) domain.Event {
-	t.Helper()
-	ev := clustertest.Next(t, sub)
-	if ev.Kind != kind {
-		t.Fatalf("received %+v, want an event of kind %d", ev, kind)
-	}
-	return ev
-}
-
 // expectMessage fails unless the next event of sub is m, whole.
 func expectMessage(t *testing.T, sub ports.Subscription, m domain.Message) {
 	t.Helper()
@@ -159,7 +129,7 @@ func eventually(t *testing.T, what string, check func(context.Context) error) {
 
 func logged(n node, prefix string, want int) func(context.Context) error {
 	return func(context.Context) error {
-		if got := n.logs.count(prefix); got != want {
+		if got := n.logs.Count(prefix); got != want {
 			return fmt.Errorf("%q logged %d times, want %d", prefix, got, want)
 		}
 		return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
+	"github.com/relaymsg/relay/adapters/cluster/clustertest"
 	"github.com/relaymsg/relay/adapters/memory"
 	"github.com/relaymsg/relay/adapters/postgres"
 	"github.com/relaymsg/relay/adapters/postgres/pgnotify"
@@ -81,8 +82,8 @@ func TestModuleLifecycle(t *testing.T) {
 	eventually(t, "application ready", n.Ping)
 	other.waitReady(t)
 	ch := newGroup(t, db)
-	local := subscribeConfirmed(t, n, ch)
-	remote := subscribeConfirmed(t, other, ch)
+	local := clustertest.SubscribeConfirmed(t, n, ch)
+	remote := clustertest.SubscribeConfirmed(t, other, ch)
 
 	var sent []domain.Message
 	for _, content := range []string{"one", "two"} {
