@@ -179,7 +179,11 @@ func testClusterResumeOnAnotherInstance(t *testing.T, o clusterOptions) {
 	// Live messages from A and B follow, once each.
 	live := slices.Concat(post(a, 1, "live A"), post(b, 1, "live B"))
 	next, _ := r.messages(t, len(live))
-	wantSameMessages(t, "live on C", next, live)
+	// In order per channel; channels may interleave either way.
+	for _, ch := range channels {
+		wantSeqs(t, "live on C, "+ch, byChannel(next)[ch], byChannel(live)[ch])
+	}
+	wantSameMessages(t, "live on C", sortedLike(next, live), live)
 }
 
 // TestClusterInstanceKilled kills an instance (the built binary) while its
