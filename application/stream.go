@@ -58,6 +58,7 @@ type Stream struct {
 
 	order    []domain.ChannelID         // the channels in request order
 	channels map[domain.ChannelID]int64 // channel → conversation number, for the channels still open
+	removals map[domain.ChannelID]int64 // channel → member removals known when its access was last checked
 	start    domain.Cursor
 	cursor   domain.Cursor // every message at or before it was delivered
 	gaps     gapHold       // messages that arrived ahead of a gap
@@ -188,6 +189,27 @@ func (s *Stream) handle(ctx context.Context, ev *domain.Event, sink StreamSink) 
 		return s.removeChannel(ev, sink)
 	case domain.EventResync:
 		return s.resync(ctx, ev.Channel, sink)
+	case domain.EventHead:
+		return s.head(ctx, ev, sink)
+	}
+	return nil
+}
+
+// head compares where a channel stands in the store with what the stream
+// knows. A member removal the stream has not checked for makes it check
+// access again; messages past the cursor are waited for like any gap, for
+// gapWait, since their notifications may be just behind, and then read
+// from the store.
+func (s *Stream) head(ctx context.Context, ev *domain.Event, sink StreamSink) error {
+	number, ok := s.channels[ev.Channel]
+	if !ok {
+		return nil
+	}
+	if ev.Head.Removals > s.removals[ev.Channel] {
+		return s.resync(ctx, ev.Channel, sink)
+	}
+	if at, _ := s.cursor.Seq(number); ev.Head.LastSeq > at {
+		s.gaps.awaitSeq(ev.Channel, ev.Head.LastSeq)
 	}
 	return nil
 }

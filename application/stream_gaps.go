@@ -20,12 +20,15 @@ const gapWait = 50 * time.Millisecond
 const maxHeld = 64
 
 // gapHold keeps the messages that arrived ahead of a gap, per channel, until
-// the gap closes by itself or gapWait passes. Only the goroutine running the
-// stream uses it.
+// the gap closes by itself or gapWait passes. It also keeps the seqs that
+// the store is known to have reached (domain.EventHead): a channel whose
+// cursor does not reach its expected seq within gapWait is read from the
+// store too. Only the goroutine running the stream uses it.
 type gapHold struct {
-	held  map[domain.ChannelID][]domain.Message // sorted by seq, unique
-	timer *time.Timer
-	armed bool
+	held   map[domain.ChannelID][]domain.Message // sorted by seq, unique
+	expect map[domain.ChannelID]int64            // seq the store has reached, past the cursor
+	timer  *time.Timer
+	armed  bool
 }
 
 // hold keeps m and reports whether the channel's hold is over maxHeld.
@@ -41,20 +44,39 @@ func (g *gapHold) hold(m domain.Message) (full bool) {
 		list = slices.Insert(list, i, m)
 		g.held[m.Channel] = list
 	}
-	if !g.armed {
-		if g.timer == nil {
-			g.timer = time.NewTimer(gapWait)
-		} else {
-			g.timer.Reset(gapWait)
-		}
-		g.armed = true
-	}
+	g.arm()
 	return len(list) > maxHeld
+}
+
+// awaitSeq records that the store holds channel's messages up to seq,
+// which is past the cursor: unless they arrive within gapWait, they are
+// read from the store.
+func (g *gapHold) awaitSeq(channel domain.ChannelID, seq int64) {
+	if g.expect == nil {
+		g.expect = make(map[domain.ChannelID]int64)
+	}
+	g.expect[channel] = max(g.expect[channel], seq)
+	g.arm()
+}
+
+func (g *gapHold) arm() {
+	if g.armed {
+		return
+	}
+	if g.timer == nil {
+		g.timer = time.NewTimer(gapWait)
+	} else {
+		g.timer.Reset(gapWait)
+	}
+	g.armed = true
 }
 
 // next removes and returns the held message of channel with seq at+1, if
 // any, dropping those at or before at.
 func (g *gapHold) next(channel domain.ChannelID, at int64) (domain.Message, bool) {
+	if seq, ok := g.expect[channel]; ok && seq <= at {
+		delete(g.expect, channel)
+	}
 	list := g.held[channel]
 	for len(list) > 0 && list[0].Seq <= at {
 		list = list[1:]
@@ -68,8 +90,12 @@ func (g *gapHold) next(channel domain.ChannelID, at int64) (domain.Message, bool
 	return m, true
 }
 
-// drop forgets what is held for channel: the store has it all.
-func (g *gapHold) drop(channel domain.ChannelID) { g.set(channel, nil) }
+// drop forgets what is held and expected for channel: the store has it
+// all.
+func (g *gapHold) drop(channel domain.ChannelID) {
+	delete(g.expect, channel)
+	g.set(channel, nil)
+}
 
 func (g *gapHold) set(channel domain.ChannelID, list []domain.Message) {
 	if len(list) == 0 {
@@ -77,7 +103,7 @@ func (g *gapHold) set(channel domain.ChannelID, list []domain.Message) {
 	} else {
 		g.held[channel] = list
 	}
-	if len(g.held) == 0 && g.armed {
+	if len(g.held) == 0 && len(g.expect) == 0 && g.armed {
 		g.timer.Stop()
 		g.armed = false
 	}
@@ -92,11 +118,16 @@ func (g *gapHold) expired() <-chan time.Time {
 	return g.timer.C
 }
 
-// channels returns the channels with held messages.
+// channels returns the channels with held or expected messages.
 func (g *gapHold) channels() []domain.ChannelID {
-	out := make([]domain.ChannelID, 0, len(g.held))
+	out := make([]domain.ChannelID, 0, len(g.held)+len(g.expect))
 	for ch := range g.held {
 		out = append(out, ch)
+	}
+	for ch := range g.expect {
+		if _, held := g.held[ch]; !held {
+			out = append(out, ch)
+		}
 	}
 	return out
 }

@@ -24,6 +24,7 @@ func (s *Stream) resync(ctx context.Context, channel domain.ChannelID, sink Stre
 	readable := make(map[domain.ChannelID]bool, len(states))
 	for _, st := range states {
 		readable[st.Channel] = s.principal.CanAccess(st.IsMember)
+		s.removals[st.Channel] = st.Removals
 	}
 	for _, ch := range channels {
 		if !readable[ch] {
@@ -71,6 +72,7 @@ func (s *Stream) removeChannel(ev *domain.Event, sink StreamSink) error {
 func (s *Stream) dropChannel(channel domain.ChannelID, sink StreamSink) error {
 	number := s.channels[channel]
 	delete(s.channels, channel)
+	delete(s.removals, channel)
 	s.gaps.drop(channel)
 	s.sub.Unsubscribe(channel)
 	s.cursor = s.cursor.Without(number)

@@ -161,6 +161,23 @@ func resync(ch domain.ChannelID) domain.Event {
 	return domain.Event{Kind: domain.EventResync, Channel: ch}
 }
 
+// head announces that the store holds ch up to lastSeq, with removals
+// member removals so far.
+func head(ch domain.ChannelID, lastSeq, removals int64) domain.Event {
+	return domain.HeadEvent(domain.ChannelState{Channel: ch, LastSeq: lastSeq, Removals: removals})
+}
+
+// setState changes what ChannelStates answers for ch.
+func setState(ch domain.ChannelID, change func(*domain.ChannelState)) step {
+	return func(h *streamHarness) {
+		for i := range h.states {
+			if h.states[i].Channel == ch {
+				change(&h.states[i])
+			}
+		}
+	}
+}
+
 func removed(ch domain.ChannelID, user domain.UserID) domain.Event {
 	return domain.MemberRemovedEvent(ch, user)
 }
@@ -296,6 +313,81 @@ func TestStreamRun(t *testing.T) {
 			},
 			want: []string{"flush", "flush", "flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "A8 {A:8 B:3}", "A9 {A:9 B:3}", "flush", "flush"},
 			check: func(t *testing.T, h *streamHarness) {
+				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5, 5}) {
+					t.Errorf("queries of A after %v, want [5 5]", got)
+				}
+			},
+		},
+		{
+			name:   "a head at or behind the cursor reads nothing",
+			script: []step{push(head(chA, 5, 0), head(chB, 2, 0)), cancelRun},
+			want:   []string{"flush", "flush"},
+			check: func(t *testing.T, h *streamHarness) {
+				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5}) {
+					t.Errorf("queries of A after %v, want only the replay [5]", got)
+				}
+			},
+		},
+		{
+			name: "a head past the cursor waits for notifications that are on their way",
+			script: []step{
+				steps(commitSilently(chA, 7), push(head(chA, 7, 0))),
+				push(live(chA, 6, 7)...),
+				cancelRun,
+			},
+			want: []string{"flush", "flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "flush"},
+			check: func(t *testing.T, h *streamHarness) {
+				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5}) {
+					t.Errorf("queries of A after %v, want only the replay [5]", got)
+				}
+				if len(h.observer.fills) != 0 {
+					t.Errorf("gap fills %q, want none", h.observer.fills)
+				}
+			},
+		},
+		{
+			// The publisher crashed between commit and publish: only the
+			// store knows of A6 and A7.
+			name: "a head past the cursor whose notifications never come is read from the store",
+			script: []step{
+				steps(commitSilently(chA, 7), push(head(chA, 7, 0))),
+				noop, // gapWait passes
+				cancelRun,
+			},
+			want: []string{"flush", "flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "flush"},
+			check: func(t *testing.T, h *streamHarness) {
+				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5, 5}) {
+					t.Errorf("queries of A after %v, want [5 5]", got)
+				}
+				if !slices.Equal(h.observer.fills, []string{"A+2"}) {
+					t.Errorf("gap fills %q, want [A+2]", h.observer.fills)
+				}
+			},
+		},
+		{
+			// The notification of alice's removal from B was lost for good.
+			name: "a head counting a removal the stream has not seen checks access again",
+			script: []step{
+				steps(setState(chB, func(st *domain.ChannelState) { st.IsMember, st.Removals = false, 1 }),
+					push(head(chB, 3, 1))),
+				cancelRun,
+			},
+			want: []string{"flush", "removed B {A:5}", "flush"},
+		},
+		{
+			name: "a removal of someone else is checked for once",
+			setup: streamSetup{states: []domain.ChannelState{
+				{Channel: chA, Number: 10, LastSeq: 5, IsMember: true, Removals: 2},
+			}},
+			script: []step{
+				push(head(chA, 5, 2)),
+				steps(setState(chA, func(st *domain.ChannelState) { st.Removals = 3 }), push(head(chA, 5, 3))),
+				push(head(chA, 5, 3)),
+				cancelRun,
+			},
+			want: []string{"flush", "flush", "flush", "flush"},
+			check: func(t *testing.T, h *streamHarness) {
+				// The replay, then the one recheck's catch-up.
 				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5, 5}) {
 					t.Errorf("queries of A after %v, want [5 5]", got)
 				}

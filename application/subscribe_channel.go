@@ -104,6 +104,7 @@ func (uc *SubscribeChannel) newStream(q SubscribeQuery, channels []domain.Channe
 		logger:    uc.logger,
 		order:     channels,
 		channels:  make(map[domain.ChannelID]int64, len(channels)),
+		removals:  make(map[domain.ChannelID]int64, len(channels)),
 	}
 	for _, ch := range channels {
 		st, ok := byChannel[ch]
@@ -120,6 +121,7 @@ func (uc *SubscribeChannel) newStream(q SubscribeQuery, channels []domain.Channe
 			}
 		}
 		s.channels[ch] = st.Number
+		s.removals[ch] = st.Removals
 		s.cursor = s.cursor.With(st.Number, seq)
 	}
 	s.start = s.cursor

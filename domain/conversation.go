@@ -107,4 +107,8 @@ type ChannelState struct {
 	Number   int64
 	LastSeq  int64
 	IsMember bool
+	// Removals counts the members ever removed from the conversation. It
+	// only grows, so a stream that knows an older count knows it may have
+	// missed a removal.
+	Removals int64
 }

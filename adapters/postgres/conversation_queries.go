@@ -44,10 +44,11 @@ type channelStateRow struct {
 	Number   int64  `db:"num"`
 	LastSeq  int64  `db:"last_seq"`
 	IsMember bool   `db:"is_member"`
+	Removals int64  `db:"removals"`
 }
 
 // ChannelStates returns, for each of channels that exists, its number, last
-// seq and whether user is a member, in the order of channels and once per
+// seq, count of removals and whether user is a member, in the order of channels and once per
 // channel. Channels that do not exist, or whose kind does not match, are
 // absent. It costs one query whatever the number of channels.
 func (r *ConversationRepository) ChannelStates(ctx context.Context, channels []domain.ChannelID, user domain.UserID) ([]domain.ChannelState, error) {
@@ -60,7 +61,7 @@ func (r *ConversationRepository) ChannelStates(ctx context.Context, channels []d
 	}
 	var rows []channelStateRow
 	err := r.db.SelectContext(ctx, &rows, `
-		SELECT c.id, c.kind, c.num, c.last_seq,
+		SELECT c.id, c.kind, c.num, c.last_seq, c.removals,
 		       EXISTS (SELECT 1 FROM conversation_members m
 		               WHERE m.conversation_id = c.id AND m.user_id = $2) AS is_member
 		FROM conversations c
@@ -73,7 +74,8 @@ func (r *ConversationRepository) ChannelStates(ctx context.Context, channels []d
 	found := make(map[domain.ChannelID]domain.ChannelState, len(rows))
 	for _, row := range rows {
 		ch := domain.ChannelID{Kind: domain.ConversationKind(row.Kind), ID: domain.ConversationID(row.ID)}
-		found[ch] = domain.ChannelState{Channel: ch, Number: row.Number, LastSeq: row.LastSeq, IsMember: row.IsMember}
+		found[ch] = domain.ChannelState{Channel: ch, Number: row.Number, LastSeq: row.LastSeq, IsMember: row.IsMember,
+			Removals: row.Removals}
 	}
 	states := make([]domain.ChannelState, 0, len(found))
 	for _, ch := range channels {

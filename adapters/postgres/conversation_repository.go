@@ -226,10 +226,17 @@ func (r *ConversationRepository) RemoveMember(ctx context.Context, group domain.
 	if group.Kind != domain.KindGroup {
 		return false, nil
 	}
+	// One statement, so the count of removals can never disagree with the
+	// members: it grows exactly when a row was deleted.
 	res, err := r.db.ExecContext(ctx, `
-		DELETE FROM conversation_members m
-		USING conversations c
-		WHERE c.id = m.conversation_id AND c.id = $1 AND c.kind = 'group' AND m.user_id = $2`,
+		WITH gone AS (
+			DELETE FROM conversation_members m
+			USING conversations c
+			WHERE c.id = m.conversation_id AND c.id = $1 AND c.kind = 'group' AND m.user_id = $2
+			RETURNING m.conversation_id
+		)
+		UPDATE conversations SET removals = removals + 1
+		WHERE id IN (SELECT conversation_id FROM gone)`,
 		group.ID, user)
 	if err != nil {
 		return false, storeError(ctx, "remove member", err)

@@ -16,6 +16,7 @@ func membershipTests() []contractTest {
 		{"AddMember is idempotent", testAddMember},
 		{"AddMember to a missing group is not found", testAddMemberNotFound},
 		{"RemoveMember reports whether it removed", testRemoveMember},
+		{"RemoveMember counts removals in ChannelStates", testRemovalsCounted},
 	}
 }
 
@@ -154,5 +155,38 @@ func testRemoveMember(t *testing.T, f *fixture) {
 	list, err := f.convs.ListForMember(t.Context(), bob)
 	if err != nil || len(list) != 0 {
 		t.Fatalf("ListForMember(bob) after RemoveMember = %+v, %v; want nothing", list, err)
+	}
+}
+
+func testRemovalsCounted(t *testing.T, f *fixture) {
+	alice, bob, carol := f.user("alice"), f.user("bob"), f.user("carol")
+	g := f.createGroup(t, "team", alice, bob, carol)
+	removals := func() int64 {
+		t.Helper()
+		states, err := f.convs.ChannelStates(t.Context(), []domain.ChannelID{g.Channel()}, alice)
+		if err != nil || len(states) != 1 {
+			t.Fatalf("ChannelStates = %+v, %v; want the group", states, err)
+		}
+		return states[0].Removals
+	}
+	steps := []struct {
+		do   func() error
+		want int64
+	}{
+		{func() error { return nil }, 0},
+		{func() error { _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); return err }, 1},
+		// Removing a non-member removes nothing, so it counts nothing.
+		{func() error { _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); return err }, 1},
+		{func() error { return f.convs.AddMember(t.Context(), g.Channel(), bob) }, 1},
+		{func() error { _, err := f.convs.RemoveMember(t.Context(), g.Channel(), carol); return err }, 2},
+		{func() error { _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); return err }, 3},
+	}
+	for i, step := range steps {
+		if err := step.do(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got := removals(); got != step.want {
+			t.Fatalf("after step %d: Removals = %d; want %d", i, got, step.want)
+		}
 	}
 }
