@@ -42,6 +42,7 @@ type item struct {
 	payload     []byte
 	subscribed  domain.ChannelID
 	reconnected bool
+	lost        bool
 }
 
 // fakeTransport is an in-process cluster.Transport. Like a real one it
@@ -92,6 +93,8 @@ func (t *fakeTransport) run() {
 				t.h.Deliver(it.payload)
 			case it.reconnected:
 				t.h.Reconnected()
+			case it.lost:
+				t.h.Lost()
 			default:
 				t.h.Subscribed(it.subscribed)
 			}
@@ -196,6 +199,14 @@ func (t *fakeTransport) confirm(ch domain.ChannelID) {
 func (t *fakeTransport) reconnect() {
 	t.mu.Lock()
 	t.enqueueLocked(item{reconnected: true})
+	t.mu.Unlock()
+}
+
+// lose reports that the connection failed: nothing arrives until the
+// next confirm or reconnect.
+func (t *fakeTransport) lose() {
+	t.mu.Lock()
+	t.enqueueLocked(item{lost: true})
 	t.mu.Unlock()
 }
 

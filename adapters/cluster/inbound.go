@@ -39,19 +39,29 @@ func (in inbound) Deliver(payload []byte) {
 	case env.Event.Kind == domain.EventResync:
 		n.metrics.resyncs.Inc()
 	case env.Event.Kind == domain.EventMessage:
-		// Clocks of different instances disagree a little; a negative lag
-		// is a skew, not a time travel.
-		n.metrics.lag.Observe(max(time.Since(env.Event.Message.CreatedAt).Seconds(), 0))
+		// From the commit (the publisher's stamp; an older publisher's
+		// envelope has only the creation time, before the INSERT). Clocks
+		// of different instances disagree a little; a negative lag is a
+		// skew, not a time travel.
+		from := env.Sent
+		if from.IsZero() {
+			from = env.Event.Message.CreatedAt
+		}
+		n.metrics.lag.Observe(max(time.Since(from).Seconds(), 0))
 	}
 	_ = n.hub.Publish(context.Background(), env.Event) // fails only once closed
 }
 
 // Subscribed resyncs ch's subscribers: the transport receives ch from now
 // on, and anything published before may have been missed.
-func (in inbound) Subscribed(ch domain.ChannelID) { in.n.resync(ch) }
+func (in inbound) Subscribed(ch domain.ChannelID) { in.n.confirm(ch) }
 
 // Reconnected resyncs every watched channel.
-func (in inbound) Reconnected() { in.n.resyncAll() }
+func (in inbound) Reconnected() { in.n.confirmAll() }
+
+// Lost marks every watched channel unconfirmed until the transport
+// receives it again.
+func (in inbound) Lost() { in.n.lose() }
 
 func (n *Notifier) reject(env wire.Envelope, err error) {
 	n.metrics.rejected.Inc()

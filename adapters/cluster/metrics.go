@@ -18,13 +18,16 @@ type metrics struct {
 	pendingDropped  prometheus.Counter
 	rejected        prometheus.Counter
 	watched         prometheus.Gauge
+	unconfirmed     prometheus.Counter
+	heads           prometheus.Counter
+	headFailures    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "relay_notifier_lag_seconds",
-			Help: "Time from a message's creation on another instance to its hand-over to this instance's subscribers.",
+			Help: "Time from a message's commit on another instance (when its publisher sent it) to its hand-over to this instance's subscribers.",
 			// 0.5 ms to about 16 s: Redis on a LAN is around a millisecond;
 			// seconds mean a backlog or clocks that disagree.
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
@@ -53,11 +56,23 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "relay_notifier_watched_channels",
 			Help: "Channels with at least one local subscriber, which this instance receives from the transport.",
 		}),
+		unconfirmed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relay_notifier_unconfirmed_publishes_total",
+			Help: "Local messages handed to local subscribers as resyncs (an access check and a store read) because the transport was not receiving their channel.",
+		}),
+		heads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relay_notifier_heads_total",
+			Help: "Channel heads (last seq, member removals) read from the store and handed to local subscribers, which catch up if notifications were lost.",
+		}),
+		headFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relay_notifier_head_check_failures_total",
+			Help: "Periodic head checks that could not read the store.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.lag, m.resyncs, m.publishFailures, m.pending, m.pendingDropped, m.rejected, m.watched} {
+	for _, c := range []prometheus.Collector{m.lag, m.resyncs, m.publishFailures, m.pending, m.pendingDropped, m.rejected, m.watched, m.unconfirmed, m.heads, m.headFailures} {
 		if err := reg.Register(c); err != nil {
 			var already prometheus.AlreadyRegisteredError
 			if errors.As(err, &already) {

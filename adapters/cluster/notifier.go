@@ -51,6 +51,15 @@ type Options struct {
 	// RetryInterval is the pause between re-publish attempts while the
 	// transport fails. Zero or less selects DefaultRetryInterval.
 	RetryInterval time.Duration
+	// Store, when set, is read every HeadInterval for the heads of the
+	// watched channels, which are handed to the local subscribers: a
+	// stream behind a head catches up from the store. Without it a
+	// notification lost for good is only noticed when the channel's next
+	// one arrives.
+	Store Store
+	// HeadInterval is the period of the head check. Zero or less selects
+	// DefaultHeadInterval.
+	HeadInterval time.Duration
 	// Logger receives the notifier's logs. Nil selects slog.Default().
 	Logger *slog.Logger
 	// Registerer, when set, gets the notifier's metrics.
@@ -67,11 +76,18 @@ type Notifier struct {
 	id         string
 	maxPayload int
 	retry      time.Duration
+	store      Store
+	heads      time.Duration
 	logger     *slog.Logger
 	metrics    *metrics
 
-	watchMu sync.Mutex
-	watched map[domain.ChannelID]struct{}
+	// watched holds the channels with local subscribers; true marks those
+	// the transport may have missed events of since it lost its
+	// connection, until it confirms them again. lost is set from a Lost
+	// until a Reconnected: channels watched meanwhile start unconfirmed.
+	watchMu sync.RWMutex
+	watched map[domain.ChannelID]bool
+	lost    bool
 
 	// degraded is set while the pending set is not empty: new events then
 	// join the queue instead of each waiting for the failing transport's
@@ -120,14 +136,19 @@ func NewNotifier(transport Transport, opts Options) (*Notifier, error) {
 	if retry <= 0 {
 		retry = DefaultRetryInterval
 	}
+	if opts.HeadInterval <= 0 {
+		opts.HeadInterval = DefaultHeadInterval
+	}
 	n := &Notifier{
 		transport:  transport,
 		id:         id,
 		maxPayload: transport.MaxPayload(),
 		retry:      retry,
+		store:      opts.Store,
+		heads:      opts.HeadInterval,
 		logger:     logger,
 		metrics:    m,
-		watched:    make(map[domain.ChannelID]struct{}),
+		watched:    make(map[domain.ChannelID]bool),
 		pending:    newPendingSet(maxPending),
 		wake:       make(chan struct{}, 1),
 	}
@@ -167,6 +188,9 @@ func (n *Notifier) Start(ctx context.Context) error {
 	loopCtx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	n.loops.Go(func() { n.republishLoop(loopCtx) })
+	if n.store != nil {
+		n.loops.Go(func() { n.headLoop(loopCtx, n.heads) })
+	}
 	n.signal() // events may have been queued before Start
 	return nil
 }
@@ -178,19 +202,21 @@ func (n *Notifier) Start(ctx context.Context) error {
 // on a slow subscriber; it waits for the transport at most its timeout,
 // and not at all while earlier events are still waiting to be re-published.
 func (n *Notifier) Publish(ctx context.Context, ev domain.Event) error {
-	if err := n.hub.Publish(ctx, ev); err != nil {
+	if err := n.hub.Publish(ctx, n.localEvent(ev)); err != nil {
 		return fmt.Errorf("cluster notifier: %w", err)
 	}
-	payload, err := wire.EncodeLimited(ev, n.id, n.maxPayload)
+	// Publish comes right after the commit: receivers measure from here.
+	sent := time.Now()
+	payload, err := wire.EncodeLimited(ev, n.id, n.maxPayload, sent)
 	if err != nil {
 		// Retrying would not help: the event itself is at fault.
 		return fmt.Errorf("cluster notifier: %w: %w", domain.ErrInvalid, err)
 	}
-	if n.degraded.Load() && n.queueIfDegraded(ctx, ev) {
+	if n.degraded.Load() && n.queueIfDegraded(ctx, ev, sent) {
 		return fmt.Errorf("cluster notifier: publish to %s: %w: queued behind earlier events", ev.Channel, domain.ErrUnavailable)
 	}
 	if err := n.transport.Publish(ctx, ev, payload); err != nil {
-		n.enqueue(ctx, ev)
+		n.enqueue(ctx, ev, sent)
 		return fmt.Errorf("cluster notifier: publish to %s: %w: %w", ev.Channel, domain.ErrUnavailable, err)
 	}
 	return nil
@@ -223,7 +249,8 @@ func (n *Notifier) Ping(ctx context.Context) error {
 
 // Close stops the re-publish loop, closes the transport and then the hub,
 // which ends every subscription with ports.ErrNotifierClosed. Events still
-// waiting to be re-published are dropped: the store has them. It waits for
+// waiting to be re-published are dropped: the store has them, and the
+// other instances' head checks find them. It waits for
 // every goroutine the notifier started and is safe to call more than once.
 func (n *Notifier) Close() error {
 	n.lifeMu.Lock()
@@ -241,42 +268,4 @@ func (n *Notifier) Close() error {
 	}
 	n.hub.Close()
 	return n.stopErr
-}
-
-// onWatch follows the hub's first-subscriber / last-subscriber changes. It
-// runs under a shard lock of the hub, so it only records and hands over.
-func (n *Notifier) onWatch(ch domain.ChannelID, watched bool) {
-	n.watchMu.Lock()
-	if watched {
-		n.watched[ch] = struct{}{}
-	} else {
-		delete(n.watched, ch)
-	}
-	n.metrics.watched.Set(float64(len(n.watched)))
-	n.watchMu.Unlock()
-	if watched {
-		n.transport.Watch(ch)
-	} else {
-		n.transport.Unwatch(ch)
-	}
-}
-
-// resync tells ch's local subscribers to check the store.
-func (n *Notifier) resync(ch domain.ChannelID) {
-	n.metrics.resyncs.Inc()
-	// The hub fails only once closed, when nobody is left to tell.
-	_ = n.hub.Publish(context.Background(), domain.Event{Kind: domain.EventResync, Channel: ch})
-}
-
-// resyncAll resyncs every watched channel.
-func (n *Notifier) resyncAll() {
-	n.watchMu.Lock()
-	channels := make([]domain.ChannelID, 0, len(n.watched))
-	for ch := range n.watched {
-		channels = append(channels, ch)
-	}
-	n.watchMu.Unlock()
-	for _, ch := range channels {
-		n.resync(ch)
-	}
 }

@@ -442,8 +442,8 @@ func TestMetricsRegistration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	if got, err := testutil.GatherAndCount(reg); err != nil || got != 7 {
-		t.Fatalf("%d metrics registered (%v), want 7", got, err)
+	if got, err := testutil.GatherAndCount(reg); err != nil || got != 10 {
+		t.Fatalf("%d metrics registered (%v), want 10", got, err)
 	}
 	if _, err := cluster.NewNotifier(tr, cluster.Options{Registerer: reg, Logger: quiet}); err == nil {
 		t.Fatal("a second notifier on the same registry registered its metrics")

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"container/list"
+	"time"
 
 	"github.com/relaymsg/relay/domain"
 )
@@ -25,9 +26,10 @@ func keyOf(ev domain.Event) pendingKey {
 }
 
 type pendingEntry struct {
-	key pendingKey
-	ev  domain.Event
-	gen uint64 // changes when ev is replaced, so a re-publish of the old one does not remove the new one
+	key  pendingKey
+	ev   domain.Event
+	sent time.Time // when ev was first published: receivers' lag counts the outage
+	gen  uint64    // changes when ev is replaced, so a re-publish of the old one does not remove the new one
 }
 
 // pendingSet is the bounded set of events to re-publish, oldest first. Not
@@ -47,7 +49,7 @@ func (p *pendingSet) len() int { return p.order.Len() }
 
 // add records ev, replacing an older event of the same key and moving it
 // to the back. It returns the event it evicted to stay within max, if any.
-func (p *pendingSet) add(ev domain.Event) (evicted domain.Event, ok bool) {
+func (p *pendingSet) add(ev domain.Event, sent time.Time) (evicted domain.Event, ok bool) {
 	p.gen++
 	key := keyOf(ev)
 	if el, found := p.index[key]; found {
@@ -55,12 +57,12 @@ func (p *pendingSet) add(ev domain.Event) (evicted domain.Event, ok bool) {
 		// Concurrent publishers of one channel may fail out of order: keep
 		// the highest seq, the one that makes receivers fetch the most.
 		if ev.Kind != domain.EventMessage || ev.Message.Seq > e.ev.Message.Seq {
-			e.ev, e.gen = ev, p.gen
+			e.ev, e.sent, e.gen = ev, sent, p.gen
 		}
 		p.order.MoveToBack(el)
 		return domain.Event{}, false
 	}
-	p.index[key] = p.order.PushBack(&pendingEntry{key: key, ev: ev, gen: p.gen})
+	p.index[key] = p.order.PushBack(&pendingEntry{key: key, ev: ev, sent: sent, gen: p.gen})
 	if p.order.Len() <= p.max {
 		return domain.Event{}, false
 	}

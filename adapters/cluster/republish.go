@@ -11,19 +11,19 @@ import (
 
 // queueIfDegraded queues ev if events are still waiting to be re-published,
 // and reports whether it did.
-func (n *Notifier) queueIfDegraded(ctx context.Context, ev domain.Event) bool {
+func (n *Notifier) queueIfDegraded(ctx context.Context, ev domain.Event, sent time.Time) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if !n.degraded.Load() {
 		return false
 	}
-	n.addLocked(ctx, ev)
+	n.addLocked(ctx, ev, sent)
 	return true
 }
 
 // enqueue keeps ev, which the transport failed to publish, for the
 // re-publish loop.
-func (n *Notifier) enqueue(ctx context.Context, ev domain.Event) {
+func (n *Notifier) enqueue(ctx context.Context, ev domain.Event, sent time.Time) {
 	n.mu.Lock()
 	if !n.degraded.Load() {
 		n.degraded.Store(true)
@@ -31,14 +31,14 @@ func (n *Notifier) enqueue(ctx context.Context, ev domain.Event) {
 		n.logger.LogAttrs(ctx, slog.LevelWarn, "notifier transport failing: queuing events for re-publishing",
 			slog.String("channel", ev.Channel.String()))
 	}
-	n.addLocked(ctx, ev)
+	n.addLocked(ctx, ev, sent)
 	n.mu.Unlock()
 	n.signal()
 }
 
-func (n *Notifier) addLocked(ctx context.Context, ev domain.Event) {
+func (n *Notifier) addLocked(ctx context.Context, ev domain.Event, sent time.Time) {
 	n.metrics.publishFailures.Inc()
-	evicted, dropped := n.pending.add(ev)
+	evicted, dropped := n.pending.add(ev, sent)
 	n.metrics.pending.Set(float64(n.pending.len()))
 	if !dropped {
 		return
@@ -127,7 +127,7 @@ func (n *Notifier) next() (pendingEntry, bool) {
 }
 
 func (n *Notifier) republish(ctx context.Context, e pendingEntry) error {
-	payload, err := wire.EncodeLimited(e.ev, n.id, n.maxPayload)
+	payload, err := wire.EncodeLimited(e.ev, n.id, n.maxPayload, e.sent)
 	if err != nil {
 		// Publish encoded it once already, so this cannot happen; dropping
 		// beats retrying forever.

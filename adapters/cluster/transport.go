@@ -70,4 +70,14 @@ type Handler interface {
 	// LISTEN on a single channel), which call it once its LISTEN is active
 	// again.
 	Reconnected()
+	// Lost reports that the transport stopped receiving (its connection
+	// failed): until Subscribed(ch) or Reconnected, events of ch published
+	// elsewhere do not arrive. A member removal among them would go
+	// unnoticed, so meanwhile the Notifier has its local subscribers read
+	// their messages from the store, which checks access, instead of
+	// handing the messages over as they are. Calls must be ordered with
+	// Subscribed and Reconnected: a transport calls all three from one
+	// goroutine, or otherwise makes sure a Lost is never taken for news
+	// after the reconnect that followed it.
+	Lost()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -81,7 +82,9 @@ func (r *MessageRepository) notifyStored(ctx context.Context, tx *sqlx.Tx, m dom
 // notifyPayload returns the envelope of m, partial if the whole one does
 // not fit a NOTIFY.
 func notifyPayload(m domain.Message, origin string) ([]byte, error) {
-	payload, err := wire.EncodeLimited(domain.MessageEvent(m), origin, NotifyMaxPayload)
+	// Sent just before the commit that delivers it: the receivers' lag
+	// then covers the commit itself too.
+	payload, err := wire.EncodeLimited(domain.MessageEvent(m), origin, NotifyMaxPayload, time.Now())
 	if err == nil {
 		return payload, nil
 	}

@@ -6,22 +6,31 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
+	"github.com/golang/mock/gomock"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
+	"github.com/relaymsg/relay/adapters/cluster"
 	"github.com/relaymsg/relay/adapters/cluster/clustertest"
 	"github.com/relaymsg/relay/adapters/memory"
 	"github.com/relaymsg/relay/adapters/redis"
 	"github.com/relaymsg/relay/domain"
 	"github.com/relaymsg/relay/ports"
+	"github.com/relaymsg/relay/ports/mocks"
 )
 
-// moduleOptions is what the application gives redis.Module.
-func moduleOptions(url string, reg *prometheus.Registry) fx.Option {
+// moduleOptions is what the application gives redis.Module; the store
+// knows no channel.
+func moduleOptions(t *testing.T, url string, reg *prometheus.Registry) fx.Option {
+	store := mocks.NewMockConversationRepository(gomock.NewController(t))
+	store.EXPECT().ChannelStates(gomock.Any(), gomock.Any(), gomock.Any()).Return(nil, nil).AnyTimes()
 	return fx.Options(
 		fx.NopLogger,
 		fx.Supply(
+			fx.Annotate(store, fx.As(new(ports.ConversationRepository))),
+			cluster.Settings{HeadInterval: 10 * time.Millisecond},
 			redis.Options{URL: url, Prefix: prefix()},
 			memory.Options{QueueSize: 16},
 			slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -33,7 +42,7 @@ func moduleOptions(url string, reg *prometheus.Registry) fx.Option {
 
 func TestModuleValidates(t *testing.T) {
 	t.Parallel()
-	if err := fx.ValidateApp(moduleOptions("redis://127.0.0.1:6379/0", prometheus.NewRegistry()), fx.Invoke(func(ports.Notifier) {})); err != nil {
+	if err := fx.ValidateApp(moduleOptions(t, "redis://127.0.0.1:6379/0", prometheus.NewRegistry()), fx.Invoke(func(ports.Notifier) {})); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -47,7 +56,7 @@ func TestModuleLifecycle(t *testing.T) {
 	admin(t)
 	reg := prometheus.NewRegistry()
 	var n ports.Notifier
-	app := fx.New(moduleOptions(url, reg), fx.Populate(&n))
+	app := fx.New(moduleOptions(t, url, reg), fx.Populate(&n))
 	if err := app.Err(); err != nil {
 		t.Fatal(err)
 	}

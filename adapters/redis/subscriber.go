@@ -43,7 +43,7 @@ func (t *Transport) receiveLoop(ctx context.Context, h cluster.Handler) {
 			err := t.pubsub.Ping(pingCtx)
 			cancel()
 			if err != nil {
-				t.markDown(ctx, err)
+				t.markDown(ctx, h, err)
 				if !pause(ctx, &backoff) {
 					return
 				}
@@ -62,7 +62,7 @@ func (t *Transport) receiveLoop(ctx context.Context, h cluster.Handler) {
 			}
 			// A PING unanswered in time (go-redis then drops the
 			// connection) or a broken connection.
-			t.markDown(ctx, err)
+			t.markDown(ctx, h, err)
 			needPing, awaitingPong = true, false
 			if !pause(ctx, &backoff) {
 				return
@@ -127,8 +127,10 @@ func pause(ctx context.Context, backoff *time.Duration) bool {
 }
 
 // markDown records that the subscriber connection failed, logging only the
-// first failure of an outage.
-func (t *Transport) markDown(ctx context.Context, err error) {
+// first failure of an outage, and tells h at the start of one: until
+// go-redis has resubscribed a channel (its confirmation reaches h as
+// Subscribed), nothing published to it arrives.
+func (t *Transport) markDown(ctx context.Context, h cluster.Handler, err error) {
 	t.errMu.Lock()
 	prev := t.state.Swap(stateDown)
 	t.lastErr = err
@@ -136,6 +138,9 @@ func (t *Transport) markDown(ctx context.Context, err error) {
 		t.downSince = time.Now()
 	}
 	t.errMu.Unlock()
+	if prev != stateDown {
+		h.Lost()
+	}
 	switch prev {
 	case stateUp:
 		t.logger.LogAttrs(ctx, slog.LevelWarn, "redis subscriber connection lost: reconnecting", slog.Any("error", err))

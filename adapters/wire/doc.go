@@ -15,6 +15,8 @@
 //	         a message's id, seq, sender, persona, content ("body"),
 //	         client message id and creation time (RFC 3339, UTC, ns)
 //	u        for "r": the member removed
+//	st       when the publisher first sent the event (Unix microseconds),
+//	         for the receivers' lag figure; optional
 //	partial  true on a message cut down to its channel and seq because the
 //	         whole one did not fit the transport (see EncodeLimited)
 //

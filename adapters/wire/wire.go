@@ -48,6 +48,10 @@ type Envelope struct {
 	// turns it into a resync of the channel: the streams read the message
 	// from the store.
 	Partial bool
+	// Sent is when the publisher first sent the event, just after the
+	// message's commit (or just before it, for a NOTIFY in the commit's
+	// transaction); zero if the envelope does not say.
+	Sent time.Time
 }
 
 // envelope is the JSON form. Every field but v, k and c is omitted when
@@ -65,6 +69,7 @@ type envelope struct {
 	Body     string `json:"b,omitempty"`
 	ClientID string `json:"cm,omitempty"`
 	At       string `json:"t,omitempty"`
+	Sent     int64  `json:"st,omitempty"` // Unix microseconds
 }
 
 // Encode returns the envelope of ev published by origin. It fails, with
@@ -80,14 +85,19 @@ func Encode(ev domain.Event, origin string) ([]byte, error) {
 }
 
 // EncodeLimited is Encode for a transport that carries at most maxBytes
-// (PostgreSQL NOTIFY: under 8000 bytes). A message whose envelope is larger
-// is sent partial: its channel and seq only. Any other event that does not
-// fit, or a partial message that still does not, fails with ErrTooLarge.
-// maxBytes of zero or less means no limit.
-func EncodeLimited(ev domain.Event, origin string, maxBytes int) ([]byte, error) {
+// (PostgreSQL NOTIFY: under 8000 bytes), stamped with sent, when the event
+// was first sent (zero: no stamp), from which receivers measure their lag.
+// A message whose envelope is larger is sent partial: its channel and seq
+// only. Any other event that does not fit, or a partial message that still
+// does not, fails with ErrTooLarge. maxBytes of zero or less means no
+// limit.
+func EncodeLimited(ev domain.Event, origin string, maxBytes int, sent time.Time) ([]byte, error) {
 	env, err := fromEvent(ev, origin)
 	if err != nil {
 		return nil, err
+	}
+	if !sent.IsZero() {
+		env.Sent = sent.UnixMicro()
 	}
 	b, err := marshal(env)
 	if err != nil || maxBytes <= 0 || len(b) <= maxBytes {
@@ -171,6 +181,9 @@ func Decode(b []byte) (Envelope, error) {
 		return out, fmt.Errorf("decode: %w", err)
 	}
 	out.Partial = env.Partial
+	if env.Sent > 0 {
+		out.Sent = time.UnixMicro(env.Sent).UTC()
+	}
 	switch env.Kind {
 	case kindMessage:
 		out.Event = domain.Event{Kind: domain.EventMessage, Channel: out.Event.Channel}

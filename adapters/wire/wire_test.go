@@ -110,7 +110,7 @@ func TestEncodeLimited(t *testing.T) {
 	t.Run("fits", func(t *testing.T) {
 		t.Parallel()
 		for _, limit := range []int{0, -1, len(full)} {
-			b, err := wire.EncodeLimited(big, "i1", limit)
+			b, err := wire.EncodeLimited(big, "i1", limit, time.Time{})
 			if err != nil || string(b) != string(full) {
 				t.Fatalf("limit %d: got %d bytes, %v; want the whole envelope", limit, len(b), err)
 			}
@@ -118,7 +118,7 @@ func TestEncodeLimited(t *testing.T) {
 	})
 	t.Run("partial", func(t *testing.T) {
 		t.Parallel()
-		b, err := wire.EncodeLimited(big, "i1", 7999)
+		b, err := wire.EncodeLimited(big, "i1", 7999, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +140,7 @@ func TestEncodeLimited(t *testing.T) {
 	t.Run("too large", func(t *testing.T) {
 		t.Parallel()
 		for _, ev := range []domain.Event{big, domain.MemberRemovedEvent(group, "u_bob")} {
-			if b, err := wire.EncodeLimited(ev, "i1", 20); !errors.Is(err, wire.ErrTooLarge) {
+			if b, err := wire.EncodeLimited(ev, "i1", 20, time.Time{}); !errors.Is(err, wire.ErrTooLarge) {
 				t.Fatalf("EncodeLimited(kind %d, 20 bytes) = %s, %v; want ErrTooLarge", ev.Kind, b, err)
 			}
 		}
@@ -228,5 +228,33 @@ func TestDecodeIgnoresUnknownKeys(t *testing.T) {
 	}
 	if want := domain.MemberRemovedEvent(group, "u_bob"); !equal(env.Event, want) {
 		t.Fatalf("decoded %+v, want %+v", env.Event, want)
+	}
+}
+
+func TestSentStamp(t *testing.T) {
+	t.Parallel()
+	ev := message(dm, 3, "hi")
+	sent := time.Date(2026, 12, 1, 10, 0, 0, 123456789, time.UTC)
+	b, err := wire.EncodeLimited(ev, "i1", 0, sent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := wire.Decode(b)
+	if err != nil {
+		t.Fatalf("Decode(%s): %v", b, err)
+	}
+	if want := sent.Truncate(time.Microsecond); !env.Sent.Equal(want) || !equal(env.Event, ev) {
+		t.Fatalf("decoded sent %v and %+v, want %v and the message", env.Sent, env.Event, want)
+	}
+	// Unstamped, as an older publisher writes it.
+	b, err = wire.EncodeLimited(ev, "i1", 0, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), `"st"`) {
+		t.Fatalf("unstamped envelope %s has a stamp", b)
+	}
+	if env, err := wire.Decode(b); err != nil || !env.Sent.IsZero() {
+		t.Fatalf("Decode(unstamped) sent %v, %v; want zero", env.Sent, err)
 	}
 }

@@ -7,6 +7,7 @@
 // arrives waits for it up to Timeout, and an assertion that something did
 // not arrive publishes a sentinel afterwards and checks that the sentinel
 // comes first. It makes no assertion about timing. It ignores
-// domain.EventResync events, which a notifier may emit at any time (after a
-// reconnect, say) without breaking the contract.
+// domain.EventResync and domain.EventHead events, which a notifier may emit
+// at any time (after a reconnect, say, or now and then) without breaking
+// the contract.
 package notifiertest

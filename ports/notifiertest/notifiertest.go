@@ -114,7 +114,7 @@ func receive(t *testing.T, sub ports.Subscription) domain.Event {
 	for {
 		select {
 		case ev := <-sub.Events():
-			if ev.Kind == domain.EventResync {
+			if isHint(ev) {
 				continue
 			}
 			return *ev
@@ -122,7 +122,7 @@ func receive(t *testing.T, sub ports.Subscription) domain.Event {
 			// An event queued before the end still counts.
 			select {
 			case ev := <-sub.Events():
-				if ev.Kind != domain.EventResync {
+				if !isHint(ev) {
 					return *ev
 				}
 				continue
@@ -135,6 +135,12 @@ func receive(t *testing.T, sub ports.Subscription) domain.Event {
 	}
 }
 
+// isHint reports an event that a notifier may add at any time: a resync
+// or a channel's head, which only make streams consult the store.
+func isHint(ev *domain.Event) bool {
+	return ev.Kind == domain.EventResync || ev.Kind == domain.EventHead
+}
+
 // expect fails the test unless the next event of sub is want.
 func expect(t *testing.T, sub ports.Subscription, want domain.Event) {
 	t.Helper()
@@ -143,13 +149,13 @@ func expect(t *testing.T, sub ports.Subscription, want domain.Event) {
 	}
 }
 
-// drain returns the events other than resyncs already in sub's queue.
+// drain returns the events other than hints already in sub's queue.
 func drain(sub ports.Subscription) []domain.Event {
 	var events []domain.Event
 	for {
 		select {
 		case ev := <-sub.Events():
-			if ev.Kind != domain.EventResync {
+			if !isHint(ev) {
 				events = append(events, *ev)
 			}
 		default:

@@ -84,6 +84,13 @@ func TestListenerKilled(t *testing.T) {
 	// connections, so the failure is there to be seen.
 	eventually(t, "b not ready while its listener is down", failing(b.Ping))
 	a.send(t, ch, "missed") // b's subscriber learns of it from the resync
+	// b's own message reaches its subscriber through the store: a member
+	// removal NOTIFYed meanwhile is lost to b, and the resync checks
+	// access before the stream reads the message.
+	b.send(t, other, "sent on b meanwhile")
+	if ev := clustertest.Next(t, onB); ev.Kind != domain.EventResync || ev.Channel != other {
+		t.Fatalf("b's subscriber got %+v while b's listener is down, want a resync of %s", ev, other)
+	}
 	eventually(t, "b still not ready", failing(b.Ping))
 
 	allowConnections(t, db, true)

@@ -30,6 +30,10 @@ type connState struct {
 	// stalled says why the transport closed the connection itself, for
 	// the log of the outage that follows.
 	stalled error
+	// outages counts the times the connection went down, so that the
+	// receive loop can tell a loss it has not reported from one that a
+	// later Reconnected already covered.
+	outages int
 }
 
 // ready reports whether events committed from now on will arrive.
@@ -161,11 +165,15 @@ func (t *Transport) markDown(err error) {
 	t.conn.phase, t.conn.lastErr = phaseDown, err
 	if prev != phaseDown {
 		t.conn.downSince = time.Now()
+		t.conn.outages++
 	}
 	closed := t.closed
 	t.mu.Unlock()
 	if closed {
 		return
+	}
+	if prev != phaseDown {
+		signal(t.lost)
 	}
 	ctx := context.Background()
 	switch prev {

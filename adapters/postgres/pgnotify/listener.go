@@ -17,7 +17,13 @@ import (
 // receiveLoop hands what the listener receives to h, until the listener
 // closes its channel, which it does once Close has stopped it. It is the
 // only caller of h, so events reach h in the order they were committed.
+//
+// Losses and reconnects are signalled from lib/pq's goroutine and may be
+// picked up here in either order, so each is checked against the
+// connection's state first: a Reconnected only while listening, and a Lost
+// only for an outage that no Reconnected has covered since.
 func (t *Transport) receiveLoop(ctx context.Context, h cluster.Handler, notifications <-chan *pq.Notification) {
+	covered := 0 // outages that the last Reconnected came after
 	for {
 		select {
 		case n, ok := <-notifications:
@@ -31,8 +37,21 @@ func (t *Transport) receiveLoop(ctx context.Context, h cluster.Handler, notifica
 				t.deliver(h, n.Extra)
 			}
 		case <-t.resyncAll:
-			if ctx.Err() == nil {
+			t.mu.Lock()
+			ready, outages := t.conn.ready(), t.conn.outages
+			t.mu.Unlock()
+			// Not ready: it went down again, and the next markUp signals
+			// again.
+			if ready && ctx.Err() == nil {
+				covered = outages
 				h.Reconnected()
+			}
+		case <-t.lost:
+			t.mu.Lock()
+			outages := t.conn.outages
+			t.mu.Unlock()
+			if outages > covered && ctx.Err() == nil {
+				h.Lost()
 			}
 		case <-t.newWatch:
 			for _, ch := range t.takeFresh() {

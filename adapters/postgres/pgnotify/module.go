@@ -20,7 +20,9 @@ import (
 // NOTIFY in its transaction, both with one instance id. It replaces
 // memory.Module (or redis.Module) and needs postgres.Module beside it, plus
 // Options (whose empty DSN is postgres.Config's), memory.Options (the local
-// hub's), a prometheus.Registerer and a *slog.Logger. The notifier starts
+// hub's), cluster.Settings, a prometheus.Registerer and a *slog.Logger; it
+// reads the channels' heads through postgres.Module's
+// ports.ConversationRepository. The notifier starts
 // receiving when the application starts, after the pool, without waiting
 // for the listener (readiness fails until it listens), and closes when it
 // stops, before the pool, ending every subscription.
@@ -35,6 +37,8 @@ type moduleParams struct {
 	Store      postgres.Config
 	DB         *sqlx.DB
 	Hub        memory.Options
+	Settings   cluster.Settings `optional:"true"` // zero: the defaults
+	Convs      ports.ConversationRepository
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 }
@@ -56,7 +60,10 @@ func newModuleNotifier(p moduleParams) (moduleResult, error) {
 	// The repository sends every message's NOTIFY, with this notifier's
 	// instance id as its origin (below), so the transport sends none.
 	opts.StoreNotifies = true
-	n, err := NewNotifier(p.DB, opts, cluster.Options{Hub: p.Hub, Logger: p.Logger, Registerer: p.Registerer})
+	n, err := NewNotifier(p.DB, opts, cluster.Options{
+		Hub: p.Hub, Store: p.Convs, HeadInterval: p.Settings.HeadInterval,
+		Logger: p.Logger, Registerer: p.Registerer,
+	})
 	if err != nil {
 		return moduleResult{}, err
 	}

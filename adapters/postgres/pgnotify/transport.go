@@ -44,6 +44,7 @@ type Transport struct {
 	cancel    context.CancelFunc
 	loops     sync.WaitGroup
 	resyncAll chan struct{} // capacity 1: report Reconnected
+	lost      chan struct{} // capacity 1: report Lost
 	newWatch  chan struct{} // capacity 1: fresh is not empty
 }
 
@@ -87,6 +88,7 @@ func NewTransport(db *sqlx.DB, opts Options) (*Transport, error) {
 		watched:        make(map[string]struct{}),
 		fresh:          make(map[domain.ChannelID]struct{}),
 		resyncAll:      make(chan struct{}, 1),
+		lost:           make(chan struct{}, 1),
 		newWatch:       make(chan struct{}, 1),
 	}, nil
 }

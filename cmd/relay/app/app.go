@@ -13,6 +13,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 
+	"github.com/relaymsg/relay/adapters/cluster"
 	"github.com/relaymsg/relay/adapters/httpapi"
 	"github.com/relaymsg/relay/adapters/memory"
 	"github.com/relaymsg/relay/adapters/postgres"
@@ -75,12 +76,15 @@ func notifierModule(cfg Config, logger *slog.Logger) fx.Option {
 	switch cfg.Notifier {
 	case NotifierRedis:
 		return fx.Options(
-			fx.Supply(redis.Options{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix, ClientName: "relay", Logger: logger}),
+			fx.Supply(
+				redis.Options{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix, ClientName: cfg.RedisClientName, Logger: logger},
+				cluster.Settings{HeadInterval: cfg.HeadInterval},
+			),
 			redis.Module,
 		)
 	case NotifierPostgres:
 		return fx.Options(
-			fx.Supply(pgnotify.Options{Logger: logger}),
+			fx.Supply(pgnotify.Options{Logger: logger}, cluster.Settings{HeadInterval: cfg.HeadInterval}),
 			pgnotify.Module,
 		)
 	default:

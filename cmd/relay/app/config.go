@@ -18,6 +18,8 @@ type Config struct {
 	Notifier        string        // NOTIFIER: memory, redis or postgres
 	RedisURL        string        // REDIS_URL
 	RedisPrefix     string        // REDIS_PREFIX
+	RedisClientName string        // REDIS_CLIENT_NAME
+	HeadInterval    time.Duration // NOTIFIER_HEAD_INTERVAL
 	AuthSecret      []byte        // AUTH_SECRET
 	Heartbeat       time.Duration // HEARTBEAT_INTERVAL
 	SSERetry        time.Duration // SSE_RETRY
@@ -52,6 +54,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		DatabaseURL:     r.postgresURL("DATABASE_URL"),
 		RedisURL:        r.redisURL("REDIS_URL"),
 		RedisPrefix:     r.text("REDIS_PREFIX", "relay:"),
+		RedisClientName: r.redisClientName("REDIS_CLIENT_NAME", "relay"),
+		HeadInterval:    r.duration("NOTIFIER_HEAD_INTERVAL", 5*time.Second, 100*time.Millisecond, 10*time.Minute),
 		AuthSecret:      r.secret("AUTH_SECRET"),
 		Heartbeat:       r.duration("HEARTBEAT_INTERVAL", 15*time.Second, time.Second, time.Hour),
 		SSERetry:        r.duration("SSE_RETRY", 2*time.Second, 100*time.Millisecond, time.Hour),
@@ -111,6 +115,20 @@ func (r *envReader) text(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// redisClientName reads the CLIENT SETNAME of the Redis connections: 1 to
+// 64 printable ASCII characters without spaces, as Redis requires.
+func (r *envReader) redisClientName(name, def string) string {
+	v := r.text(name, def)
+	ok := len(v) > 0 && len(v) <= 64
+	for _, c := range v {
+		ok = ok && c > ' ' && c <= '~'
+	}
+	if !ok {
+		r.fail(name, fmt.Sprintf("%q is not 1 to 64 printable ASCII characters without spaces (for example relay-pod-7)", v))
+	}
+	return v
 }
 
 // envReader reads variables and keeps the first error, so LoadConfig reads

@@ -32,7 +32,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Addr != ":8080" || cfg.Heartbeat != 15*time.Second || cfg.SSERetry != 2*time.Second ||
-		cfg.QueueSize != 256 || cfg.MaxBodyBytes != 256<<10 || cfg.LogLevel != slog.LevelInfo || cfg.LogFormat != "json" {
+		cfg.QueueSize != 256 || cfg.MaxBodyBytes != 256<<10 || cfg.LogLevel != slog.LevelInfo || cfg.LogFormat != "json" ||
+		cfg.RedisClientName != "relay" || cfg.HeadInterval != 5*time.Second {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 }
@@ -45,6 +46,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		"MAX_BODY_BYTES": "65536", "SUBSCRIBER_QUEUE_SIZE": "64", "DB_MAX_OPEN_CONNS": "7",
 		"SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "debug", "LOG_FORMAT": "TEXT",
 		"REDIS_URL": "redis://127.0.0.1:6379/2", "REDIS_PREFIX": "relay-staging:",
+		"REDIS_CLIENT_NAME": "relay-pod-7", "NOTIFIER_HEAD_INTERVAL": "30s",
 	} {
 		vars[k] = v
 	}
@@ -55,6 +57,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 	want := app.Config{
 		Addr: "127.0.0.1:9000", DatabaseURL: vars["DATABASE_URL"], AuthSecret: []byte(vars["AUTH_SECRET"]),
 		Notifier: app.NotifierRedis, RedisURL: "redis://127.0.0.1:6379/2", RedisPrefix: "relay-staging:",
+		RedisClientName: "relay-pod-7", HeadInterval: 30 * time.Second,
 		Heartbeat: 3 * time.Second, SSERetry: 500 * time.Millisecond, SSEWriteTimeout: 4 * time.Second,
 		MaxBodyBytes: 65536, QueueSize: 64, DBMaxOpenConns: 7, ShutdownTimeout: 5 * time.Second,
 		LogLevel: slog.LevelDebug, LogFormat: "text",
@@ -85,6 +88,9 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{"LOG_FORMAT", "xml"},
 		{"REDIS_URL", "http://127.0.0.1:6379"},
 		{"NOTIFIER", "carrier-pigeon"},
+		{"REDIS_CLIENT_NAME", "relay pod"},
+		{"REDIS_CLIENT_NAME", strings.Repeat("r", 65)},
+		{"NOTIFIER_HEAD_INTERVAL", "10ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable+"="+tt.value, func(t *testing.T) {

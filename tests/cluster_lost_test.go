@@ -2,34 +2,21 @@ package tests
 
 import (
 	"net/http"
-	"os"
+	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/relaymsg/relay/adapters/cluster/clustertest"
 )
 
-// The tests in this file fail today: each shows a bug found while testing
-// the cluster, and is skipped until it is fixed (then delete its openBug
-// line). RELAY_OPEN_BUGS=1 runs them:
-//
-//	RELAY_OPEN_BUGS=1 go test -run 'TestClusterRemovedMemberDuringOutage|TestClusterPendingSurvivesShutdown' ./tests/
-
-// openBug skips t, which shows the open bug what, unless RELAY_OPEN_BUGS
-// is set.
-func openBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("RELAY_OPEN_BUGS") == "" {
-		t.Skip("open bug: " + what + " (RELAY_OPEN_BUGS=1 runs it)")
-	}
-}
+// Notifications lost for good: what no re-publish and no resync on
+// reconnect can bring back, and that the store must make up for.
 
 // TestClusterRemovedMemberDuringOutage removes bob from a group on A while
 // C, where bob streams the group, is cut off from Redis, then carol posts
 // into the group on C: bob's stream on C must not get that message (API:
 // a removed member's open streams stop receiving the group's messages).
 func TestClusterRemovedMemberDuringOutage(t *testing.T) {
-	openBug(t, "an instance that misses a member removal keeps streaming the group to the removed member until it resyncs")
 	t.Parallel()
 	c := startCluster(t, clusterOptions{proxied: []int{2}})
 	a, cc := c.nodes[0], c.nodes[2]
@@ -66,7 +53,6 @@ func TestClusterRemovedMemberDuringOutage(t *testing.T) {
 // does) before Redis is back: bob's stream on B, whose own connection
 // never dropped, must still get the message in bounded time.
 func TestClusterPendingSurvivesShutdown(t *testing.T) {
-	openBug(t, "events waiting to be re-published are dropped when the instance stops, and nothing else announces them")
 	t.Parallel()
 	relayBinary(t)
 	c := startCluster(t, clusterOptions{size: 1})
@@ -93,4 +79,45 @@ func TestClusterPendingSurvivesShutdown(t *testing.T) {
 	}
 	proxy.Restore()
 	s.waitMessage(t, recoveryTimeout, lost.ID)
+}
+
+// TestClusterRemovalLostAtShutdown removes bob from a group on A while A
+// is cut off from Redis, then stops A before Redis is back, so the removal
+// is never published: bob's stream of the group on B, whose connection
+// never dropped, must still end (API: a removed member's open streams stop
+// receiving the group), found out from the store.
+func TestClusterRemovalLostAtShutdown(t *testing.T) {
+	t.Parallel()
+	relayBinary(t)
+	c := startCluster(t, clusterOptions{size: 1})
+	b := c.nodes[0]
+	proxy := clustertest.StartProxy(t, hostOf(t, c.redisURL))
+	a := startRelay(t, map[string]string{
+		"DATABASE_URL": c.dsn, "AUTH_SECRET": string(testSecret),
+		"REDIS_URL": withHost(t, c.redisURL, proxy.Addr()), "REDIS_PREFIX": c.prefix,
+	})
+	alice, bob := newUser(t, "u_alice"), newUser(t, "u_bob")
+	g := b.createGroup(t, alice, "Team", "u_bob")
+	dm := b.createDM(t, alice, "u_bob")
+	s := b.openStream(t, bob, []string{g.channel(), dm.channel()}, streamOpts{})
+
+	proxy.Cut()
+	waitFor(t, "A to be not ready", func() bool { return a.readyStatus() == http.StatusServiceUnavailable })
+	a.removeMember(t, alice, g, "u_bob")
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := a.waitExit(t, waitTimeout); code != 0 {
+		t.Fatalf("relay serve exited with %d after SIGTERM, want 0", code)
+	}
+	proxy.Restore()
+	ev := s.nextEvent(t) // within waitTimeout; the head check comes every 5 s
+	if ev.Event != "channel_removed" || !strings.Contains(ev.Data, g.channel()) {
+		t.Fatalf("bob's stream on B got %q %s, want channel_removed of %s", ev.Event, ev.Data, g.channel())
+	}
+	// The stream goes on with the DM.
+	m := b.send(t, alice, dm, "still here")
+	if ev := s.nextEvent(t); ev.Event != "message" || !strings.Contains(ev.Data, m.ID) {
+		t.Fatalf("bob's stream on B got %q %s, want the DM's message %s", ev.Event, ev.Data, m.ID)
+	}
 }

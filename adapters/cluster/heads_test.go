@@ -1,0 +1,157 @@
+package cluster_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/relaymsg/relay/adapters/cluster"
+	"github.com/relaymsg/relay/adapters/cluster/clustertest"
+	"github.com/relaymsg/relay/domain"
+)
+
+// fakeStore answers ChannelStates from a map, or fails with err.
+type fakeStore struct {
+	mu     sync.Mutex
+	states map[domain.ChannelID]domain.ChannelState
+	err    error
+}
+
+func (s *fakeStore) set(st domain.ChannelState, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.states == nil {
+		s.states = make(map[domain.ChannelID]domain.ChannelState)
+	}
+	s.states[st.Channel], s.err = st, err
+}
+
+func (s *fakeStore) ChannelStates(_ context.Context, channels []domain.ChannelID, _ domain.UserID) ([]domain.ChannelState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return nil, s.err
+	}
+	var out []domain.ChannelState
+	for _, ch := range channels {
+		if st, ok := s.states[ch]; ok {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// nextHead returns the next event of sub that is a head, skipping resyncs.
+func nextHead(t *testing.T, sub interface {
+	Events() <-chan *domain.Event
+}) domain.Event {
+	t.Helper()
+	timer := time.NewTimer(5 * time.Second)
+	defer timer.Stop()
+	for {
+		select {
+		case ev := <-sub.Events():
+			if ev.Kind == domain.EventResync {
+				continue
+			}
+			if ev.Kind != domain.EventHead {
+				t.Fatalf("received %s, want a head", describe(*ev))
+			}
+			return *ev
+		case <-timer.C:
+			t.Fatal("no head within 5s")
+		}
+	}
+}
+
+func TestHeadsOfWatchedChannels(t *testing.T) {
+	t.Parallel()
+	store := &fakeStore{}
+	x, y := clustertest.NewChannel(), clustertest.NewChannel()
+	store.set(domain.ChannelState{Channel: x, Number: 7, LastSeq: 4, Removals: 2, IsMember: true}, nil)
+	store.set(domain.ChannelState{Channel: y, LastSeq: 9}, nil)
+	n := newInstance(t, &bus{}, cluster.Options{Store: store, HeadInterval: 5 * time.Millisecond})
+	sub := clustertest.SubscribeConfirmed(t, n, x)
+
+	// Only x is watched: y's head never comes; and the head carries what
+	// streams compare, not what the store said of some user.
+	want := domain.HeadEvent(domain.ChannelState{Channel: x, LastSeq: 4, Removals: 2})
+	for range 2 {
+		if got := nextHead(t, sub); got != want {
+			t.Fatalf("head %+v, want %+v", got, want)
+		}
+	}
+	if got := n.metric(t, "relay_notifier_heads_total"); got < 2 {
+		t.Fatalf("heads_total = %v, want at least 2", got)
+	}
+
+	// A store that fails is counted and retried; heads resume with it.
+	store.set(domain.ChannelState{Channel: x, LastSeq: 5, Removals: 2}, domain.ErrUnavailable)
+	if err := clustertest.Eventually(t.Context(), func(context.Context) error {
+		if n.metric(t, "relay_notifier_head_check_failures_total") == 0 {
+			return domain.ErrUnavailable
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("no failed head check counted: %v", err)
+	}
+	store.set(domain.ChannelState{Channel: x, LastSeq: 5, Removals: 2}, nil)
+	for {
+		if got := nextHead(t, sub); got.Head.LastSeq == 5 {
+			break
+		}
+	}
+}
+
+func TestNoHeadsWithoutStore(t *testing.T) {
+	t.Parallel()
+	b := &bus{}
+	n := newInstance(t, b, cluster.Options{HeadInterval: time.Millisecond})
+	other := newInstance(t, b, cluster.Options{})
+	ch := clustertest.NewChannel()
+	sub := clustertest.SubscribeConfirmed(t, n, ch)
+	time.Sleep(20 * time.Millisecond) // many intervals: any head would be queued by now
+	expectNothingBefore(t, sub, other, clustertest.Message(ch, 1))
+}
+
+// TestUnconfirmedChannelsResync checks that while the transport is not
+// receiving a channel, local messages of it reach local subscribers as
+// resyncs: a member removal published elsewhere meanwhile is lost, and
+// only the store, which a resync makes the stream consult, knows of it.
+func TestUnconfirmedChannelsResync(t *testing.T) {
+	t.Parallel()
+	n := newInstance(t, &bus{}, cluster.Options{})
+	x, y, probe := clustertest.NewChannel(), clustertest.NewChannel(), clustertest.NewChannel()
+	onX := clustertest.SubscribeConfirmed(t, n, x)
+	onY := clustertest.SubscribeConfirmed(t, n, y)
+	clustertest.SubscribeConfirmed(t, n, probe)
+	publish(t, n, clustertest.Message(x, 1))
+	expectMessage(t, onX, x, 1)
+
+	n.transport.lose()
+	if err := clustertest.Eventually(t.Context(), func(ctx context.Context) error {
+		if n.metric(t, "relay_notifier_unconfirmed_publishes_total") > 0 {
+			return nil
+		}
+		_ = n.Publish(ctx, clustertest.Message(probe, 1)) // until the loss is seen
+		return domain.ErrUnavailable
+	}); err != nil {
+		t.Fatalf("local messages still handed over as they are after the loss: %v", err)
+	}
+	publish(t, n, clustertest.Message(x, 2))
+	expectResync(t, onX, x)
+
+	// x is received again: its resync comes first, then messages as they are.
+	n.transport.confirm(x)
+	expectResync(t, onX, x)
+	publish(t, n, clustertest.Message(x, 3))
+	expectMessage(t, onX, x, 3)
+	// y is still unconfirmed, until a reconnect confirms every channel.
+	publish(t, n, clustertest.Message(y, 2))
+	expectResync(t, onY, y)
+	n.transport.reconnect()
+	expectResync(t, onY, y)
+	publish(t, n, clustertest.Message(y, 3))
+	expectMessage(t, onY, y, 3)
+}

@@ -1,0 +1,100 @@
+package cluster
+
+import (
+	"context"
+
+	"github.com/relaymsg/relay/domain"
+)
+
+// onWatch follows the hub's first-subscriber / last-subscriber changes. It
+// runs under a shard lock of the hub, so it only records and hands over.
+func (n *Notifier) onWatch(ch domain.ChannelID, watched bool) {
+	n.watchMu.Lock()
+	if watched {
+		n.watched[ch] = n.lost
+	} else {
+		delete(n.watched, ch)
+	}
+	n.metrics.watched.Set(float64(len(n.watched)))
+	n.watchMu.Unlock()
+	if watched {
+		n.transport.Watch(ch)
+	} else {
+		n.transport.Unwatch(ch)
+	}
+}
+
+// localEvent returns what the local subscribers get for ev, published on
+// this instance. A message of a channel that the transport may have missed
+// events of becomes a resync: a member removal published elsewhere may be
+// among them, and a resync makes each stream check access before it reads
+// the message from the store. Everything else is handed over as it is.
+func (n *Notifier) localEvent(ev domain.Event) domain.Event {
+	if ev.Kind != domain.EventMessage {
+		return ev
+	}
+	n.watchMu.RLock()
+	unconfirmed := n.watched[ev.Channel]
+	n.watchMu.RUnlock()
+	if !unconfirmed {
+		return ev
+	}
+	n.metrics.unconfirmed.Inc()
+	n.metrics.resyncs.Inc()
+	return domain.Event{Kind: domain.EventResync, Channel: ev.Channel}
+}
+
+// confirm resyncs ch's local subscribers, then marks ch confirmed: a local
+// message published from then on reaches the subscribers after the resync,
+// so it cannot overtake the access check.
+func (n *Notifier) confirm(ch domain.ChannelID) {
+	n.resync(ch)
+	n.watchMu.Lock()
+	if _, ok := n.watched[ch]; ok {
+		n.watched[ch] = false
+	}
+	n.watchMu.Unlock()
+}
+
+// confirmAll is confirm for every watched channel, and ends the period in
+// which new channels start unconfirmed.
+func (n *Notifier) confirmAll() {
+	for _, ch := range n.watchedChannels() {
+		n.resync(ch)
+	}
+	n.watchMu.Lock()
+	for ch := range n.watched {
+		n.watched[ch] = false
+	}
+	n.lost = false
+	n.watchMu.Unlock()
+}
+
+// lose marks every watched channel unconfirmed, and those watched from now
+// on too, until the transport confirms them.
+func (n *Notifier) lose() {
+	n.watchMu.Lock()
+	n.lost = true
+	for ch := range n.watched {
+		n.watched[ch] = true
+	}
+	n.watchMu.Unlock()
+}
+
+// resync tells ch's local subscribers to check the store.
+func (n *Notifier) resync(ch domain.ChannelID) {
+	n.metrics.resyncs.Inc()
+	// The hub fails only once closed, when nobody is left to tell.
+	_ = n.hub.Publish(context.Background(), domain.Event{Kind: domain.EventResync, Channel: ch})
+}
+
+// watchedChannels returns the channels with local subscribers.
+func (n *Notifier) watchedChannels() []domain.ChannelID {
+	n.watchMu.RLock()
+	defer n.watchMu.RUnlock()
+	channels := make([]domain.ChannelID, 0, len(n.watched))
+	for ch := range n.watched {
+		channels = append(channels, ch)
+	}
+	return channels
+}
