@@ -48,36 +48,63 @@ func TestClusterRemovedMemberDuringOutage(t *testing.T) {
 	}
 }
 
-// TestClusterPendingSurvivesShutdown stores a message on A while A is cut
-// off from Redis, then stops A gracefully (SIGTERM, as a rolling deploy
-// does) before Redis is back: bob's stream on B, whose own connection
-// never dropped, must still get the message in bounded time.
-func TestClusterPendingSurvivesShutdown(t *testing.T) {
-	t.Parallel()
+// doomedPeer is instance B, in-process, and instance A, the built binary,
+// which reaches Redis through a proxy: A can be cut off and then stopped
+// with events it never published.
+type doomedPeer struct {
+	b     *instance
+	a     *relayProcess
+	proxy *clustertest.Proxy
+}
+
+func startDoomedPeer(t *testing.T) *doomedPeer {
+	t.Helper()
 	relayBinary(t)
 	c := startCluster(t, clusterOptions{size: 1})
-	b := c.nodes[0]
 	proxy := clustertest.StartProxy(t, hostOf(t, c.redisURL))
 	a := startRelay(t, map[string]string{
 		"DATABASE_URL": c.dsn, "AUTH_SECRET": string(testSecret),
 		"REDIS_URL": withHost(t, c.redisURL, proxy.Addr()), "REDIS_PREFIX": c.prefix,
 	})
-	alice, bob := newUser(t, "u_alice"), newUser(t, "u_bob")
-	dm := b.createDM(t, alice, "u_bob")
-	s := follow(t, "B/u_bob", b.openStream(t, bob, []string{dm.channel()}, streamOpts{}))
-	first := a.send(t, alice, dm, "first")
-	s.waitMessage(t, waitTimeout, first.ID)
+	return &doomedPeer{b: c.nodes[0], a: a, proxy: proxy}
+}
 
-	proxy.Cut()
-	waitFor(t, "A to be not ready", func() bool { return a.readyStatus() == http.StatusServiceUnavailable })
-	lost := a.send(t, alice, dm, "sent while A is cut off")
-	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+// cutOff cuts A off Redis and waits until A knows it.
+func (p *doomedPeer) cutOff(t *testing.T) {
+	t.Helper()
+	p.proxy.Cut()
+	waitFor(t, "A to be not ready", func() bool { return p.a.readyStatus() == http.StatusServiceUnavailable })
+}
+
+// stop stops A gracefully (SIGTERM, as a rolling deploy does) while it is
+// cut off, then lets Redis through again, too late for A.
+func (p *doomedPeer) stop(t *testing.T) {
+	t.Helper()
+	if err := p.a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if code := a.waitExit(t, waitTimeout); code != 0 {
+	if code := p.a.waitExit(t, waitTimeout); code != 0 {
 		t.Fatalf("relay serve exited with %d after SIGTERM, want 0", code)
 	}
-	proxy.Restore()
+	p.proxy.Restore()
+}
+
+// TestClusterPendingSurvivesShutdown stores a message on A while A is cut
+// off from Redis, then stops A before Redis is back: bob's stream on B,
+// whose own connection never dropped, must still get the message in
+// bounded time.
+func TestClusterPendingSurvivesShutdown(t *testing.T) {
+	t.Parallel()
+	p := startDoomedPeer(t)
+	alice, bob := newUser(t, "u_alice"), newUser(t, "u_bob")
+	dm := p.b.createDM(t, alice, "u_bob")
+	s := follow(t, "B/u_bob", p.b.openStream(t, bob, []string{dm.channel()}, streamOpts{}))
+	first := p.a.send(t, alice, dm, "first")
+	s.waitMessage(t, waitTimeout, first.ID)
+
+	p.cutOff(t)
+	lost := p.a.send(t, alice, dm, "sent while A is cut off")
+	p.stop(t)
 	s.waitMessage(t, recoveryTimeout, lost.ID)
 }
 
@@ -88,35 +115,21 @@ func TestClusterPendingSurvivesShutdown(t *testing.T) {
 // receiving the group), found out from the store.
 func TestClusterRemovalLostAtShutdown(t *testing.T) {
 	t.Parallel()
-	relayBinary(t)
-	c := startCluster(t, clusterOptions{size: 1})
-	b := c.nodes[0]
-	proxy := clustertest.StartProxy(t, hostOf(t, c.redisURL))
-	a := startRelay(t, map[string]string{
-		"DATABASE_URL": c.dsn, "AUTH_SECRET": string(testSecret),
-		"REDIS_URL": withHost(t, c.redisURL, proxy.Addr()), "REDIS_PREFIX": c.prefix,
-	})
+	p := startDoomedPeer(t)
 	alice, bob := newUser(t, "u_alice"), newUser(t, "u_bob")
-	g := b.createGroup(t, alice, "Team", "u_bob")
-	dm := b.createDM(t, alice, "u_bob")
-	s := b.openStream(t, bob, []string{g.channel(), dm.channel()}, streamOpts{})
+	g := p.b.createGroup(t, alice, "Team", "u_bob")
+	dm := p.b.createDM(t, alice, "u_bob")
+	s := p.b.openStream(t, bob, []string{g.channel(), dm.channel()}, streamOpts{})
 
-	proxy.Cut()
-	waitFor(t, "A to be not ready", func() bool { return a.readyStatus() == http.StatusServiceUnavailable })
-	a.removeMember(t, alice, g, "u_bob")
-	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if code := a.waitExit(t, waitTimeout); code != 0 {
-		t.Fatalf("relay serve exited with %d after SIGTERM, want 0", code)
-	}
-	proxy.Restore()
+	p.cutOff(t)
+	p.a.removeMember(t, alice, g, "u_bob")
+	p.stop(t)
 	ev := s.nextEvent(t) // within waitTimeout; the head check comes every 5 s
 	if ev.Event != "channel_removed" || !strings.Contains(ev.Data, g.channel()) {
 		t.Fatalf("bob's stream on B got %q %s, want channel_removed of %s", ev.Event, ev.Data, g.channel())
 	}
 	// The stream goes on with the DM.
-	m := b.send(t, alice, dm, "still here")
+	m := p.b.send(t, alice, dm, "still here")
 	if ev := s.nextEvent(t); ev.Event != "message" || !strings.Contains(ev.Data, m.ID) {
 		t.Fatalf("bob's stream on B got %q %s, want the DM's message %s", ev.Event, ev.Data, m.ID)
 	}
