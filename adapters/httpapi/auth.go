@@ -26,12 +26,14 @@ type tokenClaims struct {
 // authenticator validates bearer tokens.
 type authenticator struct {
 	secret []byte
+	now    func() time.Time
 	parser *jwt.Parser
 }
 
 func newAuthenticator(secret []byte, now func() time.Time) *authenticator {
 	return &authenticator{
 		secret: secret,
+		now:    now,
 		// HS256 only: accepting whatever alg the token names is how "none"
 		// and RS256-with-the-secret-as-public-key forgeries get in. exp is
 		// checked when present; a token without it never expires (see the

@@ -43,6 +43,9 @@ type Config struct {
 	// ReadinessTimeout bounds the readiness checks of one /readyz request
 	// (DefaultReadinessTimeout).
 	ReadinessTimeout time.Duration
+	// DevTokens adds POST /dev/token, which hands a user token to anyone
+	// who asks: development mode only (RELAY_DEV).
+	DevTokens bool
 }
 
 func (c Config) withDefaults() Config {

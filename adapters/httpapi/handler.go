@@ -114,6 +114,9 @@ func (h *Handler) routes(deps Deps) http.Handler {
 	r.Handle("/api/messages", api(h.listMessages)).Methods(http.MethodGet)
 	r.Handle("/api/sse", h.requireAuth(true, h.handle(h.subscribe))).Methods(http.MethodGet)
 	r.Handle("/api/sse/stats", api(h.sseStats)).Methods(http.MethodGet)
+	if h.cfg.DevTokens {
+		r.Handle("/dev/token", h.handle(h.devToken)).Methods(http.MethodPost)
+	}
 	return r
 }
 

@@ -80,6 +80,9 @@ func serve(getenv func(string) string, stdout io.Writer) error {
 	if err := a.Start(startCtx); err != nil {
 		return err
 	}
+	if cfg.Dev {
+		fmt.Fprint(stdout, app.DevBanner(cfg, app.StoreDescription(cfg)))
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)

@@ -55,6 +55,7 @@ func Options(cfg Config, logger *slog.Logger) fx.Option {
 				RetryInterval: cfg.SSERetry,
 				MaxBodyBytes:  cfg.MaxBodyBytes,
 				WriteTimeout:  cfg.SSEWriteTimeout,
+				DevTokens:     cfg.Dev,
 			},
 			httpapi.ServerConfig{Addr: cfg.Addr},
 		),

@@ -18,7 +18,7 @@ func LoadDatabaseURL(getenv func(string) string) (string, error) {
 // LoadAuthSecret reads AUTH_SECRET alone, for `relay token`.
 func LoadAuthSecret(getenv func(string) string) ([]byte, error) {
 	r := envReader{getenv: getenv}
-	secret := r.secret("AUTH_SECRET")
+	secret := r.secret("AUTH_SECRET", false)
 	return secret, r.err
 }
 

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,6 +22,10 @@ type Config struct {
 	RedisClientName string        // REDIS_CLIENT_NAME
 	HeadInterval    time.Duration // NOTIFIER_HEAD_INTERVAL
 	AuthSecret      []byte        // AUTH_SECRET
+	Dev             bool          // RELAY_DEV: development mode
+	// RandomSecret says AuthSecret was made up at start-up (development
+	// mode without AUTH_SECRET): tokens die with the process.
+	RandomSecret bool
 	Heartbeat       time.Duration // HEARTBEAT_INTERVAL
 	SSERetry        time.Duration // SSE_RETRY
 	SSEWriteTimeout time.Duration // SSE_WRITE_TIMEOUT
@@ -49,14 +54,16 @@ func (e *ConfigError) Error() string { return "config: " + e.Variable + ": " + e
 // missing or bad value is a *ConfigError naming the variable.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	r := envReader{getenv: getenv}
+	dev := r.boolean("RELAY_DEV")
 	cfg := Config{
+		Dev:             dev,
 		Addr:            r.addr("ADDR", ":8080"),
 		DatabaseURL:     r.postgresURL("DATABASE_URL"),
 		RedisURL:        r.redisURL("REDIS_URL"),
 		RedisPrefix:     r.text("REDIS_PREFIX", "relay:"),
 		RedisClientName: r.redisClientName("REDIS_CLIENT_NAME", "relay"),
 		HeadInterval:    r.duration("NOTIFIER_HEAD_INTERVAL", 5*time.Second, 100*time.Millisecond, 10*time.Minute),
-		AuthSecret:      r.secret("AUTH_SECRET"),
+		AuthSecret:      r.secret("AUTH_SECRET", dev),
 		Heartbeat:       r.duration("HEARTBEAT_INTERVAL", 15*time.Second, time.Second, time.Hour),
 		SSERetry:        r.duration("SSE_RETRY", 2*time.Second, 100*time.Millisecond, time.Hour),
 		SSEWriteTimeout: r.duration("SSE_WRITE_TIMEOUT", 10*time.Second, time.Second, time.Hour),
@@ -65,9 +72,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		DBMaxOpenConns:  r.integer("DB_MAX_OPEN_CONNS", 20, 2, 10000),
 		ShutdownTimeout: r.duration("SHUTDOWN_TIMEOUT", 15*time.Second, time.Second, 10*time.Minute),
 		LogLevel:        r.level("LOG_LEVEL"),
-		LogFormat:       r.oneOf("LOG_FORMAT", "json", "json", "text"),
+		LogFormat:       r.oneOf("LOG_FORMAT", map[bool]string{false: "json", true: "text"}[dev], "json", "text"),
 	}
 	cfg.Notifier = r.notifier("NOTIFIER", cfg.RedisURL)
+	if dev && cfg.AuthSecret == nil && r.err == nil {
+		// Two 128-bit random texts: 52 bytes, over MinAuthSecretLength.
+		cfg.AuthSecret, cfg.RandomSecret = []byte(rand.Text()+rand.Text()), true
+	}
 	return cfg, r.err
 }
 
@@ -173,10 +184,23 @@ func (r *envReader) postgresURL(name string) string {
 	return v
 }
 
-func (r *envReader) secret(name string) []byte {
+// boolean reads 1/true/yes or 0/false/no; unset is false.
+func (r *envReader) boolean(name string) bool {
+	switch r.oneOf(name, "0", "1", "true", "yes", "0", "false", "no") {
+	case "1", "true", "yes":
+		return true
+	}
+	return false
+}
+
+// secret reads the token secret; unset, it is an error unless optional
+// (development mode makes one up).
+func (r *envReader) secret(name string, optional bool) []byte {
 	v, ok := r.get(name)
 	if !ok {
-		r.fail(name, "is required: the HS256 secret that signs API tokens")
+		if !optional {
+			r.fail(name, "is required: the HS256 secret that signs API tokens (or set RELAY_DEV=1 to try Relay with a random one)")
+		}
 		return nil
 	}
 	if len(v) < MinAuthSecretLength {

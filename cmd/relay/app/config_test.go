@@ -91,6 +91,7 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{"REDIS_CLIENT_NAME", "relay pod"},
 		{"REDIS_CLIENT_NAME", strings.Repeat("r", 65)},
 		{"NOTIFIER_HEAD_INTERVAL", "10ms"},
+		{"RELAY_DEV", "maybe"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable+"="+tt.value, func(t *testing.T) {
@@ -161,6 +162,69 @@ func TestWiring(t *testing.T) {
 		}
 		if err := fx.ValidateApp(app.Options(cfg, logger)); err != nil {
 			t.Fatalf("NOTIFIER=%s: %v", notifier, err)
+		}
+	}
+}
+
+func TestLoadConfigDevMode(t *testing.T) {
+	t.Parallel()
+	noSecret := validEnv()
+	delete(noSecret, "AUTH_SECRET")
+
+	if _, err := app.LoadConfig(env(noSecret)); err == nil || !strings.Contains(err.Error(), "AUTH_SECRET") {
+		t.Fatalf("no AUTH_SECRET outside dev mode: %v, want an error naming it", err)
+	}
+	var secrets []string
+	for _, on := range []string{"1", "true", "YES"} {
+		vars := validEnv()
+		delete(vars, "AUTH_SECRET")
+		vars["RELAY_DEV"] = on
+		cfg, err := app.LoadConfig(env(vars))
+		if err != nil {
+			t.Fatalf("RELAY_DEV=%s: %v", on, err)
+		}
+		if !cfg.Dev || !cfg.RandomSecret || len(cfg.AuthSecret) < app.MinAuthSecretLength {
+			t.Fatalf("RELAY_DEV=%s: dev %v, random secret %v of %d bytes; want a random secret of at least %d",
+				on, cfg.Dev, cfg.RandomSecret, len(cfg.AuthSecret), app.MinAuthSecretLength)
+		}
+		secrets = append(secrets, string(cfg.AuthSecret))
+	}
+	if secrets[0] == secrets[1] {
+		t.Fatal("two starts made up the same secret")
+	}
+
+	given := validEnv()
+	given["RELAY_DEV"] = "1"
+	cfg, err := app.LoadConfig(env(given))
+	if err != nil || string(cfg.AuthSecret) != given["AUTH_SECRET"] || cfg.RandomSecret {
+		t.Fatalf("RELAY_DEV with AUTH_SECRET: secret %q random %v (%v); want the one given", cfg.AuthSecret, cfg.RandomSecret, err)
+	}
+	for _, off := range []string{"", "0", "false", "no"} {
+		vars := validEnv()
+		vars["RELAY_DEV"] = off
+		if cfg, err := app.LoadConfig(env(vars)); err != nil || cfg.Dev {
+			t.Fatalf("RELAY_DEV=%q: dev %v, %v; want off", off, cfg.Dev, err)
+		}
+	}
+}
+
+func TestURL(t *testing.T) {
+	t.Parallel()
+	for addr, want := range map[string]string{
+		":8080":          "http://127.0.0.1:8080/",
+		"0.0.0.0:9000":   "http://127.0.0.1:9000/",
+		"[::]:9000":      "http://127.0.0.1:9000/",
+		"127.0.0.1:8080": "http://127.0.0.1:8080/",
+		"relay.lan:80":   "http://relay.lan:80/",
+	} {
+		if got := app.URL(app.Config{Addr: addr}); got != want {
+			t.Errorf("URL(%q) = %q, want %q", addr, got, want)
+		}
+	}
+	banner := app.DevBanner(app.Config{Addr: ":8080", RandomSecret: true}, "sqlite:relay.db")
+	for _, want := range []string{"http://127.0.0.1:8080/", "/dev/token", "random AUTH_SECRET", "sqlite:relay.db"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner %q does not say %q", banner, want)
 		}
 	}
 }
