@@ -86,11 +86,15 @@ type relayProcess struct {
 	exited chan struct{}
 }
 
-// startRelay starts `relay serve` with env on a free port and waits until
-// /readyz answers 200. The process is killed when t ends if it still runs.
+// startRelay starts `relay serve` with env on env's ADDR, or a free port
+// when it has none, and waits until /readyz answers 200. The process is
+// killed when t ends if it still runs.
 func startRelay(t *testing.T, env map[string]string) *relayProcess {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := env["ADDR"]
+	if addr == "" {
+		addr = freeAddr(t)
+	}
 	env["ADDR"] = addr
 	p := &relayProcess{api: newAPI(t, "http://"+addr), addr: addr, logs: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(relayBinary(t), "serve")

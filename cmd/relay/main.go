@@ -1,7 +1,8 @@
 // Command relay is the Relay messaging service: `relay serve` (the
 // default) runs it, `relay migrate` applies the database migrations,
 // `relay createdb` creates the database named in DATABASE_URL, and
-// `relay token` prints a signed API token for trying the API by hand.
+// `relay token` prints a signed API token for trying the API by hand, and
+// `relay tail` prints a conversation's messages as they arrive.
 package main
 
 import (
@@ -27,6 +28,10 @@ commands:
   createdb   create the database named in DATABASE_URL if it is missing
   token      print an API token signed with AUTH_SECRET:
              relay token --sub USER [--admin] [--ttl 1h]
+  tail       print a conversation's messages as they arrive, resuming
+             after every disconnect:
+             relay tail --channel dm:dm_… [--channel …] [--token T]
+             [--url http://127.0.0.1:8080] [--json] [--cursor ID]
 
 Configuration comes from the environment; see README.md.
 `
@@ -51,6 +56,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		err = createDB(getenv, stdout)
 	case "token":
 		err = token(args, getenv, stdout, stderr)
+	case "tail":
+		err = tailCmd(args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -25,7 +25,7 @@ type Config struct {
 	Dev             bool          // RELAY_DEV: development mode
 	// RandomSecret says AuthSecret was made up at start-up (development
 	// mode without AUTH_SECRET): tokens die with the process.
-	RandomSecret bool
+	RandomSecret    bool
 	Heartbeat       time.Duration // HEARTBEAT_INTERVAL
 	SSERetry        time.Duration // SSE_RETRY
 	SSEWriteTimeout time.Duration // SSE_WRITE_TIMEOUT

@@ -1,0 +1,228 @@
+// Package tail is `relay tail`: a terminal subscriber of Relay's public SSE
+// stream, for operators and for backend services that want a
+// conversation's messages as they arrive. It resumes from its last cursor
+// whenever the connection drops, so it prints every message once, in seq
+// order per channel, however often the server restarts.
+package tail
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/relaymsg/relay/adapters/httpapi/ssetest"
+)
+
+// Backoff bounds: the first retry waits what the server asked for
+// (`retry:`), or DefaultRetry; each failure in a row doubles it up to
+// MaxRetry.
+const (
+	DefaultRetry = 2 * time.Second
+	MaxRetry     = 30 * time.Second
+)
+
+// ErrTokenExpired ends a tail whose token expired: reconnecting with it
+// cannot succeed.
+var ErrTokenExpired = errors.New("the token expired: get a new one and run again")
+
+// Options configure Run.
+type Options struct {
+	// BaseURL is the service's address, e.g. http://127.0.0.1:8080.
+	BaseURL string
+	// Channels are the channels to follow ("dm:dm_…", "group:grp_…").
+	Channels []string
+	// Token is the bearer token sent with every request.
+	Token string
+	// JSON prints each message event's data as it arrived, one JSON object
+	// per line, instead of a line for people.
+	JSON bool
+	// Cursor resumes from an earlier run's last cursor (printed on
+	// standard error); empty starts at each channel's end.
+	Cursor string
+	// Client sends the requests; nil selects a client without timeout (a
+	// stream is open for as long as it lasts).
+	Client *http.Client
+}
+
+// message is the part of a message event that tail reads.
+type message struct {
+	Channel   string `json:"channel"`
+	Seq       int64  `json:"seq"`
+	SenderID  string `json:"senderId"`
+	PersonaID string `json:"personaId"`
+	Content   string `json:"content"`
+	CreatedAt string `json:"createdAt"`
+}
+
+// follower is one Run's state.
+type follower struct {
+	opts   Options
+	out    io.Writer // messages
+	status io.Writer // connection news
+	cursor string
+	retry  time.Duration
+	seen   map[string]int64 // channel → last seq printed
+}
+
+// Run follows the channels until ctx is done (nil), the server refuses the
+// request for good (a 4xx: a bad token, a channel that does not exist or
+// is not the caller's), or the token expires (ErrTokenExpired). Messages go
+// to out; connection news, with the cursor to resume from, to status.
+func Run(ctx context.Context, opts Options, out, status io.Writer) error {
+	if opts.BaseURL == "" || len(opts.Channels) == 0 || opts.Token == "" {
+		return errors.New("tail: a URL, at least one channel and a token are required")
+	}
+	opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
+	f := &follower{opts: opts, out: out, status: status, cursor: opts.Cursor, seen: make(map[string]int64)}
+	failures := 0
+	for {
+		progressed, err := f.session(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, ErrTokenExpired), errors.As(err, new(*refusedError)):
+			return err
+		}
+		if progressed {
+			failures = 0
+		}
+		failures++
+		wait := f.backoff(failures)
+		fmt.Fprintf(status, "tail: %v; reconnecting in %v\n", err, wait)
+		if !sleep(ctx, wait) {
+			return nil
+		}
+	}
+}
+
+// backoff is the pause before reconnecting after failures in a row.
+func (f *follower) backoff(failures int) time.Duration {
+	d := f.retry
+	if d <= 0 {
+		d = DefaultRetry
+	}
+	for i := 1; i < failures && d < MaxRetry; i++ {
+		d *= 2
+	}
+	return min(d, MaxRetry)
+}
+
+// refusedError is a 4xx answer, which no retry can change (API.md keeps 4xx
+// on /api/sse for requests that can never succeed).
+type refusedError struct {
+	status int
+	body   string
+}
+
+func (e *refusedError) Error() string {
+	var body struct {
+		Error struct{ Message string } `json:"error"`
+	}
+	if json.Unmarshal([]byte(e.body), &body) == nil && body.Error.Message != "" {
+		return fmt.Sprintf("tail: refused (%d): %s", e.status, body.Error.Message)
+	}
+	return fmt.Sprintf("tail: refused (%d)", e.status)
+}
+
+// session opens the stream once, from the cursor, and reads it until it
+// ends. progressed tells whether the server accepted it (its ready event
+// arrived), so that the backoff starts over.
+func (f *follower) session(ctx context.Context) (progressed bool, err error) {
+	c, err := ssetest.Open(ctx, f.opts.Client, f.opts.BaseURL, f.opts.Channels,
+		ssetest.Options{Token: f.opts.Token, LastEventID: f.cursor})
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	switch code := c.Response.StatusCode; {
+	case code >= 400 && code < 500:
+		body, _ := io.ReadAll(io.LimitReader(c.Response.Body, 4096))
+		return false, &refusedError{status: code, body: string(body)}
+	case code != http.StatusOK:
+		return false, fmt.Errorf("server answered %d", code)
+	}
+	for {
+		ev, err := c.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = errors.New("the server ended the stream")
+			}
+			return progressed, err
+		}
+		if ev.HasRetry {
+			f.retry = ev.Retry
+		}
+		ready, err := f.handle(ev)
+		progressed = progressed || ready
+		if err != nil {
+			return progressed, err
+		}
+	}
+}
+
+// handle prints one block of the stream and reports whether it was the
+// ready event.
+func (f *follower) handle(ev ssetest.Event) (ready bool, err error) {
+	switch ev.Event {
+	case "ready":
+		fmt.Fprintf(f.status, "tail: following %s (cursor %s)\n", strings.Join(f.opts.Channels, ", "), ev.ID)
+		f.advance(ev)
+		return true, nil
+	case "message":
+		if err := f.message(ev.Data); err != nil {
+			return false, err
+		}
+		f.advance(ev)
+	case "channel_removed":
+		fmt.Fprintf(f.status, "tail: no longer a member: %s\n", ev.Data)
+		f.advance(ev)
+	case "token_expired":
+		return false, ErrTokenExpired
+	}
+	return false, nil
+}
+
+func (f *follower) advance(ev ssetest.Event) {
+	if ev.HasID {
+		f.cursor = ev.ID
+	}
+}
+
+// message prints a message event's data, unless it was printed already.
+func (f *follower) message(data string) error {
+	var m message
+	if err := json.Unmarshal([]byte(data), &m); err != nil {
+		return fmt.Errorf("a message event that is not JSON: %w", err)
+	}
+	if m.Seq <= f.seen[m.Channel] {
+		return nil // the server does not repeat itself, but a proxy may
+	}
+	f.seen[m.Channel] = m.Seq
+	if f.opts.JSON {
+		_, err := fmt.Fprintln(f.out, data)
+		return err
+	}
+	sender := m.SenderID
+	if m.PersonaID != "" {
+		sender += " as " + m.PersonaID
+	}
+	_, err := fmt.Fprintf(f.out, "%s %s #%d %s: %s\n", m.CreatedAt, m.Channel, m.Seq, sender, m.Content)
+	return err
+}
+
+// sleep waits for d or until ctx is done; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
