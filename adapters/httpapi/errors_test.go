@@ -106,7 +106,7 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.do(http.MethodGet, "/api/nope", e.token("u_alice"), nil).expect(t, http.StatusNotFound, "not_found")
-	e.do(http.MethodGet, "/", "", nil).expect(t, http.StatusNotFound, "not_found")
+	e.do(http.MethodGet, "/nope", "", nil).expect(t, http.StatusNotFound, "not_found") // "/" is the demo page
 	e.do(http.MethodPut, "/api/messages", e.token("u_alice"), `{}`).expect(t, http.StatusMethodNotAllowed, "method_not_allowed")
 	e.do(http.MethodDelete, "/api/groups/grp_x/members", e.token("u_alice"), nil).expect(t, http.StatusMethodNotAllowed, "method_not_allowed")
 	e.do(http.MethodPost, "/healthz", "", nil).expect(t, http.StatusMethodNotAllowed, "method_not_allowed")

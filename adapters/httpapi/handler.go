@@ -10,11 +10,13 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/relaymsg/relay/adapters/httpapi/web"
 )
 
 // Handler is Relay's HTTP API: every route of API.md plus /healthz,
-// /readyz and /metrics, behind access logging and metrics. It is safe for
-// concurrent use.
+// /readyz, /metrics and the demo page at /, behind access logging and
+// metrics. It is safe for concurrent use.
 type Handler struct {
 	root      http.Handler
 	uc        UseCases
@@ -116,6 +118,12 @@ func (h *Handler) routes(deps Deps) http.Handler {
 	r.Handle("/api/sse/stats", api(h.sseStats)).Methods(http.MethodGet)
 	if h.cfg.DevTokens {
 		r.Handle("/dev/token", h.handle(h.devToken)).Methods(http.MethodPost)
+	}
+	// The demo page: its few exact paths only, so every other path is
+	// still the JSON 404 above.
+	page := web.Handler()
+	for _, p := range web.Paths() {
+		r.Handle(p, page).Methods(http.MethodGet, http.MethodHead)
 	}
 	return r
 }

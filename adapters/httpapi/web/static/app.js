@@ -1,0 +1,418 @@
+// Relay's demo client: plain JavaScript, no build step, no dependencies.
+//
+// Streams: one EventSource for the open conversation, not one for all of
+// the user's conversations. Opening a conversation opens its stream, so the
+// channel set of a live EventSource never changes, and the browser's own
+// reconnect (which resends Last-Event-ID) covers every drop. A stream
+// replaced by hand (token renewed, Reconnect button) passes its last
+// cursor as ?lastEventId=; the header, when the browser sends one, wins.
+//
+// Every piece of user data reaches the DOM through textContent or
+// setAttribute, never as markup.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+
+// el builds an element: attrs are set with setAttribute (className as
+// class), children are nodes or strings (as text nodes).
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v !== undefined && v !== null) node.setAttribute(k === 'className' ? 'class' : k, v);
+  }
+  for (const c of children) node.append(c);
+  return node;
+}
+
+const session = {
+  me: sessionStorage.getItem('relay.me'),
+  token: sessionStorage.getItem('relay.token'),
+  dev: sessionStorage.getItem('relay.dev') === '1',
+};
+
+let conversations = [];
+let open = null; // the open conversation: {conv, channel, es, msgs, pending, lastEventId, opens, history}
+
+// ---- HTTP
+
+class APIError extends Error {
+  constructor(status, body) {
+    super((body && body.error && body.error.message) || 'HTTP ' + status);
+    this.status = status;
+    this.code = body && body.error && body.error.code;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = {};
+  if (session.token) headers.Authorization = 'Bearer ' + session.token;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (!res.ok) {
+    if (res.status === 401 && session.token) signOut('Your token was refused: sign in again.');
+    throw new APIError(res.status, data);
+  }
+  return data;
+}
+
+// newClientId makes the idempotency key of a message. crypto.randomUUID
+// exists in secure contexts only (https, localhost); getRandomValues
+// everywhere.
+function newClientId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+// ---- Signing in
+
+async function devToken(sub) {
+  const res = await fetch('/dev/token', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ sub }),
+  });
+  if (res.status === 404) return null; // not in development mode
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new APIError(res.status, data);
+  return data.token;
+}
+
+// subOf reads the sub claim of a JWT (not verified: the server does that).
+function subOf(token) {
+  const part = token.split('.')[1] || '';
+  const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
+  return JSON.parse(json).sub;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const error = $('login-error');
+  error.textContent = '';
+  const name = $('login-name').value.trim();
+  const pasted = $('login-token').value.trim();
+  try {
+    let token = null;
+    let dev = false;
+    if (!$('token-field').hidden && pasted) {
+      token = pasted;
+    } else {
+      if (!name) throw new Error('Pick a user id, for example u_alice.');
+      token = await devToken(name);
+      dev = token !== null;
+      if (!dev) {
+        $('token-field').hidden = false;
+        $('login-token').focus();
+        throw new Error('No development tokens here: paste a token.');
+      }
+    }
+    let me;
+    try { me = subOf(token); } catch (e) { throw new Error('That is not a JWT.'); }
+    session.me = me; session.token = token; session.dev = dev;
+    await api('GET', '/api/conversations'); // proves the token
+    sessionStorage.setItem('relay.me', me);
+    sessionStorage.setItem('relay.token', token);
+    sessionStorage.setItem('relay.dev', dev ? '1' : '0');
+    enterApp();
+  } catch (e) {
+    if (!error.textContent) error.textContent = e.message;
+  }
+}
+
+function signOut(reason) {
+  closeConversation();
+  session.me = session.token = null;
+  sessionStorage.removeItem('relay.me');
+  sessionStorage.removeItem('relay.token');
+  sessionStorage.removeItem('relay.dev');
+  $('app').hidden = true;
+  $('me').hidden = $('sign-out').hidden = true;
+  $('login').hidden = false;
+  $('login-error').textContent = typeof reason === 'string' ? reason : '';
+}
+
+function enterApp() {
+  $('login').hidden = true;
+  $('app').hidden = false;
+  $('me').textContent = session.me;
+  $('me').hidden = $('sign-out').hidden = false;
+  refreshConversations();
+}
+
+// ---- Conversations
+
+function titleOf(conv) {
+  if (conv.kind === 'group') return conv.name || conv.id;
+  return conv.memberIds.find((m) => m !== session.me) || session.me;
+}
+
+function channelOf(conv) { return (conv.kind === 'group' ? 'group:' : 'dm:') + conv.id; }
+
+async function refreshConversations() {
+  try {
+    conversations = await api('GET', '/api/conversations');
+  } catch (e) {
+    $('sidebar-error').textContent = e.message;
+    return;
+  }
+  renderConversations();
+}
+
+function renderConversations() {
+  const list = $('conversations');
+  list.replaceChildren(...conversations.map((conv) => {
+    const kind = conv.kind === 'group' ? 'group · ' + conv.memberIds.length + ' members' : 'direct message';
+    const button = el('button', { type: 'button', className: 'conversation', 'data-testid': 'conversation', 'data-id': conv.id },
+      el('span', { className: 'title' }, titleOf(conv)), el('span', { className: 'kind' }, kind));
+    if (open && open.conv.id === conv.id) button.setAttribute('aria-current', 'true');
+    button.addEventListener('click', () => openConversation(conv));
+    return el('li', {}, button);
+  }));
+  $('no-conversations').hidden = conversations.length > 0;
+}
+
+// startConversation runs a create call (POST /api/dms or /api/groups) and
+// opens what it returns: a new conversation (201) or, for a DM, the
+// existing one (200).
+async function startConversation(event, call) {
+  event.preventDefault();
+  $('sidebar-error').textContent = '';
+  try {
+    const conv = await call();
+    conv.kind = conv.id.startsWith('grp_') ? 'group' : 'dm';
+    event.target.reset();
+    await refreshConversations();
+    openConversation(conversations.find((c) => c.id === conv.id) || conv);
+  } catch (e) {
+    $('sidebar-error').textContent = e.message;
+  }
+}
+
+function openDM(event) {
+  const other = $('dm-user').value.trim();
+  startConversation(event, () => api('POST', '/api/dms', { memberIds: [session.me, other] }));
+}
+
+function createGroup(event) {
+  const memberIds = $('group-members').value.split(/[\s,]+/).filter(Boolean);
+  startConversation(event, () => api('POST', '/api/groups', { name: $('group-name').value.trim(), memberIds }));
+}
+
+// ---- The open conversation and its stream
+
+function openConversation(conv) {
+  closeConversation();
+  open = { conv, channel: channelOf(conv), es: null, msgs: new Map(), pending: new Map(), lastEventId: '', opens: 0, history: false };
+  $('chat-title').textContent = titleOf(conv);
+  $('messages').replaceChildren();
+  $('pending').replaceChildren();
+  $('load-older').hidden = true;
+  $('message-input').disabled = $('send').disabled = false;
+  document.body.classList.add('chat-open');
+  renderConversations();
+  connect(open);
+  $('message-input').focus();
+}
+
+function closeConversation() {
+  if (open && open.es) open.es.close();
+  open = null;
+  setConnection('idle');
+  $('chat-title').textContent = 'Pick a conversation';
+  $('messages').replaceChildren();
+  $('pending').replaceChildren();
+  $('load-older').hidden = true;
+  $('message-input').disabled = $('send').disabled = true;
+  document.body.classList.remove('chat-open');
+}
+
+const connectionText = {
+  idle: 'No stream', connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', closed: 'Offline',
+};
+
+// setConnection shows the stream's state; data-opens counts the stream's
+// successful (re)connections, for tests and the curious.
+function setConnection(state) {
+  const pill = $('conn-state');
+  pill.dataset.state = state;
+  pill.dataset.opens = open ? String(open.opens) : '0';
+  pill.textContent = connectionText[state];
+  $('reconnect').hidden = state !== 'closed';
+}
+
+function connect(o) {
+  let url = '/api/sse?channel=' + encodeURIComponent(o.channel) + '&access_token=' + encodeURIComponent(session.token);
+  if (o.lastEventId) url += '&lastEventId=' + encodeURIComponent(o.lastEventId);
+  const es = new EventSource(url);
+  o.es = es;
+  const current = () => open === o && o.es === es;
+  setConnection('connecting');
+  es.onopen = () => {
+    if (!current()) return;
+    o.opens++;
+    setConnection('live');
+  };
+  // The browser retries by itself while readyState is CONNECTING; CLOSED
+  // means it gave up (a 4xx: bad token, no longer a member).
+  es.onerror = () => {
+    if (current()) setConnection(es.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
+  };
+  es.addEventListener('ready', (ev) => {
+    if (!current()) return;
+    o.lastEventId = ev.lastEventId;
+    // History is read once the live subscription exists, so nothing falls
+    // between the two; the overlap is deduplicated by seq.
+    if (!o.history) {
+      o.history = true;
+      loadHistory(o, '');
+    }
+  });
+  es.addEventListener('message', (ev) => {
+    if (!current()) return;
+    o.lastEventId = ev.lastEventId;
+    addMessage(o, JSON.parse(ev.data));
+  });
+  es.addEventListener('token_expired', () => {
+    if (current()) renewStream(o);
+  });
+  es.addEventListener('channel_removed', () => {
+    if (!current()) return;
+    es.close();
+    setConnection('closed');
+    $('reconnect').hidden = true;
+    $('chat-title').textContent = titleOf(o.conv) + ' (you were removed)';
+    $('message-input').disabled = $('send').disabled = true;
+  });
+}
+
+// renewStream replaces an ended stream: in development mode with a fresh
+// token, otherwise it asks the user to sign in again.
+async function renewStream(o) {
+  o.es.close();
+  if (!session.dev) {
+    signOut('Your token expired: sign in again.');
+    return;
+  }
+  try {
+    session.token = await devToken(session.me);
+    sessionStorage.setItem('relay.token', session.token);
+    if (open === o) connect(o);
+  } catch (e) {
+    setConnection('closed');
+  }
+}
+
+const pageSize = 50;
+
+async function loadHistory(o, before) {
+  const q = (o.conv.kind === 'group' ? 'groupId=' : 'directMessageId=') + encodeURIComponent(o.conv.id) +
+    '&limit=' + pageSize + (before ? '&before=' + before : '');
+  try {
+    const page = await api('GET', '/api/messages?' + q);
+    if (open !== o) return;
+    for (const m of page) addMessage(o, m);
+    $('load-older').hidden = page.length < pageSize;
+  } catch (e) {
+    $('sidebar-error').textContent = e.message;
+  }
+}
+
+function loadOlder() {
+  if (!open || open.msgs.size === 0) return;
+  loadHistory(open, Math.min(...open.msgs.keys()));
+}
+
+// addMessage shows m once (a channel's seq identifies its message) at its
+// place in seq order, whether it came from the stream, the history or the
+// answer to our own POST.
+function addMessage(o, m) {
+  if (open !== o || m.channel !== o.channel || o.msgs.has(m.seq)) return;
+  o.msgs.set(m.seq, m);
+  const sent = m.clientMessageId && o.pending.get(m.clientMessageId);
+  if (sent && m.senderId === session.me) {
+    sent.remove();
+    o.pending.delete(m.clientMessageId);
+  }
+  const list = $('messages');
+  const stick = nearBottom();
+  let after = list.lastElementChild;
+  while (after && Number(after.dataset.seq) > m.seq) after = after.previousElementSibling;
+  const item = messageItem(m);
+  if (after) after.after(item); else list.prepend(item);
+  if (stick) scrollToBottom();
+}
+
+function messageItem(m) {
+  const mine = m.senderId === session.me;
+  const time = new Date(m.createdAt);
+  return el('li', { className: mine ? 'message mine' : 'message', 'data-testid': 'message', 'data-seq': m.seq, 'data-sender': m.senderId },
+    el('div', { className: 'meta' }, el('span', { className: 'sender' }, mine ? 'you' : m.senderId),
+      el('time', { datetime: m.createdAt }, time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }))),
+    el('div', { className: 'content' }, m.content));
+}
+
+function nearBottom() {
+  const s = $('scroller');
+  return s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+}
+
+function scrollToBottom() { const s = $('scroller'); s.scrollTop = s.scrollHeight; }
+
+// ---- Sending
+
+function sendMessage(event) {
+  event.preventDefault();
+  const input = $('message-input');
+  const content = input.value.trim();
+  if (!open || !content) return;
+  input.value = '';
+  const body = { content, clientMessageId: newClientId() };
+  body[open.conv.kind === 'group' ? 'groupId' : 'directMessageId'] = open.conv.id;
+  const item = el('li', { className: 'message mine pending', 'data-testid': 'pending' },
+    el('div', { className: 'meta' }, el('span', { className: 'sender' }, 'you'), el('span', { className: 'status' }, 'sending…')),
+    el('div', { className: 'content' }, content));
+  open.pending.set(body.clientMessageId, item);
+  $('pending').append(item);
+  scrollToBottom();
+  post(open, body, item);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// post sends body, retrying failures that may be transient with the same
+// clientMessageId: the server stores the message at most once and answers
+// every retry with it.
+async function post(o, body, item) {
+  const status = item.querySelector('.status');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      addMessage(o, await api('POST', '/api/messages', body));
+      return;
+    } catch (e) {
+      const transient = !(e instanceof APIError) || e.status >= 500;
+      if (!transient || attempt >= 3) {
+        status.textContent = 'not sent: ' + e.message + ' · ';
+        const retry = el('button', { type: 'button', className: 'link' }, 'retry');
+        retry.addEventListener('click', () => { status.textContent = 'sending…'; post(o, body, item); });
+        status.append(retry);
+        return;
+      }
+      await sleep(500 * 2 ** attempt);
+    }
+  }
+}
+
+// ---- Wiring
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('login-form').addEventListener('submit', signIn);
+  $('sign-out').addEventListener('click', () => signOut());
+  $('refresh').addEventListener('click', refreshConversations);
+  $('dm-form').addEventListener('submit', openDM);
+  $('group-form').addEventListener('submit', createGroup);
+  $('composer').addEventListener('submit', sendMessage);
+  $('load-older').addEventListener('click', loadOlder);
+  $('back').addEventListener('click', closeConversation);
+  $('reconnect').addEventListener('click', () => { if (open) connect(open); });
+  window.addEventListener('focus', () => { if (session.token) refreshConversations(); });
+  if (session.token && session.me) enterApp(); else $('login-name').focus();
+});
