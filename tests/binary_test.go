@@ -253,7 +253,7 @@ func TestBadConfigStopsStartup(t *testing.T) {
 		{"HEARTBEAT_INTERVAL", "banana"},
 		{"SUBSCRIBER_QUEUE_SIZE", "-1"},
 		{"AUTH_SECRET", "too-short"},
-		{"DATABASE_URL", ""},
+		{"DATABASE_URL", "mysql://127.0.0.1/relay"},
 		{"ADDR", "nowhere"},
 	}
 	for _, tt := range tests {
