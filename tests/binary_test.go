@@ -90,10 +90,17 @@ type relayProcess struct {
 // /readyz answers 200. The process is killed when t ends if it still runs.
 func startRelay(t *testing.T, env map[string]string) *relayProcess {
 	t.Helper()
+	return startRelayIn(t, "", env)
+}
+
+// startRelayIn is startRelay in the working directory dir ("": this one).
+func startRelayIn(t *testing.T, dir string, env map[string]string) *relayProcess {
+	t.Helper()
 	addr := freeAddr(t)
 	env["ADDR"] = addr
 	p := &relayProcess{api: newAPI(t, "http://"+addr), addr: addr, logs: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(relayBinary(t), "serve")
+	p.cmd.Dir = dir
 	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = environ(env), p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
