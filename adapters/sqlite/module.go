@@ -52,17 +52,10 @@ func newDB(lc fx.Lifecycle, cfg Config, logger *slog.Logger) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	lc.Append(fx.Hook{
-		OnStart: func(ctx context.Context) error {
-			if err := sqlstore.Ping(ctx, db); err != nil {
-				return err
-			}
-			if cfg.MigrateOnStart {
-				return Migrate(ctx, db, logger)
-			}
-			return nil
-		},
-		OnStop: func(context.Context) error { return db.Close() },
-	})
+	var migrate func(context.Context) error
+	if cfg.MigrateOnStart {
+		migrate = func(ctx context.Context) error { return Migrate(ctx, db, logger) }
+	}
+	lc.Append(sqlstore.PoolHook(db, func(ctx context.Context) error { return sqlstore.Ping(ctx, db) }, migrate))
 	return db, nil
 }
