@@ -3,9 +3,11 @@
 GO           ?= go
 BIN          ?= bin/relay
 # Local defaults for `make run`; override on the command line or in the
-# environment. The secret below is for a laptop only.
+# environment. The secret below is for a laptop only. DATABASE_URL is left
+# unset unless you set it: Relay then stores in the SQLite file relay.db
+# here, so `make run` needs no database server; DATABASE_URL=postgres://…
+# selects PostgreSQL (`make cluster` defaults to the local one).
 PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
-DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/relay?sslmode=disable
 AUTH_SECRET  ?= relay-local-development-secret-0123456789
 ADDR         ?= 127.0.0.1:8080
 # `make cluster` only (not exported: `make run` stays single-instance).
@@ -14,7 +16,10 @@ REDIS_URL    ?= redis://127.0.0.1:6379/0
 # fail (never skip) when it cannot be reached.
 TEST_DATABASE_URL ?= $(PG_ADMIN_URL)
 
-export DATABASE_URL AUTH_SECRET ADDR TEST_DATABASE_URL
+export AUTH_SECRET ADDR TEST_DATABASE_URL
+ifneq ($(DATABASE_URL),)
+export DATABASE_URL
+endif
 
 .PHONY: help build run cluster migrate test test-unit mocks lint bench load
 
@@ -24,14 +29,14 @@ help: ## list the targets
 build: ## build bin/relay
 	$(GO) build -trimpath -o $(BIN) ./cmd/relay
 
-run: build ## run the service on ADDR against the local PostgreSQL
+run: build ## run the service on ADDR in dev mode (SQLite file relay.db, or DATABASE_URL); open http://ADDR/
 	$(BIN) createdb
-	$(BIN) serve
+	RELAY_DEV=1 $(BIN) serve
 
 cluster: build ## run three instances on 127.0.0.1:8081-8083 (local PostgreSQL and Redis) until Ctrl-C
 	BIN='$(BIN)' REDIS_URL='$(REDIS_URL)' .ci/cluster.sh
 
-migrate: build ## apply the database migrations to DATABASE_URL
+migrate: build ## apply the database migrations to DATABASE_URL (unset: relay.db)
 	$(BIN) createdb
 	$(BIN) migrate
 

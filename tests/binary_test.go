@@ -91,6 +91,12 @@ type relayProcess struct {
 // killed when t ends if it still runs.
 func startRelay(t *testing.T, env map[string]string) *relayProcess {
 	t.Helper()
+	return startRelayIn(t, "", env)
+}
+
+// startRelayIn is startRelay in the working directory dir ("": this one).
+func startRelayIn(t *testing.T, dir string, env map[string]string) *relayProcess {
+	t.Helper()
 	addr := env["ADDR"]
 	if addr == "" {
 		addr = freeAddr(t)
@@ -98,6 +104,7 @@ func startRelay(t *testing.T, env map[string]string) *relayProcess {
 	env["ADDR"] = addr
 	p := &relayProcess{api: newAPI(t, "http://"+addr), addr: addr, logs: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(relayBinary(t), "serve")
+	p.cmd.Dir = dir
 	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = environ(env), p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -257,7 +264,7 @@ func TestBadConfigStopsStartup(t *testing.T) {
 		{"HEARTBEAT_INTERVAL", "banana"},
 		{"SUBSCRIBER_QUEUE_SIZE", "-1"},
 		{"AUTH_SECRET", "too-short"},
-		{"DATABASE_URL", ""},
+		{"DATABASE_URL", "mysql://127.0.0.1/relay"},
 		{"ADDR", "nowhere"},
 	}
 	for _, tt := range tests {

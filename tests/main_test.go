@@ -1,7 +1,8 @@
 // Package tests holds the black-box tests of the assembled service: each
 // test starts Relay (in-process through cmd/relay/app, or the built binary
-// when it must signal or restart it) on a fresh PostgreSQL database and
-// speaks to it over real HTTP only.
+// when it must signal or restart it) on a fresh PostgreSQL database (or,
+// in sqlite_test.go, a fresh SQLite file) and speaks to it over real HTTP
+// only.
 package tests
 
 import (
@@ -15,8 +16,8 @@ import (
 // TestMain fails the package if any goroutine outlives the tests: stream
 // handlers, subscriptions, pools and client connections must all be gone
 // once every app has stopped. Nothing is ignored: database/sql's
-// connectionOpener ends when the pool closes (app stop, pgtest cleanup) and
-// lib/pq starts no goroutines of its own.
+// connectionOpener ends when the pool closes (app stop, pgtest cleanup), and
+// neither lib/pq nor modernc.org/sqlite starts goroutines of its own.
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "relay-tests-")
 	if err != nil {

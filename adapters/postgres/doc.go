@@ -1,24 +1,16 @@
-// Package postgres implements Relay's repository ports on PostgreSQL with
-// sqlx and lib/pq: conversations, their members and their messages, plus
-// opening the connection pool, applying the embedded migrations and the
-// readiness check.
+// Package postgres runs Relay's store on PostgreSQL with sqlx and lib/pq:
+// opening the connection pool, applying the embedded migrations
+// (migrations.Postgres) under an advisory lock, creating the database, the
+// readiness check, and Dialect, PostgreSQL's SQL and error classification
+// for the shared repositories of adapters/sqlstore, which
+// NewConversationRepository and NewMessageRepository return.
 //
-// Driver errors are translated at this boundary into the domain's
-// sentinels, always with %w so that both the sentinel and the driver's
-// detail stay in the chain:
-//
-//   - sql.ErrNoRows and foreign-key violations become domain.ErrNotFound;
-//   - unique violations (SQLSTATE 23505) become domain.ErrConflict;
-//   - anything that means "the store cannot serve this now" becomes
-//     domain.ErrUnavailable: a connection that cannot be made or broke
-//     (driver.ErrBadConn, network errors, SQLSTATE classes 08, 53 and 57,
-//     a closed pool), serialization failures and deadlocks, and a context
-//     that was canceled or timed out. For the last, the context's error is
-//     kept in the chain too, so errors.Is(err, context.Canceled) still
-//     tells a client that went away from a database that is down.
-//
-// Any other error (a bug, such as a failed scan) is returned wrapped but
-// untranslated, which the HTTP adapter answers as an internal error.
+// lib/pq's errors are classified by SQLSTATE: unique violations (23505)
+// become domain.ErrConflict, foreign-key violations domain.ErrNotFound,
+// and domain.ErrUnavailable covers a connection that cannot be made or
+// broke (network errors, SQLSTATE classes 08, 53 and 57), a missing
+// database or refused credentials (3D, 28), serialization failures and
+// deadlocks; sqlstore adds what every driver shares.
 //
 // Timestamps are stored in UTC and returned in UTC, truncated to the
 // microsecond as PostgreSQL stores them.

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/relaymsg/relay/adapters/postgres"
 	"github.com/relaymsg/relay/adapters/postgres/pgtest"
+	"github.com/relaymsg/relay/adapters/sqlstore"
 	"github.com/relaymsg/relay/domain"
 )
 
@@ -37,9 +37,9 @@ func TestHistoryUsesTheSeqIndex(t *testing.T) {
 		{Channel: ch, Anchor: domain.PageAfter, Seq: 100, Limit: 50},
 		{Channel: ch, Anchor: domain.PageBefore, Seq: 300, Limit: 50},
 	} {
-		query, args, _ := postgres.HistoryQuery(q)
+		query, args, _ := sqlstore.HistoryQuery(q)
 		var plan []string
-		if err := db.SelectContext(ctx, &plan, "EXPLAIN "+query, args...); err != nil {
+		if err := db.SelectContext(ctx, &plan, "EXPLAIN "+db.Rebind(query), args...); err != nil {
 			t.Fatalf("explain: %v", err)
 		}
 		text := strings.Join(plan, "\n")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/relaymsg/relay/adapters/sqlstore"
 	"github.com/relaymsg/relay/adapters/wire"
 	"github.com/relaymsg/relay/domain"
 )
@@ -53,29 +54,26 @@ func (c NotifyConfig) Validate() error {
 	return nil
 }
 
-// MessageOption configures a MessageRepository.
-type MessageOption func(*MessageRepository)
-
 // WithNotify makes Append issue `SELECT pg_notify(channel, envelope)` in
 // the transaction that stores the message, after the INSERT: PostgreSQL
 // delivers it when, and only if, the transaction commits, in commit order,
 // so the other instances hear of every stored message and of nothing else,
 // in seq order per channel. A zero cfg is no NOTIFY.
 func WithNotify(cfg NotifyConfig) MessageOption {
-	return func(r *MessageRepository) { r.notify = cfg }
+	if !cfg.Enabled() {
+		return sqlstore.WithAfterAppend(nil)
+	}
+	return sqlstore.WithAfterAppend(cfg.notifyStored)
 }
 
-// notifyStored issues the NOTIFY of m, which tx has just stored, if the
-// repository was asked to.
-func (r *MessageRepository) notifyStored(ctx context.Context, tx *sqlx.Tx, m domain.Message) error {
-	if !r.notify.Enabled() {
-		return nil
-	}
-	payload, err := notifyPayload(m, r.notify.Origin)
+// notifyStored issues the NOTIFY of m, which tx has just stored: the
+// MessageRepository's AfterAppend hook.
+func (c NotifyConfig) notifyStored(ctx context.Context, tx *sqlx.Tx, m domain.Message) error {
+	payload, err := notifyPayload(m, c.Origin)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, r.notify.Channel, string(payload))
+	_, err = tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, c.Channel, string(payload))
 	return err
 }
 

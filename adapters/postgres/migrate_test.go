@@ -29,7 +29,7 @@ func appliedVersions(t *testing.T, db *sqlx.DB) []string {
 // embeddedVersions returns the versions of the embedded migration files.
 func embeddedVersions(t *testing.T) []string {
 	t.Helper()
-	names, err := fs.Glob(migrations.FS, "*.sql")
+	names, err := fs.Glob(migrations.Postgres, "*.sql")
 	if err != nil || len(names) == 0 {
 		t.Fatalf("embedded migrations = %v, %v; want some", names, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"go.uber.org/fx"
 
+	"github.com/relaymsg/relay/adapters/sqlstore"
 	"github.com/relaymsg/relay/ports"
 )
 
@@ -55,17 +56,10 @@ func newDB(lc fx.Lifecycle, cfg Config, logger *slog.Logger) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	lc.Append(fx.Hook{
-		OnStart: func(ctx context.Context) error {
-			if err := Ping(ctx, db, cfg.Pool); err != nil {
-				return err
-			}
-			if cfg.MigrateOnStart {
-				return Migrate(ctx, db, logger)
-			}
-			return nil
-		},
-		OnStop: func(context.Context) error { return db.Close() },
-	})
+	var migrate func(context.Context) error
+	if cfg.MigrateOnStart {
+		migrate = func(ctx context.Context) error { return Migrate(ctx, db, logger) }
+	}
+	lc.Append(sqlstore.PoolHook(db, func(ctx context.Context) error { return Ping(ctx, db, cfg.Pool) }, migrate))
 	return db, nil
 }

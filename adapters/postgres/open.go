@@ -11,7 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/relaymsg/relay/domain"
+	"github.com/relaymsg/relay/adapters/sqlstore"
 )
 
 // PoolConfig sizes the connection pool. A zero field takes its default, so
@@ -101,28 +101,5 @@ func Ping(ctx context.Context, db *sqlx.DB, cfg PoolConfig) error {
 		ctx, cancel = context.WithTimeout(ctx, cfg.withDefaults().ConnectTimeout)
 		defer cancel()
 	}
-	return ping(ctx, db)
+	return sqlstore.Ping(ctx, db)
 }
-
-// ping checks that db answers. Every failure wraps domain.ErrUnavailable:
-// whether the server is down, the password wrong or the database missing,
-// the store cannot serve requests now.
-func ping(ctx context.Context, db *sqlx.DB) error {
-	if err := db.PingContext(ctx); err != nil {
-		return fmt.Errorf("ping database: %w: %w", domain.ErrUnavailable, withContextCause(ctx, err))
-	}
-	return nil
-}
-
-// HealthChecker reports whether the database answers, for the readiness
-// probe.
-type HealthChecker struct {
-	db *sqlx.DB
-}
-
-// NewHealthChecker returns a HealthChecker of db.
-func NewHealthChecker(db *sqlx.DB) *HealthChecker { return &HealthChecker{db: db} }
-
-// Ping returns nil when the database answers and otherwise an error
-// wrapping domain.ErrUnavailable.
-func (h *HealthChecker) Ping(ctx context.Context) error { return ping(ctx, h.db) }

@@ -1,8 +1,9 @@
 // Command relay is the Relay messaging service: `relay serve` (the
 // default) runs it, `relay migrate` applies the database migrations,
-// `relay createdb` creates the database named in DATABASE_URL, and
-// `relay token` prints a signed API token for trying the API by hand, and
-// `relay tail` prints a conversation's messages as they arrive.
+// `relay createdb` creates the PostgreSQL database named in DATABASE_URL
+// (for SQLite, only the file's directory), `relay token` prints a signed
+// API token for trying the API by hand, and `relay tail` prints a
+// conversation's messages as they arrive.
 package main
 
 import (
@@ -25,7 +26,8 @@ const usage = `usage: relay [command] [flags]
 commands:
   serve      run the service (default)
   migrate    apply the database migrations to DATABASE_URL and exit
-  createdb   create the database named in DATABASE_URL if it is missing
+  createdb   create the PostgreSQL database named in DATABASE_URL if it is
+             missing (SQLite: only the file's directory; Relay creates the file)
   token      print an API token signed with AUTH_SECRET:
              relay token --sub USER [--admin] [--ttl 1h]
   tail       print a conversation's messages as they arrive, resuming
@@ -105,30 +107,27 @@ func serve(getenv func(string) string, stdout io.Writer) error {
 }
 
 func migrate(getenv func(string) string, stdout io.Writer) error {
-	dsn, err := app.LoadDatabaseURL(getenv)
+	cfg, err := app.LoadStoreConfig(getenv)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	return app.Migrate(ctx, dsn, app.NewLogger(app.Config{LogFormat: "text"}, stdout))
+	return app.Migrate(ctx, cfg, app.NewLogger(app.Config{LogFormat: "text"}, stdout))
 }
 
 func createDB(getenv func(string) string, stdout io.Writer) error {
-	dsn, err := app.LoadDatabaseURL(getenv)
+	cfg, err := app.LoadStoreConfig(getenv)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	created, name, err := app.CreateDatabase(ctx, dsn)
-	if err != nil {
-		return err
+	done, err := app.CreateDatabase(ctx, cfg)
+	if done != "" {
+		fmt.Fprintln(stdout, done)
 	}
-	if created {
-		fmt.Fprintf(stdout, "created database %s\n", name)
-	}
-	return nil
+	return err
 }
 
 func token(args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -19,6 +19,8 @@ import (
 	"github.com/relaymsg/relay/adapters/postgres"
 	"github.com/relaymsg/relay/adapters/postgres/pgnotify"
 	"github.com/relaymsg/relay/adapters/redis"
+	"github.com/relaymsg/relay/adapters/sqlite"
+	"github.com/relaymsg/relay/adapters/sqlstore"
 	"github.com/relaymsg/relay/adapters/system"
 	"github.com/relaymsg/relay/application"
 	"github.com/relaymsg/relay/ports"
@@ -43,11 +45,6 @@ func Options(cfg Config, logger *slog.Logger) fx.Option {
 		fx.StopTimeout(cfg.ShutdownTimeout),
 		fx.Supply(
 			logger,
-			postgres.Config{
-				DSN:            cfg.DatabaseURL,
-				Pool:           postgres.PoolConfig{MaxOpenConns: cfg.DBMaxOpenConns},
-				MigrateOnStart: true,
-			},
 			memory.Options{QueueSize: cfg.QueueSize, Logger: logger},
 			httpapi.Config{
 				AuthSecret:    cfg.AuthSecret,
@@ -61,14 +58,33 @@ func Options(cfg Config, logger *slog.Logger) fx.Option {
 		),
 		fx.Provide(
 			newRegistry,
-			readinessCheck("store", func(h *postgres.HealthChecker) func(context.Context) error { return h.Ping }),
+			readinessCheck("store", func(h *sqlstore.HealthChecker) func(context.Context) error { return h.Ping }),
 			readinessCheck("notifier", func(n ports.Notifier) func(context.Context) error { return n.Ping }),
 		),
-		postgres.Module,
+		storeModule(cfg),
 		notifierModule(cfg, logger),
 		system.Module,
 		applicationModule(cfg),
 		httpapi.Module,
+	)
+}
+
+// storeModule is the repositories' store that cfg names: an SQLite file
+// or PostgreSQL. Both provide the same ports and a *sqlstore.HealthChecker.
+func storeModule(cfg Config) fx.Option {
+	if cfg.UsesSQLite() {
+		return fx.Options(
+			fx.Supply(sqlite.Config{Path: cfg.SQLitePath, MigrateOnStart: true}),
+			sqlite.Module,
+		)
+	}
+	return fx.Options(
+		fx.Supply(postgres.Config{
+			DSN:            cfg.DatabaseURL,
+			Pool:           postgres.PoolConfig{MaxOpenConns: cfg.DBMaxOpenConns},
+			MigrateOnStart: true,
+		}),
+		postgres.Module,
 	)
 }
 

@@ -35,9 +35,12 @@ func DevBanner(cfg Config, store string) string {
 	return b.String()
 }
 
-// StoreDescription names the store cfg selects, for people: the database
-// URL without its password.
+// StoreDescription names the store cfg selects, for people: the SQLite
+// file, or the database URL without its password.
 func StoreDescription(cfg Config) string {
+	if cfg.UsesSQLite() {
+		return "SQLite file " + cfg.SQLitePath + " (DATABASE_URL=postgres://… for PostgreSQL)"
+	}
 	u, err := url.Parse(cfg.DatabaseURL)
 	if err != nil || u.Scheme == "" {
 		return cfg.DatabaseURL

@@ -15,7 +15,8 @@ import (
 // it; tests build it directly.
 type Config struct {
 	Addr            string        // ADDR
-	DatabaseURL     string        // DATABASE_URL
+	DatabaseURL     string        // DATABASE_URL when it names PostgreSQL; empty with SQLite
+	SQLitePath      string        // the SQLite file DATABASE_URL names (DefaultSQLitePath when unset); empty with PostgreSQL
 	Notifier        string        // NOTIFIER: memory, redis or postgres
 	RedisURL        string        // REDIS_URL
 	RedisPrefix     string        // REDIS_PREFIX
@@ -31,7 +32,7 @@ type Config struct {
 	SSEWriteTimeout time.Duration // SSE_WRITE_TIMEOUT
 	MaxBodyBytes    int64         // MAX_BODY_BYTES
 	QueueSize       int           // SUBSCRIBER_QUEUE_SIZE
-	DBMaxOpenConns  int           // DB_MAX_OPEN_CONNS
+	DBMaxOpenConns  int           // DB_MAX_OPEN_CONNS (PostgreSQL only)
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 	LogLevel        slog.Level    // LOG_LEVEL
 	LogFormat       string        // LOG_FORMAT: json or text
@@ -58,7 +59,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	cfg := Config{
 		Dev:             dev,
 		Addr:            r.addr("ADDR", ":8080"),
-		DatabaseURL:     r.postgresURL("DATABASE_URL"),
 		RedisURL:        r.redisURL("REDIS_URL"),
 		RedisPrefix:     r.text("REDIS_PREFIX", "relay:"),
 		RedisClientName: r.redisClientName("REDIS_CLIENT_NAME", "relay"),
@@ -74,12 +74,34 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		LogLevel:        r.level("LOG_LEVEL"),
 		LogFormat:       r.oneOf("LOG_FORMAT", map[bool]string{false: "json", true: "text"}[dev], "json", "text"),
 	}
+	cfg.DatabaseURL, cfg.SQLitePath = r.store("DATABASE_URL")
 	cfg.Notifier = r.notifier("NOTIFIER", cfg.RedisURL)
+	if cfg.UsesSQLite() {
+		r.singleInstance(cfg.Notifier)
+	}
 	if dev && cfg.AuthSecret == nil && r.err == nil {
 		// Two 128-bit random texts: 52 bytes, over MinAuthSecretLength.
 		cfg.AuthSecret, cfg.RandomSecret = []byte(rand.Text()+rand.Text()), true
 	}
 	return cfg, r.err
+}
+
+// UsesSQLite reports whether c stores in an SQLite file rather than in
+// PostgreSQL.
+func (c Config) UsesSQLite() bool { return c.SQLitePath != "" }
+
+// singleInstance refuses a cross-instance notifier beside SQLite: one
+// process owns the file, so there are no other instances to notify, and a
+// second process on the same file would not be a cluster.
+func (r *envReader) singleInstance(notifier string) {
+	_, chosen := r.get("NOTIFIER")
+	switch {
+	case notifier == NotifierMemory:
+	case !chosen: // REDIS_URL alone selected redis
+		r.fail("REDIS_URL", "is set but DATABASE_URL names SQLite, which serves one instance: unset REDIS_URL or use PostgreSQL")
+	default:
+		r.fail("NOTIFIER", fmt.Sprintf("is %s but DATABASE_URL names SQLite, which serves one instance: use memory or PostgreSQL", notifier))
+	}
 }
 
 // The notifiers NOTIFIER selects.
@@ -167,19 +189,6 @@ func (r *envReader) addr(name, def string) string {
 	}
 	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
 		r.fail(name, fmt.Sprintf("%q is not host:port (for example :8080 or 127.0.0.1:8080)", v))
-	}
-	return v
-}
-
-func (r *envReader) postgresURL(name string) string {
-	v, ok := r.get(name)
-	if !ok {
-		r.fail(name, "is required (for example postgres://postgres@127.0.0.1:5432/relay?sslmode=disable)")
-		return ""
-	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
-		r.fail(name, "must be a postgres:// URL with a host")
 	}
 	return v
 }

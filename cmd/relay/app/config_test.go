@@ -11,6 +11,9 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/relaymsg/relay/adapters/postgres"
+	"github.com/relaymsg/relay/adapters/sqlite"
+	"github.com/relaymsg/relay/adapters/sqlstore"
 	"github.com/relaymsg/relay/cmd/relay/app"
 )
 
@@ -35,6 +38,17 @@ func TestLoadConfigDefaults(t *testing.T) {
 		cfg.QueueSize != 256 || cfg.MaxBodyBytes != 256<<10 || cfg.LogLevel != slog.LevelInfo || cfg.LogFormat != "json" ||
 		cfg.RedisClientName != "relay" || cfg.HeadInterval != 5*time.Second {
 		t.Fatalf("defaults: %+v", cfg)
+	}
+
+	// Without DATABASE_URL: the embedded SQLite file, one instance.
+	vars := validEnv()
+	delete(vars, "DATABASE_URL")
+	cfg, err = app.LoadConfig(env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.UsesSQLite() || cfg.SQLitePath != app.DefaultSQLitePath || cfg.DatabaseURL != "" || cfg.Notifier != app.NotifierMemory {
+		t.Fatalf("defaults without DATABASE_URL: %+v; want SQLite %s and the memory notifier", cfg, app.DefaultSQLitePath)
 	}
 }
 
@@ -72,8 +86,8 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 	tests := []struct {
 		variable, value string
 	}{
-		{"DATABASE_URL", ""},
 		{"DATABASE_URL", "mysql://localhost/relay"},
+		{"DATABASE_URL", "sqlite:"},
 		{"AUTH_SECRET", ""},
 		{"AUTH_SECRET", "short"},
 		{"ADDR", "8080"},
@@ -112,25 +126,36 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 
 func TestLoadConfigNotifier(t *testing.T) {
 	t.Parallel()
+	const sqliteURL = "sqlite:relay.db"
 	tests := []struct {
 		notifier, redisURL string
+		databaseURL        string // "": validEnv's PostgreSQL
 		want               string // "" when start-up must stop
 		badVariable        string
 	}{
-		{"", "", app.NotifierMemory, ""},
-		{"", "redis://127.0.0.1:6379/0", app.NotifierRedis, ""},
-		{"redis", "redis://127.0.0.1:6379/0", app.NotifierRedis, ""},
-		{"memory", "", app.NotifierMemory, ""},
-		{"postgres", "", app.NotifierPostgres, ""},
-		{"postgres", "redis://127.0.0.1:6379/0", "", "NOTIFIER"},
-		{"redis", "", "", "REDIS_URL"},
-		{"memory", "redis://127.0.0.1:6379/0", "", "NOTIFIER"},
+		{"", "", "", app.NotifierMemory, ""},
+		{"", "redis://127.0.0.1:6379/0", "", app.NotifierRedis, ""},
+		{"redis", "redis://127.0.0.1:6379/0", "", app.NotifierRedis, ""},
+		{"memory", "", "", app.NotifierMemory, ""},
+		{"postgres", "", "", app.NotifierPostgres, ""},
+		{"postgres", "redis://127.0.0.1:6379/0", "", "", "NOTIFIER"},
+		{"redis", "", "", "", "REDIS_URL"},
+		{"memory", "redis://127.0.0.1:6379/0", "", "", "NOTIFIER"},
+		// SQLite serves one instance: only the memory notifier goes with it.
+		{"", "", sqliteURL, app.NotifierMemory, ""},
+		{"memory", "", sqliteURL, app.NotifierMemory, ""},
+		{"redis", "redis://127.0.0.1:6379/0", sqliteURL, "", "NOTIFIER"},
+		{"postgres", "", sqliteURL, "", "NOTIFIER"},
+		{"", "redis://127.0.0.1:6379/0", sqliteURL, "", "REDIS_URL"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.notifier+","+tt.redisURL, func(t *testing.T) {
+		t.Run(tt.notifier+","+tt.redisURL+","+tt.databaseURL, func(t *testing.T) {
 			t.Parallel()
 			vars := validEnv()
 			vars["NOTIFIER"], vars["REDIS_URL"] = tt.notifier, tt.redisURL
+			if tt.databaseURL != "" {
+				vars["DATABASE_URL"] = tt.databaseURL
+			}
 			cfg, err := app.LoadConfig(env(vars))
 			if tt.want != "" {
 				if err != nil || cfg.Notifier != tt.want {
@@ -139,15 +164,16 @@ func TestLoadConfigNotifier(t *testing.T) {
 				return
 			}
 			var cerr *app.ConfigError
-			if !errors.As(err, &cerr) || cerr.Variable != tt.badVariable {
-				t.Fatalf("error %v, want one naming %s", err, tt.badVariable)
+			if !errors.As(err, &cerr) || cerr.Variable != tt.badVariable || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %v, want one line naming %s", err, tt.badVariable)
 			}
 		})
 	}
 }
 
 // TestWiring checks that fx can build the whole graph (every constructor's
-// dependencies are provided) without starting anything.
+// dependencies are provided) without starting anything: on PostgreSQL with
+// each notifier, and on SQLite.
 func TestWiring(t *testing.T) {
 	t.Parallel()
 	cfg, err := app.LoadConfig(env(validEnv()))
@@ -163,6 +189,26 @@ func TestWiring(t *testing.T) {
 		if err := fx.ValidateApp(app.Options(cfg, logger)); err != nil {
 			t.Fatalf("NOTIFIER=%s: %v", notifier, err)
 		}
+	}
+
+	vars := validEnv()
+	vars["DATABASE_URL"] = "sqlite:" + t.TempDir() + "/relay.db"
+	cfg, err = app.LoadConfig(env(vars))
+	if err != nil || !cfg.UsesSQLite() {
+		t.Fatalf("LoadConfig(SQLite) = %+v, %v", cfg, err)
+	}
+	// The graph holds SQLite's store and the readiness check's health
+	// checker, and nothing of PostgreSQL's.
+	var (
+		lite   sqlite.Config
+		health *sqlstore.HealthChecker
+		pg     postgres.Config
+	)
+	if err := fx.ValidateApp(app.Options(cfg, logger), fx.Populate(&lite, &health)); err != nil {
+		t.Fatalf("SQLite: %v", err)
+	}
+	if err := fx.ValidateApp(app.Options(cfg, logger), fx.Populate(&pg)); err == nil {
+		t.Fatal("the SQLite wiring provides postgres.Config too")
 	}
 }
 
@@ -221,10 +267,19 @@ func TestURL(t *testing.T) {
 			t.Errorf("URL(%q) = %q, want %q", addr, got, want)
 		}
 	}
-	banner := app.DevBanner(app.Config{Addr: ":8080", RandomSecret: true}, "sqlite:relay.db")
-	for _, want := range []string{"http://127.0.0.1:8080/", "/dev/token", "random AUTH_SECRET", "sqlite:relay.db"} {
+	cfg := app.Config{Addr: ":8080", RandomSecret: true, SQLitePath: "relay.db"}
+	banner := app.DevBanner(cfg, app.StoreDescription(cfg))
+	for _, want := range []string{"http://127.0.0.1:8080/", "/dev/token", "random AUTH_SECRET", "SQLite file relay.db"} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner %q does not say %q", banner, want)
 		}
+	}
+}
+
+func TestStoreDescriptionHidesThePassword(t *testing.T) {
+	t.Parallel()
+	got := app.StoreDescription(app.Config{DatabaseURL: "postgres://relay:hunter2@db:5432/relay?sslmode=require"})
+	if strings.Contains(got, "hunter2") || !strings.Contains(got, "db:5432/relay") {
+		t.Fatalf("StoreDescription = %q, want the URL without its password", got)
 	}
 }

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -7,10 +7,10 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// inTx runs fn in a transaction of db, committing when fn returns nil and
+// InTx runs fn in a transaction of db, committing when fn returns nil and
 // rolling back otherwise. Errors come back as the driver returned them, so
 // that the caller translates them once, with its own context.
-func inTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
+func InTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -16,18 +16,33 @@ import (
 
 var _ ports.MessageRepository = (*MessageRepository)(nil)
 
-// MessageRepository stores messages in PostgreSQL. The seq of a channel is
-// the conversation row's last_seq counter, advanced under the row lock in
-// the transaction that inserts the message.
+// MessageRepository stores messages. The seq of a channel is the
+// conversation row's last_seq counter, advanced in the transaction that
+// inserts the message, under the row lock (PostgreSQL) or the database's
+// write lock (SQLite, whose transactions must then begin IMMEDIATE).
 type MessageRepository struct {
-	db     *sqlx.DB
-	notify NotifyConfig
+	db          *sqlx.DB
+	dialect     Dialect
+	afterAppend AfterAppend
 }
 
-// NewMessageRepository returns a MessageRepository on db, configured by
-// opts (WithNotify).
-func NewMessageRepository(db *sqlx.DB, opts ...MessageOption) *MessageRepository {
-	r := &MessageRepository{db: db}
+// AfterAppend runs in Append's transaction once the message m is stored,
+// before the commit; its error rolls the append back. PostgreSQL's NOTIFY
+// is one: it is delivered when, and only if, the transaction commits.
+type AfterAppend func(ctx context.Context, tx *sqlx.Tx, m domain.Message) error
+
+// MessageOption configures a MessageRepository.
+type MessageOption func(*MessageRepository)
+
+// WithAfterAppend makes Append run hook in its transaction; nil is none.
+func WithAfterAppend(hook AfterAppend) MessageOption {
+	return func(r *MessageRepository) { r.afterAppend = hook }
+}
+
+// NewMessageRepository returns a MessageRepository on db, whose SQL differs
+// from other databases' as d says, configured by opts.
+func NewMessageRepository(db *sqlx.DB, d Dialect, opts ...MessageOption) *MessageRepository {
+	r := &MessageRepository{db: db, dialect: d}
 	for _, opt := range opts {
 		opt(r)
 	}
@@ -77,42 +92,45 @@ func nullIfEmpty(s string) sql.NullString {
 }
 
 // Append assigns m the next seq of its channel and stores it, in one
-// transaction: the UPDATE that advances last_seq locks the conversation's
-// row until commit, so concurrent appends to one channel queue up there and
-// get gap-free seqs in commit order. m.CreatedAt is stored in UTC, to the
+// transaction: the UPDATE that advances last_seq holds the conversation's
+// row (or the database) until commit, so concurrent appends to one channel
+// queue up there and get gap-free seqs in commit order. m.CreatedAt is stored in UTC, to the
 // microsecond (now when zero). A missing conversation (or one of another
 // kind) is domain.ErrNotFound; a ClientMessageID the sender already used,
 // or a taken message id, is domain.ErrConflict. On any error the
-// transaction rolls back, so no seq is consumed and, with WithNotify, no
-// NOTIFY is delivered.
+// transaction rolls back, so no seq is consumed and whatever the
+// AfterAppend hook did is undone.
 func (r *MessageRepository) Append(ctx context.Context, m domain.Message) (domain.Message, error) {
 	if m.ID == "" {
 		return domain.Message{}, domain.Invalid("id", "a message needs an id before it is stored")
 	}
 	stored := m
 	stored.CreatedAt = utcMicro(m.CreatedAt)
-	err := inTx(ctx, r.db, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &stored.Seq, `
+	err := InTx(ctx, r.db, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &stored.Seq, r.db.Rebind(`
 			UPDATE conversations SET last_seq = last_seq + 1
-			WHERE id = $1 AND kind = $2
-			RETURNING last_seq`, m.Channel.ID, m.Channel.Kind); err != nil {
+			WHERE id = ? AND kind = ?
+			RETURNING last_seq`), m.Channel.ID, m.Channel.Kind); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `
+		if _, err := tx.ExecContext(ctx, r.db.Rebind(`
 			INSERT INTO messages (id, conversation_id, seq, sender_id, persona_id,
 			                      content, client_message_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
 			m.ID, m.Channel.ID, stored.Seq, m.SenderID, nullIfEmpty(m.PersonaID),
 			m.Content, nullIfEmpty(m.ClientMessageID), stored.CreatedAt); err != nil {
 			return err
 		}
-		return r.notifyStored(ctx, tx, stored)
+		if r.afterAppend == nil {
+			return nil
+		}
+		return r.afterAppend(ctx, tx, stored)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.Message{}, fmt.Errorf("append message: %w: conversation %s", domain.ErrNotFound, m.Channel)
 	}
 	if err != nil {
-		return domain.Message{}, storeError(ctx, "append message", err)
+		return domain.Message{}, StoreError(ctx, r.dialect, "append message", err)
 	}
 	return stored, nil
 }
@@ -121,10 +139,10 @@ func (r *MessageRepository) Append(ctx context.Context, m domain.Message) (domai
 // or domain.ErrNotFound (always for an empty clientMessageID).
 func (r *MessageRepository) FindByClientID(ctx context.Context, sender domain.UserID, clientMessageID string) (domain.Message, error) {
 	var row messageRow
-	err := r.db.GetContext(ctx, &row, selectMessages+`
-		WHERE m.sender_id = $1 AND m.client_message_id = $2`, sender, clientMessageID)
+	err := r.db.GetContext(ctx, &row, r.db.Rebind(selectMessages+`
+		WHERE m.sender_id = ? AND m.client_message_id = ?`), sender, clientMessageID)
 	if err != nil {
-		return domain.Message{}, storeError(ctx, "find message by client id", err)
+		return domain.Message{}, StoreError(ctx, r.dialect, "find message by client id", err)
 	}
 	return row.toDomain(), nil
 }
@@ -143,10 +161,10 @@ func (r *MessageRepository) List(ctx context.Context, q domain.HistoryQuery) ([]
 	if q.Limit <= 0 {
 		q.Limit = domain.DefaultPageSize
 	}
-	query, args, desc := historyQuery(q)
+	query, args, desc := HistoryQuery(q)
 	var rows []messageRow
-	if err := r.db.SelectContext(ctx, &rows, query, args...); err != nil {
-		return nil, storeError(ctx, "list messages", err)
+	if err := r.db.SelectContext(ctx, &rows, r.db.Rebind(query), args...); err != nil {
+		return nil, StoreError(ctx, r.dialect, "list messages", err)
 	}
 	if desc {
 		slices.Reverse(rows)
@@ -158,19 +176,20 @@ func (r *MessageRepository) List(ctx context.Context, q domain.HistoryQuery) ([]
 	return out, nil
 }
 
-// historyQuery returns the statement and arguments that select q's page,
-// and whether its rows come newest first and must be reversed. Every form
-// is a range scan of the (conversation_id, seq) unique index, read forward
-// or backward, with no sort.
-func historyQuery(q domain.HistoryQuery) (query string, args []any, desc bool) {
-	const where = selectMessages + `WHERE m.conversation_id = $1 AND c.kind = $2 `
-	args = []any{q.Channel.ID, q.Channel.Kind, q.Limit}
+// HistoryQuery returns the statement (with `?` placeholders, to be
+// rebound) and arguments that select q's page, and whether its rows come
+// newest first and must be reversed. Every form is a range scan of the
+// (conversation_id, seq) unique index, read forward or backward, with no
+// sort; the adapters' tests check that with their database's planner.
+func HistoryQuery(q domain.HistoryQuery) (query string, args []any, desc bool) {
+	const where = selectMessages + `WHERE m.conversation_id = ? AND c.kind = ? `
+	args = []any{q.Channel.ID, q.Channel.Kind}
 	switch q.Anchor {
 	case domain.PageAfter:
-		return where + `AND m.seq > $4 ORDER BY m.seq LIMIT $3`, append(args, q.Seq), false
+		return where + `AND m.seq > ? ORDER BY m.seq LIMIT ?`, append(args, q.Seq, q.Limit), false
 	case domain.PageBefore:
-		return where + `AND m.seq < $4 ORDER BY m.seq DESC LIMIT $3`, append(args, q.Seq), true
+		return where + `AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`, append(args, q.Seq, q.Limit), true
 	default:
-		return where + `ORDER BY m.seq DESC LIMIT $3`, args, true
+		return where + `ORDER BY m.seq DESC LIMIT ?`, append(args, q.Limit), true
 	}
 }

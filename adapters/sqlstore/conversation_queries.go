@@ -1,10 +1,8 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
 	"fmt"
-
-	"github.com/lib/pq"
 
 	"github.com/relaymsg/relay/domain"
 )
@@ -13,28 +11,12 @@ import (
 // domain.ErrNotFound.
 func (r *ConversationRepository) Get(ctx context.Context, channel domain.ChannelID) (domain.Conversation, error) {
 	var row conversationRow
-	err := r.db.GetContext(ctx, &row, selectConversations+`WHERE c.id = $1 AND c.kind = $2`,
+	err := r.db.GetContext(ctx, &row, r.selectConversations(`WHERE c.id = ? AND c.kind = ?`),
 		channel.ID, channel.Kind)
 	if err != nil {
-		return domain.Conversation{}, storeError(ctx, fmt.Sprintf("get conversation %s", channel), err)
+		return domain.Conversation{}, StoreError(ctx, r.dialect, fmt.Sprintf("get conversation %s", channel), err)
 	}
-	return row.toDomain(), nil
-}
-
-// IsMember reports whether user is a member of the conversation; false
-// when the conversation does not exist.
-func (r *ConversationRepository) IsMember(ctx context.Context, channel domain.ChannelID, user domain.UserID) (bool, error) {
-	var member bool
-	err := r.db.GetContext(ctx, &member, `
-		SELECT EXISTS (
-			SELECT 1 FROM conversation_members m
-			JOIN conversations c ON c.id = m.conversation_id
-			WHERE c.id = $1 AND c.kind = $2 AND m.user_id = $3
-		)`, channel.ID, channel.Kind, user)
-	if err != nil {
-		return false, storeError(ctx, "is member", err)
-	}
-	return member, nil
+	return row.toDomain()
 }
 
 // channelStateRow is one row of ChannelStates' query.
@@ -55,19 +37,19 @@ func (r *ConversationRepository) ChannelStates(ctx context.Context, channels []d
 	if len(channels) == 0 {
 		return nil, nil
 	}
-	ids := make(pq.StringArray, len(channels))
+	ids := make([]string, len(channels))
 	for i, ch := range channels {
 		ids[i] = string(ch.ID)
 	}
 	var rows []channelStateRow
-	err := r.db.SelectContext(ctx, &rows, `
+	err := r.db.SelectContext(ctx, &rows, r.db.Rebind(`
 		SELECT c.id, c.kind, c.num, c.last_seq, c.removals,
 		       EXISTS (SELECT 1 FROM conversation_members m
-		               WHERE m.conversation_id = c.id AND m.user_id = $2) AS is_member
+		               WHERE m.conversation_id = c.id AND m.user_id = ?) AS is_member
 		FROM conversations c
-		WHERE c.id = ANY ($1)`, ids, user)
+		WHERE c.id `+r.dialect.IDIn), user, r.dialect.IDList(ids))
 	if err != nil {
-		return nil, storeError(ctx, "channel states", err)
+		return nil, StoreError(ctx, r.dialect, "channel states", err)
 	}
 	// The kind is checked here rather than in SQL: ids are unique across
 	// kinds, so the row found for an id is the only candidate.
@@ -91,15 +73,19 @@ func (r *ConversationRepository) ChannelStates(ctx context.Context, channels []d
 // created first, each with its members and last seq, in one query.
 func (r *ConversationRepository) ListForMember(ctx context.Context, user domain.UserID) ([]domain.Conversation, error) {
 	var rows []conversationRow
-	err := r.db.SelectContext(ctx, &rows, selectConversations+`
-		WHERE c.id IN (SELECT conversation_id FROM conversation_members WHERE user_id = $1)
-		ORDER BY c.created_at DESC, c.num DESC`, user)
+	err := r.db.SelectContext(ctx, &rows, r.selectConversations(`
+		WHERE c.id IN (SELECT conversation_id FROM conversation_members WHERE user_id = ?)
+		ORDER BY c.created_at DESC, c.num DESC`), user)
 	if err != nil {
-		return nil, storeError(ctx, "list conversations", err)
+		return nil, StoreError(ctx, r.dialect, "list conversations", err)
 	}
 	out := make([]domain.Conversation, len(rows))
 	for i, row := range rows {
-		out[i] = row.toDomain()
+		c, err := row.toDomain()
+		if err != nil {
+			return nil, fmt.Errorf("list conversations: %w", err)
+		}
+		out[i] = c
 	}
 	return out, nil
 }

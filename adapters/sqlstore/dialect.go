@@ -1,0 +1,25 @@
+package sqlstore
+
+// Dialect is what differs between the databases the repositories run on.
+// Everything else (the statements, the transactions, the rows) is shared.
+// The bind style is not here: it follows the pool's driver name
+// (sqlx.BindType), and statements are rebound to it.
+type Dialect struct {
+	// MemberIDs is an SQL expression over the conversation aliased c: its
+	// member ids, sorted, as the text of a JSON array ("[]" for none).
+	MemberIDs string
+	// IDIn follows a column in a WHERE clause and holds when the column is
+	// one of the ids bound, as IDList's value, to its one placeholder.
+	IDIn string
+	// IDRows is a FROM item with one row per id bound, as IDList's value,
+	// to its one placeholder; the id is in its column value.
+	IDRows string
+	// IDList returns the argument that binds ids to IDIn's or IDRows'
+	// placeholder.
+	IDList func(ids []string) any
+	// Classify returns the domain sentinel (domain.ErrConflict,
+	// domain.ErrNotFound, domain.ErrUnavailable) that a driver error stands
+	// for, or nil. What every driver shares (sql.ErrNoRows, a done context,
+	// a closed pool) is classified before it is asked.
+	Classify func(err error) error
+}
