@@ -40,7 +40,7 @@ func (r *ConversationRepository) AddMember(ctx context.Context, group domain.Cha
 	res, err := r.db.ExecContext(ctx, r.db.Rebind(`
 		INSERT INTO conversation_members (conversation_id, user_id, joined_at)
 		SELECT id, ?, ? FROM conversations WHERE id = ? AND kind = 'group'
-		ON CONFLICT DO NOTHING`), user, utcMicro(time.Time{}), group.ID)
+		ON CONFLICT DO NOTHING`), user, utcMicro(time.Now()), group.ID)
 	if err != nil {
 		return StoreError(ctx, r.dialect, "add member", err)
 	}

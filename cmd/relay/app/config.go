@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/relaymsg/relay/adapters/cluster"
 )
 
 // Config is everything Relay reads from its environment. LoadConfig fills
@@ -62,7 +64,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RedisURL:        r.redisURL("REDIS_URL"),
 		RedisPrefix:     r.text("REDIS_PREFIX", "relay:"),
 		RedisClientName: r.redisClientName("REDIS_CLIENT_NAME", "relay"),
-		HeadInterval:    r.duration("NOTIFIER_HEAD_INTERVAL", 5*time.Second, 100*time.Millisecond, 10*time.Minute),
+		HeadInterval:    r.duration("NOTIFIER_HEAD_INTERVAL", cluster.DefaultHeadInterval, 100*time.Millisecond, 10*time.Minute),
 		AuthSecret:      r.secret("AUTH_SECRET", dev),
 		Heartbeat:       r.duration("HEARTBEAT_INTERVAL", 15*time.Second, time.Second, time.Hour),
 		SSERetry:        r.duration("SSE_RETRY", 2*time.Second, 100*time.Millisecond, time.Hour),
