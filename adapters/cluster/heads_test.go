@@ -9,6 +9,7 @@ import (
 	"github.com/relaymsg/relay/adapters/cluster"
 	"github.com/relaymsg/relay/adapters/cluster/clustertest"
 	"github.com/relaymsg/relay/domain"
+	"github.com/relaymsg/relay/ports"
 )
 
 // fakeStore answers ChannelStates from a map, or fails with err.
@@ -145,13 +146,31 @@ func TestUnconfirmedChannelsResync(t *testing.T) {
 	// x is received again: its resync comes first, then messages as they are.
 	n.transport.confirm(x)
 	expectResync(t, onX, x)
-	publish(t, n, clustertest.Message(x, 3))
-	expectMessage(t, onX, x, 3)
+	expectHandedOver(t, n, onX, x, 3)
 	// y is still unconfirmed, until a reconnect confirms every channel.
 	publish(t, n, clustertest.Message(y, 2))
 	expectResync(t, onY, y)
 	n.transport.reconnect()
 	expectResync(t, onY, y)
-	publish(t, n, clustertest.Message(y, 3))
-	expectMessage(t, onY, y, 3)
+	expectHandedOver(t, n, onY, y, 3)
+}
+
+// expectHandedOver publishes messages of ch from seq on until one reaches
+// sub as it is. The confirmation resyncs sub before it marks ch confirmed
+// (so that no message overtakes the access check), and a message published
+// in between still goes through the store: each publish brings sub exactly
+// one event, a resync until the mark is set, then the message.
+func expectHandedOver(t *testing.T, n instance, sub ports.Subscription, ch domain.ChannelID, seq int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for ; time.Now().Before(deadline); seq++ {
+		publish(t, n, clustertest.Message(ch, seq))
+		switch ev := clustertest.Next(t, sub); {
+		case ev.Kind == domain.EventMessage && ev.Message.Seq == seq:
+			return
+		case ev.Kind != domain.EventResync:
+			t.Fatalf("received %s, want message %d of %s or a resync", describe(ev), seq, ch)
+		}
+	}
+	t.Fatalf("messages of %s still reach subscribers as resyncs after its confirmation", ch)
 }
