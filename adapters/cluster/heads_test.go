@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -83,8 +84,14 @@ func TestHeadsOfWatchedChannels(t *testing.T) {
 			t.Fatalf("head %+v, want %+v", got, want)
 		}
 	}
-	if got := n.metric(t, "relay_notifier_heads_total"); got < 2 {
-		t.Fatalf("heads_total = %v, want at least 2", got)
+	// Counted once the batch has been handed over, so maybe just after.
+	if err := clustertest.Eventually(t.Context(), func(context.Context) error {
+		if got := n.metric(t, "relay_notifier_heads_total"); got < 2 {
+			return fmt.Errorf("heads_total = %v, want at least 2", got)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 
 	// A store that fails is counted and retried; heads resume with it.

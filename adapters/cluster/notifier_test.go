@@ -327,7 +327,9 @@ func TestSubscribedAndReconnectedResync(t *testing.T) {
 func TestWatchFollowsLocalSubscribers(t *testing.T) {
 	t.Parallel()
 	b := &bus{}
-	n := newInstance(t, b, cluster.Options{Hub: memory.Options{QueueSize: 1}})
+	// A queue of three: the first subscriber gets a confirmation resync
+	// for each of its two channels, which must not cut it off.
+	n := newInstance(t, b, cluster.Options{Hub: memory.Options{QueueSize: 3}})
 	x, y := clustertest.NewChannel(), clustertest.NewChannel()
 
 	first := clustertest.Subscribe(t, n, x, y)
@@ -343,9 +345,9 @@ func TestWatchFollowsLocalSubscribers(t *testing.T) {
 	if got := n.transport.takeCalls(); len(got) != 0 {
 		t.Fatalf("x still has a subscriber, got %q", got)
 	}
-	// The second subscriber's queue of one holds x's confirmation resync
-	// (or not yet): publishing two messages cuts it off.
-	for seq := range int64(2) {
+	// The second subscriber's queue of three holds x's confirmation resync
+	// (or not yet): publishing four messages cuts it off.
+	for seq := range int64(4) {
 		_ = n.Publish(t.Context(), clustertest.Message(x, seq+1))
 	}
 	select {
@@ -353,8 +355,16 @@ func TestWatchFollowsLocalSubscribers(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the subscriber was not cut off")
 	}
-	if got := n.transport.takeCalls(); !slices.Equal(got, []string{"-" + x.String()}) {
-		t.Fatalf("after x's last subscriber was cut off: %q", got)
+	// Done closes as the cut-off begins; the hub lets go of the channel
+	// just after.
+	var calls []string
+	if err := clustertest.Eventually(t.Context(), func(context.Context) error {
+		if calls = append(calls, n.transport.takeCalls()...); len(calls) == 0 {
+			return errors.New("x still watched")
+		}
+		return nil
+	}); err != nil || !slices.Equal(calls, []string{"-" + x.String()}) {
+		t.Fatalf("after x's last subscriber was cut off: %q (%v)", calls, err)
 	}
 	if got := n.metric(t, "relay_notifier_watched_channels"); got != 0 {
 		t.Fatalf("watched channels = %v, want 0", got)
