@@ -106,6 +106,20 @@ func (s *fakeStore) commit(channel domain.ChannelID, seq int64) {
 	s.last[channel] = max(s.last[channel], seq)
 }
 
+// lastOf returns the seq of channel's newest message.
+func (s *fakeStore) lastOf(channel domain.ChannelID) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last[channel]
+}
+
+// failure returns the error the store fails with, nil when it works.
+func (s *fakeStore) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
 func (s *fakeStore) fail(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

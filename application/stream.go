@@ -59,9 +59,13 @@ type Stream struct {
 	order    []domain.ChannelID         // the channels in request order
 	channels map[domain.ChannelID]int64 // channel → conversation number, for the channels still open
 	removals map[domain.ChannelID]int64 // channel → member removals known when its access was last checked
-	start    domain.Cursor
-	cursor   domain.Cursor // every message at or before it was delivered
-	gaps     gapHold       // messages that arrived ahead of a gap
+	// authorised is each channel's last seq when access was checked: the
+	// replay reads up to there, and what came later arrives in order
+	// through the subscription, behind any removal queued meanwhile.
+	authorised map[domain.ChannelID]int64
+	start      domain.Cursor
+	cursor     domain.Cursor // every message at or before it was delivered
+	gaps       gapHold       // messages that arrived ahead of a gap
 }
 
 // Start returns the stream's starting cursor: where replay begins.
@@ -103,10 +107,11 @@ func (s *Stream) Run(ctx context.Context, sink StreamSink) error {
 
 func (s *Stream) run(ctx context.Context, sink StreamSink) error {
 	for _, ch := range s.order {
-		if err := s.catchUp(ctx, ch, sink); err != nil {
+		if err := s.catchUp(ctx, ch, s.authorised[ch], sink); err != nil {
 			return err
 		}
 	}
+	s.authorised = nil
 	if err := sink.Flush(); err != nil {
 		return err
 	}
@@ -149,7 +154,7 @@ func (s *Stream) run(ctx context.Context, sink StreamSink) error {
 			// The gap did not close by itself: a notification was lost.
 			s.gaps.armed = false
 			for _, ch := range s.gaps.channels() {
-				if err := s.fillGap(ctx, ch, sink); err != nil {
+				if err := s.fillGap(ctx, ch, s.gaps.reach(ch), sink); err != nil {
 					return err
 				}
 			}
@@ -241,21 +246,26 @@ func (s *Stream) deliverLive(ctx context.Context, m domain.Message, sink StreamS
 	if s.gaps.hold(m) {
 		// Too far behind to wait: the store has everything up to m (m is
 		// committed), so catching up delivers m too.
-		return s.fillGap(ctx, m.Channel, sink)
+		return s.fillGap(ctx, m.Channel, s.gaps.reach(m.Channel), sink)
 	}
 	return nil
 }
 
-// catchUp delivers every stored message of channel after the cursor.
-func (s *Stream) catchUp(ctx context.Context, channel domain.ChannelID, sink StreamSink) error {
-	_, err := s.catchUpCounting(ctx, channel, sink)
+// catchUp delivers the stored messages of channel after the cursor, up to
+// seq upTo: a position the store is known to have reached (read when
+// access was checked, or the seq of a committed message that arrived ahead
+// of a gap). It never reads past it, because a later message may follow a
+// member removal still waiting in the subscription's queue; those arrive
+// through the queue, in order with the removal.
+func (s *Stream) catchUp(ctx context.Context, channel domain.ChannelID, upTo int64, sink StreamSink) error {
+	_, err := s.catchUpCounting(ctx, channel, upTo, sink)
 	return err
 }
 
-// fillGap catches channel up because notifications did not arrive in time,
-// and tells the observer.
-func (s *Stream) fillGap(ctx context.Context, channel domain.ChannelID, sink StreamSink) error {
-	n, err := s.catchUpCounting(ctx, channel, sink)
+// fillGap catches channel up to upTo because notifications did not arrive
+// in time, and tells the observer.
+func (s *Stream) fillGap(ctx context.Context, channel domain.ChannelID, upTo int64, sink StreamSink) error {
+	n, err := s.catchUpCounting(ctx, channel, upTo, sink)
 	if s.observer != nil && err == nil {
 		s.observer.GapFilled(channel, n)
 	}
@@ -263,7 +273,7 @@ func (s *Stream) fillGap(ctx context.Context, channel domain.ChannelID, sink Str
 }
 
 // catchUpCounting is catchUp that also says how many messages it delivered.
-func (s *Stream) catchUpCounting(ctx context.Context, channel domain.ChannelID, sink StreamSink) (int, error) {
+func (s *Stream) catchUpCounting(ctx context.Context, channel domain.ChannelID, upTo int64, sink StreamSink) (int, error) {
 	number, ok := s.channels[channel]
 	if !ok {
 		return 0, nil
@@ -271,6 +281,10 @@ func (s *Stream) catchUpCounting(ctx context.Context, channel domain.ChannelID, 
 	delivered := 0
 	for {
 		at, _ := s.cursor.Seq(number)
+		if at >= upTo {
+			s.gaps.release(channel, at)
+			return delivered, nil
+		}
 		page, err := s.msgs.List(ctx, domain.HistoryAfter(channel, at, replayPage))
 		if err != nil {
 			return delivered, fmt.Errorf("replay %s: %w", channel, err)
@@ -279,6 +293,9 @@ func (s *Stream) catchUpCounting(ctx context.Context, channel domain.ChannelID, 
 			if m.Seq <= at {
 				continue
 			}
+			if m.Seq > upTo {
+				break
+			}
 			if err := s.send(number, m, sink); err != nil {
 				return delivered, err
 			}
@@ -286,7 +303,9 @@ func (s *Stream) catchUpCounting(ctx context.Context, channel domain.ChannelID, 
 			at = m.Seq
 		}
 		if len(page) < replayPage {
-			s.gaps.drop(channel) // whatever was held is at or before the cursor now
+			// The store ends here: whatever was held or expected is at or
+			// before the cursor now.
+			s.gaps.drop(channel)
 			return delivered, nil
 		}
 	}

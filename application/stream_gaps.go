@@ -90,6 +90,30 @@ func (g *gapHold) next(channel domain.ChannelID, at int64) (domain.Message, bool
 	return m, true
 }
 
+// reach returns the furthest seq of channel that the store is known to
+// hold: the latest held message's, or the seq a head announced.
+func (g *gapHold) reach(channel domain.ChannelID) int64 {
+	seq := g.expect[channel]
+	if list := g.held[channel]; len(list) > 0 {
+		seq = max(seq, list[len(list)-1].Seq)
+	}
+	return seq
+}
+
+// release forgets what is held and expected for channel at or before at,
+// the cursor after a catch-up that reached what the store was known to
+// hold.
+func (g *gapHold) release(channel domain.ChannelID, at int64) {
+	if seq, ok := g.expect[channel]; ok && seq <= at {
+		delete(g.expect, channel)
+	}
+	list := g.held[channel]
+	for len(list) > 0 && list[0].Seq <= at {
+		list = list[1:]
+	}
+	g.set(channel, list)
+}
+
 // drop forgets what is held and expected for channel: the store has it
 // all.
 func (g *gapHold) drop(channel domain.ChannelID) {

@@ -22,8 +22,10 @@ func (s *Stream) resync(ctx context.Context, channel domain.ChannelID, sink Stre
 		return fmt.Errorf("recheck access: %w", err)
 	}
 	readable := make(map[domain.ChannelID]bool, len(states))
+	last := make(map[domain.ChannelID]int64, len(states))
 	for _, st := range states {
 		readable[st.Channel] = s.principal.CanAccess(st.IsMember)
+		last[st.Channel] = st.LastSeq
 		s.removals[st.Channel] = st.Removals
 	}
 	for _, ch := range channels {
@@ -33,7 +35,9 @@ func (s *Stream) resync(ctx context.Context, channel domain.ChannelID, sink Stre
 			}
 			continue
 		}
-		if err := s.catchUp(ctx, ch, sink); err != nil {
+		// Access was checked at last[ch]; later messages come through the
+		// queue, behind any removal that followed the check.
+		if err := s.catchUp(ctx, ch, last[ch], sink); err != nil {
 			return err
 		}
 	}

@@ -44,12 +44,15 @@ type streamHarness struct {
 	t        *testing.T
 	observer gapObserver
 	states   []domain.ChannelState // what ChannelStates answers; a step may change it
-	stream   *application.Stream
-	sub      *fakeSub
-	store    *fakeStore
-	sink     *recordingSink
-	ctx      context.Context
-	cancel   context.CancelFunc
+	// stateReads counts the ChannelStates calls: the stream's opening and
+	// each access check.
+	stateReads int
+	stream     *application.Stream
+	sub        *fakeSub
+	store      *fakeStore
+	sink       *recordingSink
+	ctx        context.Context
+	cancel     context.CancelFunc
 }
 
 func openStream(t *testing.T, s streamSetup) *streamHarness {
@@ -102,13 +105,19 @@ func (o *gapObserver) GapFilled(ch domain.ChannelID, recovered int) {
 }
 
 // channelStates answers ChannelStates from h.states, for the channels
-// asked, in the order asked; it runs on the stream's goroutine (or the
-// test's, when the stream opens), so it needs no lock.
+// asked, in the order asked, with the last seq the store holds now; it
+// runs on the stream's goroutine (or the test's, when the stream opens),
+// so it needs no lock of its own.
 func (h *streamHarness) channelStates(_ context.Context, channels []domain.ChannelID, _ domain.UserID) ([]domain.ChannelState, error) {
+	h.stateReads++
+	if err := h.store.failure(); err != nil {
+		return nil, err
+	}
 	var out []domain.ChannelState
 	for _, ch := range channels {
 		for _, st := range h.states {
 			if st.Channel == ch {
+				st.LastSeq = h.store.lastOf(ch)
 				out = append(out, st)
 			}
 		}
@@ -293,9 +302,9 @@ func TestStreamRun(t *testing.T) {
 			},
 			want: []string{"flush", "flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "A8 {A:8 B:3}", "flush", "A9 {A:9 B:3}", "flush"},
 			check: func(t *testing.T, h *streamHarness) {
-				// Only the replay read the store.
-				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5}) {
-					t.Errorf("queries of A after %v, want [5]", got)
+				// The stream started at the end: nothing read the store.
+				if got := h.store.queriesOf(chA); len(got) != 0 {
+					t.Errorf("queries of A after %v, want none", got)
 				}
 				if len(h.observer.fills) != 0 {
 					t.Errorf("gap fills %q, want none", h.observer.fills)
@@ -313,8 +322,8 @@ func TestStreamRun(t *testing.T) {
 			},
 			want: []string{"flush", "flush", "flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "A8 {A:8 B:3}", "A9 {A:9 B:3}", "flush", "flush"},
 			check: func(t *testing.T, h *streamHarness) {
-				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5, 5}) {
-					t.Errorf("queries of A after %v, want [5 5]", got)
+				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5}) {
+					t.Errorf("queries of A after %v, want [5]", got)
 				}
 			},
 		},
@@ -323,8 +332,8 @@ func TestStreamRun(t *testing.T) {
 			script: []step{push(head(chA, 5, 0), head(chB, 2, 0)), cancelRun},
 			want:   []string{"flush", "flush"},
 			check: func(t *testing.T, h *streamHarness) {
-				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5}) {
-					t.Errorf("queries of A after %v, want only the replay [5]", got)
+				if got := h.store.queriesOf(chA); len(got) != 0 {
+					t.Errorf("queries of A after %v, want none", got)
 				}
 			},
 		},
@@ -337,8 +346,8 @@ func TestStreamRun(t *testing.T) {
 			},
 			want: []string{"flush", "flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "flush"},
 			check: func(t *testing.T, h *streamHarness) {
-				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5}) {
-					t.Errorf("queries of A after %v, want only the replay [5]", got)
+				if got := h.store.queriesOf(chA); len(got) != 0 {
+					t.Errorf("queries of A after %v, want none", got)
 				}
 				if len(h.observer.fills) != 0 {
 					t.Errorf("gap fills %q, want none", h.observer.fills)
@@ -356,8 +365,8 @@ func TestStreamRun(t *testing.T) {
 			},
 			want: []string{"flush", "flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "flush"},
 			check: func(t *testing.T, h *streamHarness) {
-				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5, 5}) {
-					t.Errorf("queries of A after %v, want [5 5]", got)
+				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5}) {
+					t.Errorf("queries of A after %v, want [5]", got)
 				}
 				if !slices.Equal(h.observer.fills, []string{"A+2"}) {
 					t.Errorf("gap fills %q, want [A+2]", h.observer.fills)
@@ -387,9 +396,9 @@ func TestStreamRun(t *testing.T) {
 			},
 			want: []string{"flush", "flush", "flush", "flush"},
 			check: func(t *testing.T, h *streamHarness) {
-				// The replay, then the one recheck's catch-up.
-				if got := h.store.queriesOf(chA); !slices.Equal(got, []int64{5, 5}) {
-					t.Errorf("queries of A after %v, want [5 5]", got)
+				// Access read when the stream opened, then the one recheck.
+				if h.stateReads != 2 {
+					t.Errorf("channel states read %d times, want 2", h.stateReads)
 				}
 			},
 		},
@@ -480,10 +489,21 @@ func TestStreamRun(t *testing.T) {
 				if _, unsubscribed := h.sub.state(); !slices.Equal(unsubscribed, []domain.ChannelID{chB}) {
 					t.Errorf("unsubscribed %v, want [B]", unsubscribed)
 				}
-				if got := h.store.queriesOf(chB); !slices.Equal(got, []int64{3}) {
-					t.Errorf("B was read from the store after %v, want only the replay [3]", got)
+				if got := h.store.queriesOf(chB); len(got) != 0 {
+					t.Errorf("B was read from the store after %v; it started at its end", got)
 				}
 			},
+		},
+		{
+			// Messages posted after the stream was authorised come through
+			// the queue, behind a removal queued meanwhile: a replay that
+			// read past the authorised position would serve them to a
+			// member who is no longer one, for as long as the replay lasts.
+			name:   "the replay stops at the position read when the stream was authorised",
+			setup:  streamSetup{cursor: cursorOf(domain.Position{Number: 10, Seq: 5}, domain.Position{Number: 20, Seq: 1})},
+			before: steps(commitSilently(chB, 6), push(removed(chB, "u_alice")), push(live(chB, 4, 5, 6)...)),
+			script: []step{noop, cancelRun},
+			want:   []string{"B2 {A:5 B:2}", "B3 {A:5 B:3}", "flush", "removed B {A:5}", "flush"},
 		},
 		{
 			name:   "removal of another user is ignored",
@@ -676,7 +696,7 @@ func TestStreamReplayPages(t *testing.T) {
 		wantQueries []int64
 	}{
 		{"less than a page", 0, 199, []int64{0}},
-		{"exactly a page", 0, 200, []int64{0, 200}},
+		{"exactly a page", 0, 200, []int64{0}},
 		{"several pages", 0, 450, []int64{0, 200, 400}},
 		{"several pages from the middle", 1000, 1601, []int64{1000, 1200, 1400, 1600}},
 	}
@@ -819,4 +839,48 @@ func deliveredA(from, to int64) []string {
 		out = append(out, fmt.Sprintf("A%d {A:%d B:3}", seq, seq))
 	}
 	return out
+}
+
+// TestStreamGapFillBound checks that a gap filled from the store is read
+// only up to the message that revealed it: what was committed later comes
+// through the queue, behind a removal queued meanwhile, so a removed member
+// is not served messages posted after its removal.
+func TestStreamGapFillBound(t *testing.T) {
+	t.Parallel()
+	h := openStream(t, streamSetup{})
+	// B4 is lost; B5…B69 overflow the hold (maxHeld) and make the stream
+	// read the store at once, while B70…B80 are committed and the removal
+	// is queued right behind B69.
+	h.sink.steps = []func(){
+		func() {
+			h.store.commit(chB, 80)
+			h.sub.push(live(chB, seqs(5, 69)...)...)
+			h.sub.push(removed(chB, "u_alice"))
+			h.sub.push(live(chB, seqs(70, 80)...)...)
+		},
+	}
+	for range 5 {
+		h.sink.steps = append(h.sink.steps, func() {
+			if slices.Contains(h.sink.log, "removed B {A:5}") {
+				h.cancel()
+			}
+		})
+	}
+	if err := h.run(); err != nil {
+		t.Fatal(err)
+	}
+	var delivered []string
+	for _, e := range h.sink.log {
+		if e != "flush" {
+			delivered = append(delivered, e)
+		}
+	}
+	var want []string
+	for seq := int64(4); seq <= 69; seq++ {
+		want = append(want, fmt.Sprintf("B%d {A:5 B:%d}", seq, seq))
+	}
+	want = append(want, "removed B {A:5}")
+	if !slices.Equal(delivered, want) {
+		t.Fatalf("delivered:\n got %q\nwant %q", delivered, want)
+	}
 }

@@ -105,6 +105,8 @@ func (uc *SubscribeChannel) newStream(q SubscribeQuery, channels []domain.Channe
 		order:     channels,
 		channels:  make(map[domain.ChannelID]int64, len(channels)),
 		removals:  make(map[domain.ChannelID]int64, len(channels)),
+
+		authorised: make(map[domain.ChannelID]int64, len(channels)),
 	}
 	for _, ch := range channels {
 		st, ok := byChannel[ch]
@@ -122,6 +124,7 @@ func (uc *SubscribeChannel) newStream(q SubscribeQuery, channels []domain.Channe
 		}
 		s.channels[ch] = st.Number
 		s.removals[ch] = st.Removals
+		s.authorised[ch] = st.LastSeq
 		s.cursor = s.cursor.With(st.Number, seq)
 	}
 	s.start = s.cursor
