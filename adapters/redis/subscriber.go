@@ -237,7 +237,10 @@ func (t *Transport) plan(applied, resend map[domain.ChannelID]bool) (subs, unsub
 	}
 	for ch, watch := range changes {
 		switch {
-		case watch && (!applied[ch] || resend[ch]):
+		case watch:
+			// Even if applied (an Unwatch and a Watch that came together):
+			// the Notifier trusts a newly watched channel only once a
+			// confirmation arrives, and a repeated SUBSCRIBE brings one.
 			subs = append(subs, ch)
 		case !watch && applied[ch]:
 			unsubs = append(unsubs, ch)
