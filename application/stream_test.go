@@ -48,8 +48,11 @@ type streamHarness struct {
 	sub      *fakeSub
 	store    *fakeStore
 	sink     *recordingSink
-	ctx      context.Context
-	cancel   context.CancelFunc
+	// stateReads counts ChannelStates calls: the stream's opening and
+	// every access check of a resync.
+	stateReads int
+	ctx        context.Context
+	cancel     context.CancelFunc
 }
 
 func openStream(t *testing.T, s streamSetup) *streamHarness {
@@ -105,6 +108,7 @@ func (o *gapObserver) GapFilled(ch domain.ChannelID, recovered int) {
 // asked, in the order asked; it runs on the stream's goroutine (or the
 // test's, when the stream opens), so it needs no lock.
 func (h *streamHarness) channelStates(_ context.Context, channels []domain.ChannelID, _ domain.UserID) ([]domain.ChannelState, error) {
+	h.stateReads++
 	var out []domain.ChannelState
 	for _, ch := range channels {
 		for _, st := range h.states {
@@ -407,6 +411,36 @@ func TestStreamRun(t *testing.T) {
 				cancelRun,
 			},
 			want: []string{"flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "A8 {A:8 B:3}", "flush"},
+		},
+		{
+			// An instance that cannot trust its notifier (an outage, a
+			// subscription not yet confirmed) turns every local message
+			// into a resync: those queued together cost one access check
+			// and one catch-up, not one each.
+			name: "queued resyncs of a channel coalesce into one",
+			script: []step{
+				steps(commitSilently(chA, 7), push(resync(chA), resync(chA), resync(chA), resync(chA), resync(chA))),
+				cancelRun,
+			},
+			want: []string{"flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "flush"},
+			check: func(t *testing.T, h *streamHarness) {
+				if h.stateReads != 2 {
+					t.Errorf("ChannelStates read %d times, want 2 (the opening, one resync)", h.stateReads)
+				}
+			},
+		},
+		{
+			name: "a resync is not coalesced across a message of its channel",
+			script: []step{
+				steps(commitSilently(chA, 6), push(resync(chA), live(chA, 7)[0], resync(chA)), commitSilently(chA, 7)),
+				cancelRun,
+			},
+			want: []string{"flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "flush"},
+			check: func(t *testing.T, h *streamHarness) {
+				if h.stateReads != 3 {
+					t.Errorf("ChannelStates read %d times, want 3 (the opening, two resyncs)", h.stateReads)
+				}
+			},
 		},
 		{
 			name: "resync of one channel catches it up",
