@@ -64,8 +64,9 @@ type Stream struct {
 	// through the subscription, behind any removal queued meanwhile.
 	authorised map[domain.ChannelID]int64
 	start      domain.Cursor
-	cursor     domain.Cursor // every message at or before it was delivered
-	gaps       gapHold       // messages that arrived ahead of a gap
+	cursor     domain.Cursor   // every message at or before it was delivered
+	gaps       gapHold         // messages that arrived ahead of a gap
+	batch      []*domain.Event // handleBatch's buffer, kept between batches
 }
 
 // Start returns the stream's starting cursor: where replay begins.
@@ -168,22 +169,54 @@ func (s *Stream) run(ctx context.Context, sink StreamSink) error {
 // handleBatch handles ev and whatever else is already queued, up to
 // maxBatch events, then flushes once. Events are shared with other
 // subscribers and only read.
+//
+// A resync followed in the batch by another resync that covers it, with
+// no event of its channel in between, is skipped: the later one checks
+// access and reads the store after everything the earlier one stood for.
+// While an instance cannot trust its notifier every local message is a
+// resync, and this keeps a burst of them to one access check and one read
+// per channel instead of two queries per message.
 func (s *Stream) handleBatch(ctx context.Context, ev *domain.Event, sink StreamSink) error {
-	for n := 1; ; n++ {
-		if err := s.handle(ctx, ev, sink); err != nil {
-			return err
-		}
-		if n == maxBatch {
-			break
-		}
+	batch := append(s.batch[:0], ev)
+	for len(batch) < maxBatch {
 		select {
-		case ev = <-s.sub.Events():
+		case next := <-s.sub.Events():
+			batch = append(batch, next)
 			continue
 		default:
 		}
 		break
 	}
+	defer func() {
+		clear(batch) // drop the references until the next batch
+		s.batch = batch[:0]
+	}()
+	for i, ev := range batch {
+		if ev.Kind == domain.EventResync && resyncedLater(batch[i+1:], ev.Channel) {
+			continue
+		}
+		if err := s.handle(ctx, ev, sink); err != nil {
+			return err
+		}
+	}
 	return sink.Flush()
+}
+
+// resyncedLater reports whether rest holds a resync that covers a resync
+// of ch (one of ch, or of every channel) before any other event of ch;
+// for ch zero (every channel), before any other event at all.
+func resyncedLater(rest []*domain.Event, ch domain.ChannelID) bool {
+	all := ch == (domain.ChannelID{})
+	for _, ev := range rest {
+		covers := ev.Kind == domain.EventResync && (ev.Channel == (domain.ChannelID{}) || ev.Channel == ch)
+		switch {
+		case covers && (!all || ev.Channel == ch):
+			return true
+		case all || ev.Channel == ch || ev.Channel == (domain.ChannelID{}):
+			return false
+		}
+	}
+	return false
 }
 
 func (s *Stream) handle(ctx context.Context, ev *domain.Event, sink StreamSink) error {

@@ -418,6 +418,36 @@ func TestStreamRun(t *testing.T) {
 			want: []string{"flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "A8 {A:8 B:3}", "flush"},
 		},
 		{
+			// An instance that cannot trust its notifier (an outage, a
+			// subscription not yet confirmed) turns every local message
+			// into a resync: those queued together cost one access check
+			// and one catch-up, not one each.
+			name: "queued resyncs of a channel coalesce into one",
+			script: []step{
+				steps(commitSilently(chA, 7), push(resync(chA), resync(chA), resync(chA), resync(chA), resync(chA))),
+				cancelRun,
+			},
+			want: []string{"flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "flush"},
+			check: func(t *testing.T, h *streamHarness) {
+				if h.stateReads != 2 {
+					t.Errorf("ChannelStates read %d times, want 2 (the opening, one resync)", h.stateReads)
+				}
+			},
+		},
+		{
+			name: "a resync is not coalesced across a message of its channel",
+			script: []step{
+				steps(commitSilently(chA, 6), push(resync(chA), live(chA, 7)[0], resync(chA)), commitSilently(chA, 7)),
+				cancelRun,
+			},
+			want: []string{"flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "flush"},
+			check: func(t *testing.T, h *streamHarness) {
+				if h.stateReads != 3 {
+					t.Errorf("ChannelStates read %d times, want 3 (the opening, two resyncs)", h.stateReads)
+				}
+			},
+		},
+		{
 			name: "resync of one channel catches it up",
 			script: []step{
 				steps(commitSilently(chA, 7), commitSilently(chB, 4), push(resync(chA))),

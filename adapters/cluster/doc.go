@@ -20,10 +20,11 @@
 //     connection was down or before it existed, is in the store.
 //   - An envelope this build cannot use (too large to carry whole, a newer
 //     version) becomes a resync of its channel.
-//   - While the transport is not receiving a channel it received before
-//     (its connection failed), local messages of it reach local
-//     subscribers as resyncs: a member removal published elsewhere is
-//     missed meanwhile, and a resync checks access before reading.
+//   - While the transport is not receiving a channel (its connection
+//     failed, or the channel is newly watched and its SUBSCRIBE or LISTEN
+//     not yet confirmed), local messages of it reach local subscribers as
+//     resyncs: a member removal published elsewhere is missed meanwhile,
+//     and a resync checks access before reading.
 //   - With a Store, every HeadInterval each watched channel's head (last
 //     seq, member removals) goes to its local subscribers, which catch up
 //     or re-check access if they are behind. That covers what nothing

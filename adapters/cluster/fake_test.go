@@ -60,6 +60,9 @@ type fakeTransport struct {
 	attempts  int      // Publish calls
 	published []domain.Event
 	closed    bool
+	// holdConfirms makes Watch confirm nothing: the test confirms with
+	// confirm, as a SUBSCRIBE or LISTEN still in flight would later.
+	holdConfirms bool
 
 	wake chan struct{}
 	stop chan struct{}
@@ -146,7 +149,9 @@ func (t *fakeTransport) Watch(ch domain.ChannelID) {
 	}
 	t.watching[ch] = true
 	t.calls = append(t.calls, "+"+ch.String())
-	t.enqueueLocked(item{subscribed: ch})
+	if !t.holdConfirms {
+		t.enqueueLocked(item{subscribed: ch})
+	}
 }
 
 func (t *fakeTransport) Unwatch(ch domain.ChannelID) {

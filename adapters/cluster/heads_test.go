@@ -181,3 +181,31 @@ func expectHandedOver(t *testing.T, n instance, sub ports.Subscription, ch domai
 	}
 	t.Fatalf("messages of %s still reach subscribers as resyncs after its confirmation", ch)
 }
+
+// TestNewChannelUnconfirmedUntilSubscribed checks that a channel that has
+// just gained its first local subscriber is not trusted before the
+// transport confirms it: until the SUBSCRIBE or LISTEN is acknowledged, a
+// member removal published elsewhere does not arrive, so local messages of
+// the channel reach the subscriber as resyncs (an access check, then the
+// store), exactly as during an outage.
+func TestNewChannelUnconfirmedUntilSubscribed(t *testing.T) {
+	t.Parallel()
+	tr := (&bus{}).newTransport(0)
+	tr.holdConfirms = true
+	n := newInstanceOver(t, tr, cluster.Options{})
+	x := clustertest.NewChannel()
+	onX := clustertest.Subscribe(t, n, x)
+
+	publish(t, n, clustertest.Message(x, 1))
+	if ev := clustertest.Next(t, onX); ev.Kind != domain.EventResync || ev.Channel != x {
+		t.Fatalf("before the transport confirmed %s, a local message reached its subscriber as %s, want a resync", x, describe(ev))
+	}
+	if got := n.metric(t, "relay_notifier_unconfirmed_publishes_total"); got != 1 {
+		t.Fatalf("unconfirmed_publishes_total = %v, want 1", got)
+	}
+
+	// Confirmed: the confirmation's resync, then messages as they are.
+	tr.confirm(x)
+	expectResync(t, onX, x)
+	expectHandedOver(t, n, onX, x, 2)
+}

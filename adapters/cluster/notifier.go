@@ -82,12 +82,11 @@ type Notifier struct {
 	metrics    *metrics
 
 	// watched holds the channels with local subscribers; true marks those
-	// the transport may have missed events of since it lost its
-	// connection, until it confirms them again. lost is set from a Lost
-	// until a Reconnected: channels watched meanwhile start unconfirmed.
+	// the transport may miss events of: a new channel until the transport
+	// confirms its subscription, every channel from a Lost until it
+	// confirms them again.
 	watchMu sync.RWMutex
 	watched map[domain.ChannelID]bool
-	lost    bool
 
 	// degraded is set while the pending set is not empty: new events then
 	// join the queue instead of each waiting for the failing transport's

@@ -11,7 +11,10 @@ import (
 func (n *Notifier) onWatch(ch domain.ChannelID, watched bool) {
 	n.watchMu.Lock()
 	if watched {
-		n.watched[ch] = n.lost
+		// Unconfirmed until the transport reports the subscription
+		// (Subscribed, or Reconnected): before that, a removal published
+		// elsewhere would not arrive.
+		n.watched[ch] = true
 	} else {
 		delete(n.watched, ch)
 	}
@@ -56,8 +59,7 @@ func (n *Notifier) confirm(ch domain.ChannelID) {
 	n.watchMu.Unlock()
 }
 
-// confirmAll is confirm for every watched channel, and ends the period in
-// which new channels start unconfirmed.
+// confirmAll is confirm for every watched channel.
 func (n *Notifier) confirmAll() {
 	for _, ch := range n.watchedChannels() {
 		n.resync(ch)
@@ -66,15 +68,14 @@ func (n *Notifier) confirmAll() {
 	for ch := range n.watched {
 		n.watched[ch] = false
 	}
-	n.lost = false
 	n.watchMu.Unlock()
 }
 
-// lose marks every watched channel unconfirmed, and those watched from now
-// on too, until the transport confirms them.
+// lose marks every watched channel unconfirmed until the transport
+// confirms it again. (A channel watched from now on starts unconfirmed
+// anyway.)
 func (n *Notifier) lose() {
 	n.watchMu.Lock()
-	n.lost = true
 	for ch := range n.watched {
 		n.watched[ch] = true
 	}
@@ -97,4 +98,15 @@ func (n *Notifier) watchedChannels() []domain.ChannelID {
 		channels = append(channels, ch)
 	}
 	return channels
+}
+
+// Receiving reports whether the transport has confirmed that it receives
+// ch (and has not lost it since): only then are local messages of ch
+// handed to its subscribers as they are, instead of as resyncs. A channel
+// without local subscribers is not received.
+func (n *Notifier) Receiving(ch domain.ChannelID) bool {
+	n.watchMu.RLock()
+	defer n.watchMu.RUnlock()
+	unconfirmed, watched := n.watched[ch]
+	return watched && !unconfirmed
 }

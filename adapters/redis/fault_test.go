@@ -293,3 +293,40 @@ func hostOf(t *testing.T, rawURL string) string {
 	}
 	return u.Host
 }
+
+// TestPublishBoundedWhenStalled black-holes an instance's connections
+// (nothing closes, nothing is answered) and publishes: the PUBLISH must
+// give up within PublishTimeout, not wait for go-redis's socket timeouts
+// (made 30 s here, so that a publish that ignores its context cannot pass
+// by luck), and the caller learns that the event did not go out.
+func TestPublishBoundedWhenStalled(t *testing.T) {
+	t.Parallel()
+	base := redisURL(t)
+	proxy := clustertest.StartProxy(t, hostOf(t, base))
+	u, err := url.Parse(withHost(t, base, proxy.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("read_timeout", "30s")
+	q.Set("write_timeout", "30s")
+	u.RawQuery = q.Encode()
+	b := newNode(t, redis.Options{Prefix: prefix(), URL: u.String(), PublishTimeout: 200 * time.Millisecond})
+	ch := clustertest.NewChannel()
+	clustertest.SubscribeConfirmed(t, b, ch)
+	publish(t, b, clustertest.Message(ch, 1)) // a pooled connection exists
+
+	proxy.Stall()
+	done := make(chan error, 1)
+	go func() { done <- b.Publish(context.Background(), clustertest.Message(ch, 2)) }()
+	// The bound is generous: it only tells "returns after its timeout"
+	// from "hangs until the socket timeout or the proxy gives up".
+	select {
+	case err := <-done:
+		if !errors.Is(err, domain.ErrUnavailable) {
+			t.Fatalf("Publish while stalled = %v, want ErrUnavailable", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Publish while stalled still blocked after 5 s (PublishTimeout 200 ms): the context deadline is ignored")
+	}
+}

@@ -83,6 +83,10 @@ func (t *Transport) receiveLoop(ctx context.Context, h cluster.Handler) {
 // returns a timeout error that leaves the connection alone.
 func (t *Transport) receive(ctx context.Context, awaitingPong bool) (any, error) {
 	if !awaitingPong {
+		// The timeout ends the wait; the context's later deadline only
+		// bounds a reconnect that go-redis might start inside the call.
+		ctx, cancel := context.WithTimeout(ctx, t.healthInterval+t.pingTimeout)
+		defer cancel()
 		return t.pubsub.ReceiveTimeout(ctx, t.healthInterval)
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.pingTimeout)
@@ -233,7 +237,10 @@ func (t *Transport) plan(applied, resend map[domain.ChannelID]bool) (subs, unsub
 	}
 	for ch, watch := range changes {
 		switch {
-		case watch && (!applied[ch] || resend[ch]):
+		case watch:
+			// Even if applied (an Unwatch and a Watch that came together):
+			// the Notifier trusts a newly watched channel only once a
+			// confirmation arrives, and a repeated SUBSCRIBE brings one.
 			subs = append(subs, ch)
 		case !watch && applied[ch]:
 			unsubs = append(unsubs, ch)

@@ -94,6 +94,13 @@ func NewTransport(opts Options) (*Transport, error) {
 	if opts.ClientName != "" {
 		ro.ClientName = opts.ClientName
 	}
+	// Without it go-redis ignores the context's deadline on socket reads
+	// and writes and waits for its own ReadTimeout and WriteTimeout (3 s
+	// each): a PUBLISH to a server that stopped answering would outlast
+	// PublishTimeout, and every request behind it would wait too. Every
+	// call below passes a context with a deadline; the subscriber
+	// connection's PubSub is made by this client, so it shares the option.
+	ro.ContextTimeoutEnabled = true
 	prefix := opts.Prefix
 	if prefix == "" {
 		prefix = DefaultPrefix

@@ -1,6 +1,7 @@
 package clustertest
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -40,6 +41,7 @@ func testNoEcho(t *testing.T, newTransport NewTransport) {
 	b, _ := NewInstance(t, newTransport(t, ns), 16)
 	ch := NewChannel()
 	sub := Subscribe(t, a, ch)
+	WaitReceiving(t, a, ch) // else a's own message reaches sub as a resync
 	// b must receive ch for its own publish to go round through a's
 	// transport; its subscriber's resync tells it does.
 	onB := Subscribe(t, b, ch)
@@ -88,14 +90,39 @@ func Subscribe(t *testing.T, n ports.Notifier, channels ...domain.ChannelID) por
 
 // SubscribeConfirmed subscribes and consumes the resync that the
 // transport's confirmation of each new channel brings, which tells that the
-// instance now receives the channels.
+// instance now receives the channels. For a notifier that tells (a
+// cluster.Notifier), it then waits until the channels count as received:
+// the confirmation resyncs before it marks the channel, so a local
+// message published right after the resync may still become a resync.
 func SubscribeConfirmed(t *testing.T, n ports.Notifier, channels ...domain.ChannelID) ports.Subscription {
 	t.Helper()
 	sub := Subscribe(t, n, channels...)
 	for range channels {
 		ExpectKind(t, sub, domain.EventResync)
 	}
+	WaitReceiving(t, n, channels...)
 	return sub
+}
+
+// WaitReceiving waits until n, if it is a cluster.Notifier (or anything
+// that reports Receiving), hands local messages of channels over as they
+// are: its transport has confirmed them.
+func WaitReceiving(t *testing.T, n ports.Notifier, channels ...domain.ChannelID) {
+	t.Helper()
+	r, ok := n.(interface{ Receiving(domain.ChannelID) bool })
+	if !ok {
+		return
+	}
+	if err := Eventually(t.Context(), func(context.Context) error {
+		for _, ch := range channels {
+			if !r.Receiving(ch) {
+				return fmt.Errorf("%s not confirmed by the transport", ch)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // ExpectKind fails t unless the next event of sub is of kind, and returns it.

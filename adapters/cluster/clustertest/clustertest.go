@@ -30,7 +30,7 @@ func Run(t *testing.T, newTransport NewTransport) {
 	t.Run("OneInstance", func(t *testing.T) {
 		notifiertest.Run(t, func(t *testing.T, cfg notifiertest.Config) ports.Notifier {
 			n, _ := NewInstance(t, newTransport(t, Namespace()), cfg.QueueSize)
-			return n
+			return single{n}
 		})
 	})
 	t.Run("TwoInstances", func(t *testing.T) {
@@ -94,6 +94,31 @@ func Eventually(ctx context.Context, check func(context.Context) error) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// single is one instance whose Subscribe waits until the transport
+// receives the channels: until then local messages reach subscribers as
+// resyncs (a removal published elsewhere could be missed), and the
+// contract suite, which has no store, expects the messages themselves.
+type single struct{ *cluster.Notifier }
+
+func (s single) Subscribe(ctx context.Context, channels []domain.ChannelID) (ports.Subscription, error) {
+	sub, err := s.Notifier.Subscribe(ctx, channels)
+	if err != nil {
+		return nil, err
+	}
+	if err := Eventually(ctx, func(context.Context) error {
+		for _, ch := range channels {
+			if !s.Receiving(ch) {
+				return fmt.Errorf("transport not receiving %s", ch)
+			}
+		}
+		return nil
+	}); err != nil {
+		sub.Close()
+		return nil, err
+	}
+	return sub, nil
 }
 
 // pair is one notifier made of two instances: events are published on pub
