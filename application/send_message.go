@@ -71,7 +71,10 @@ func (uc *SendMessage) Execute(ctx context.Context, cmd SendMessageCommand) (Sen
 
 	msg.ID = uc.ids.NewID("msg")
 	msg.CreatedAt = uc.clock.Now()
-	stored, err := uc.msgs.Append(ctx, msg)
+	// Append checks the membership again, in the transaction that assigns
+	// the seq: the check above is only a fast path, since a removal can
+	// commit between the two.
+	stored, err := uc.msgs.Append(ctx, msg, ports.AppendOptions{Service: cmd.Principal.Admin})
 	if errors.Is(err, domain.ErrConflict) && msg.ClientMessageID != "" {
 		// A concurrent request with the same client message id won the race.
 		res, ok, err := uc.retried(ctx, msg)

@@ -10,6 +10,14 @@ import (
 
 	"github.com/relaymsg/relay/application"
 	"github.com/relaymsg/relay/domain"
+	"github.com/relaymsg/relay/ports"
+)
+
+// asMember and asService are the AppendOptions of a member's message and a
+// service principal's.
+var (
+	asMember  = ports.AppendOptions{}
+	asService = ports.AppendOptions{Service: true}
 )
 
 func TestSendMessage(t *testing.T) {
@@ -68,11 +76,22 @@ func TestSendMessage(t *testing.T) {
 			setup: func(f *fixture) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 				gomock.InOrder(
-					f.msgs.EXPECT().Append(gomock.Any(), toStore).Return(stored, nil),
+					f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(stored, nil),
 					f.notifier.EXPECT().Publish(liveContext(), domain.MessageEvent(stored)).Return(nil),
 				)
 			},
 			want: application.SendMessageResult{Message: stored, Created: true},
+		},
+		{
+			// The store checks again under the conversation's lock: a
+			// removal committed after the fast path refuses the message.
+			name: "removed between the check and the append",
+			cmd:  cmd,
+			setup: func(f *fixture) {
+				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
+				f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(domain.Message{}, domain.ErrNotFound)
+			},
+			wantErr: domain.ErrNotFound,
 		},
 		{
 			name: "admin skips membership",
@@ -82,7 +101,7 @@ func TestSendMessage(t *testing.T) {
 				s := m
 				s.Seq = 3
 				gomock.InOrder(
-					f.msgs.EXPECT().Append(gomock.Any(), m).Return(s, nil),
+					f.msgs.EXPECT().Append(gomock.Any(), m, asService).Return(s, nil),
 					f.notifier.EXPECT().Publish(gomock.Any(), domain.MessageEvent(s)).Return(nil),
 				)
 			},
@@ -93,7 +112,7 @@ func TestSendMessage(t *testing.T) {
 			name: "admin into a missing conversation",
 			cmd:  application.SendMessageCommand{Principal: service, Channel: dmAB, Content: "hi"},
 			setup: func(f *fixture) {
-				f.msgs.EXPECT().Append(gomock.Any(), gomock.Any()).Return(domain.Message{}, domain.ErrNotFound)
+				f.msgs.EXPECT().Append(gomock.Any(), gomock.Any(), asService).Return(domain.Message{}, domain.ErrNotFound)
 			},
 			wantErr: domain.ErrNotFound,
 		},
@@ -104,7 +123,7 @@ func TestSendMessage(t *testing.T) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 				gomock.InOrder(
 					f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(domain.Message{}, domain.ErrNotFound),
-					f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry).Return(storedRetry, nil),
+					f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry, asMember).Return(storedRetry, nil),
 					f.notifier.EXPECT().Publish(gomock.Any(), domain.MessageEvent(storedRetry)).Return(nil),
 				)
 			},
@@ -168,7 +187,7 @@ func TestSendMessage(t *testing.T) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 				gomock.InOrder(
 					f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(domain.Message{}, domain.ErrNotFound),
-					f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry).Return(domain.Message{}, domain.ErrConflict),
+					f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry, asMember).Return(domain.Message{}, domain.ErrConflict),
 					f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(earlier, nil),
 				)
 			},
@@ -183,7 +202,7 @@ func TestSendMessage(t *testing.T) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 				gomock.InOrder(
 					f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(domain.Message{}, domain.ErrNotFound),
-					f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry).Return(domain.Message{}, domain.ErrConflict),
+					f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry, asMember).Return(domain.Message{}, domain.ErrConflict),
 					f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(other, nil),
 				)
 			},
@@ -195,7 +214,7 @@ func TestSendMessage(t *testing.T) {
 			setup: func(f *fixture) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 				f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(domain.Message{}, domain.ErrNotFound).Times(2)
-				f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry).Return(domain.Message{}, domain.ErrConflict)
+				f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry, asMember).Return(domain.Message{}, domain.ErrConflict)
 			},
 			wantErr: domain.ErrConflict,
 		},
@@ -204,7 +223,7 @@ func TestSendMessage(t *testing.T) {
 			cmd:  cmd,
 			setup: func(f *fixture) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				f.msgs.EXPECT().Append(gomock.Any(), toStore).Return(domain.Message{}, domain.ErrUnavailable)
+				f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(domain.Message{}, domain.ErrUnavailable)
 			},
 			wantErr: domain.ErrUnavailable,
 		},
@@ -214,7 +233,7 @@ func TestSendMessage(t *testing.T) {
 			setup: func(f *fixture) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 				gomock.InOrder(
-					f.msgs.EXPECT().Append(gomock.Any(), toStore).Return(stored, nil),
+					f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(stored, nil),
 					f.notifier.EXPECT().Publish(gomock.Any(), domain.MessageEvent(stored)).Return(errors.New("boom")),
 				)
 			},
@@ -228,7 +247,7 @@ func TestSendMessage(t *testing.T) {
 			setup: func(f *fixture) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 				gomock.InOrder(
-					f.msgs.EXPECT().Append(gomock.Any(), toStore).Return(stored, nil),
+					f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(stored, nil),
 					f.notifier.EXPECT().Publish(gomock.Any(), domain.MessageEvent(stored)).Return(domain.ErrUnavailable),
 				)
 			},
@@ -270,7 +289,7 @@ func TestSendMessagePublishOutlivesTheRequest(t *testing.T) {
 	stored := domain.Message{ID: "msg_1", Channel: dmAB, Seq: 1, SenderID: "u_alice", Content: "hi", CreatedAt: fixedNow}
 	f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 	gomock.InOrder(
-		f.msgs.EXPECT().Append(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, domain.Message) (domain.Message, error) {
+		f.msgs.EXPECT().Append(gomock.Any(), gomock.Any(), asMember).DoAndReturn(func(context.Context, domain.Message, ports.AppendOptions) (domain.Message, error) {
 			cancel() // the client hangs up right after the commit
 			return stored, nil
 		}),

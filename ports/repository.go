@@ -42,15 +42,28 @@ type ConversationRepository interface {
 type MessageRepository interface {
 	// Append assigns m the next seq of its channel and stores it in one
 	// transaction, so that seqs are gap-free and in commit order even under
-	// concurrent writers. It returns the stored message (id, seq and
+	// concurrent writers. In that transaction, serialised with
+	// RemoveMember, it checks that m's sender is a member of the
+	// conversation, unless opts.Service: a member removal committed before
+	// the append refuses it. It returns the stored message (id, seq and
 	// CreatedAt as stored). It returns domain.ErrNotFound if the
-	// conversation does not exist and domain.ErrConflict if the sender
-	// already has a message with m's ClientMessageID; then nothing is
-	// stored and no seq is used.
-	Append(ctx context.Context, m domain.Message) (domain.Message, error)
+	// conversation does not exist or the sender is not a member (and not
+	// opts.Service), and domain.ErrConflict if the sender already has a
+	// message with m's ClientMessageID; then nothing is stored and no seq
+	// is used.
+	Append(ctx context.Context, m domain.Message, opts AppendOptions) (domain.Message, error)
 	// FindByClientID returns the message sender stored with the client
 	// message id, or domain.ErrNotFound.
 	FindByClientID(ctx context.Context, sender domain.UserID, clientMessageID string) (domain.Message, error)
 	// List returns a page of history, oldest first (see domain.HistoryQuery).
 	List(ctx context.Context, q domain.HistoryQuery) ([]domain.Message, error)
+}
+
+// AppendOptions qualifies one MessageRepository.Append. The zero value is a
+// member's message.
+type AppendOptions struct {
+	// Service marks a message from a service principal (an admin token),
+	// which posts into any existing conversation without being a member:
+	// Append then skips the membership check.
+	Service bool
 }

@@ -156,14 +156,14 @@ func (s *fakeStore) RemoveMember(_ context.Context, g domain.ChannelID, u domain
 	return true, nil
 }
 
-func (s *fakeStore) Append(_ context.Context, m domain.Message) (domain.Message, error) {
+func (s *fakeStore) Append(_ context.Context, m domain.Message, opts ports.AppendOptions) (domain.Message, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failErr != nil {
 		return domain.Message{}, s.failErr
 	}
 	c, ok := s.convs[m.Channel]
-	if !ok {
+	if !ok || (!opts.Service && !slices.Contains(c.MemberIDs, m.SenderID)) {
 		return domain.Message{}, domain.ErrNotFound
 	}
 	if m.ClientMessageID != "" {

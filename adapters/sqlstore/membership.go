@@ -67,7 +67,12 @@ func (r *ConversationRepository) RemoveMember(ctx context.Context, group domain.
 	// One transaction, so the count of removals can never disagree with
 	// the members: it grows exactly when a row was deleted. Two removals
 	// of one member queue up on the row (or SQLite's write lock), and the
-	// second deletes nothing.
+	// second deletes nothing. The UPDATE of the conversation also takes
+	// the row lock that MessageRepository.Append takes to assign a seq,
+	// and holds it until the removal commits: an append either commits
+	// before the removal does, or reads the membership after it (and is
+	// refused). A removal that deletes nothing need not lock: the sender
+	// was not a member anyway.
 	var removed bool
 	err := InTx(ctx, r.db, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, r.db.Rebind(`

@@ -85,6 +85,9 @@ FROM messages m
 JOIN conversations c ON c.id = m.conversation_id
 `
 
+// errNotMember rolls an Append back whose sender is not a member.
+var errNotMember = errors.New("sender is not a member")
+
 // nullIfEmpty stores an absent optional value as NULL, which the unique
 // index on (sender_id, client_message_id) never treats as a duplicate.
 func nullIfEmpty(s string) sql.NullString {
@@ -96,11 +99,17 @@ func nullIfEmpty(s string) sql.NullString {
 // row (or the database) until commit, so concurrent appends to one channel
 // queue up there and get gap-free seqs in commit order. m.CreatedAt is stored in UTC, to the
 // microsecond (now when zero). A missing conversation (or one of another
-// kind) is domain.ErrNotFound; a ClientMessageID the sender already used,
+// kind) is domain.ErrNotFound, and so is a sender who is not a member
+// (unless opts.Service): membership is read after the UPDATE, under the
+// lock, by a statement that sees every transaction committed before the
+// lock was granted (PostgreSQL's READ COMMITTED takes a snapshot per
+// statement; SQLite's write lock is held since BEGIN). RemoveMember holds
+// the same lock until its commit, so a send never lands after the removal
+// of its sender. A ClientMessageID the sender already used,
 // or a taken message id, is domain.ErrConflict. On any error the
 // transaction rolls back, so no seq is consumed and whatever the
 // AfterAppend hook did is undone.
-func (r *MessageRepository) Append(ctx context.Context, m domain.Message) (domain.Message, error) {
+func (r *MessageRepository) Append(ctx context.Context, m domain.Message, opts ports.AppendOptions) (domain.Message, error) {
 	if m.ID == "" {
 		return domain.Message{}, domain.Invalid("id", "a message needs an id before it is stored")
 	}
@@ -112,6 +121,17 @@ func (r *MessageRepository) Append(ctx context.Context, m domain.Message) (domai
 			WHERE id = ? AND kind = ?
 			RETURNING last_seq`), m.Channel.ID, m.Channel.Kind); err != nil {
 			return err
+		}
+		if !opts.Service {
+			var member bool
+			if err := tx.GetContext(ctx, &member, r.db.Rebind(`
+				SELECT EXISTS (SELECT 1 FROM conversation_members
+				               WHERE conversation_id = ? AND user_id = ?)`), m.Channel.ID, m.SenderID); err != nil {
+				return err
+			}
+			if !member {
+				return errNotMember
+			}
 		}
 		if _, err := tx.ExecContext(ctx, r.db.Rebind(`
 			INSERT INTO messages (id, conversation_id, seq, sender_id, persona_id,
@@ -128,6 +148,10 @@ func (r *MessageRepository) Append(ctx context.Context, m domain.Message) (domai
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.Message{}, fmt.Errorf("append message: %w: conversation %s", domain.ErrNotFound, m.Channel)
+	}
+	if errors.Is(err, errNotMember) {
+		// Not found, as for a conversation the sender cannot see.
+		return domain.Message{}, fmt.Errorf("append message: %w: %s is not a member of %s", domain.ErrNotFound, m.SenderID, m.Channel)
 	}
 	if err != nil {
 		return domain.Message{}, StoreError(ctx, r.dialect, "append message", err)

@@ -10,6 +10,7 @@ import (
 
 	gomock "github.com/golang/mock/gomock"
 	domain "github.com/relaymsg/relay/domain"
+	ports "github.com/relaymsg/relay/ports"
 )
 
 // MockConversationRepository is a mock of ConversationRepository interface.
@@ -179,18 +180,18 @@ func (m *MockMessageRepository) EXPECT() *MockMessageRepositoryMockRecorder {
 }
 
 // Append mocks base method.
-func (m *MockMessageRepository) Append(arg0 context.Context, arg1 domain.Message) (domain.Message, error) {
+func (m *MockMessageRepository) Append(arg0 context.Context, arg1 domain.Message, arg2 ports.AppendOptions) (domain.Message, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "Append", arg0, arg1)
+	ret := m.ctrl.Call(m, "Append", arg0, arg1, arg2)
 	ret0, _ := ret[0].(domain.Message)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
 // Append indicates an expected call of Append.
-func (mr *MockMessageRepositoryMockRecorder) Append(arg0, arg1 interface{}) *gomock.Call {
+func (mr *MockMessageRepositoryMockRecorder) Append(arg0, arg1, arg2 interface{}) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Append", reflect.TypeOf((*MockMessageRepository)(nil).Append), arg0, arg1)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Append", reflect.TypeOf((*MockMessageRepository)(nil).Append), arg0, arg1, arg2)
 }
 
 // FindByClientID mocks base method.

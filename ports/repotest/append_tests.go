@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/relaymsg/relay/domain"
+	"github.com/relaymsg/relay/ports"
 )
 
 func appendTests() []contractTest {
@@ -15,6 +16,8 @@ func appendTests() []contractTest {
 		{"Append assigns seq 1..N per channel", testAppendSeq},
 		{"Append from concurrent senders gives every seq exactly once", testAppendConcurrent},
 		{"Append to a missing conversation is not found", testAppendNotFound},
+		{"Append by a non-member is not found and uses no seq", testAppendNonMember},
+		{"Append by a service principal needs no membership", testAppendService},
 		{"Append with a used client id is a conflict and uses no seq", testAppendDuplicateClientID},
 		{"Append racing with one client id stores one message", testAppendClientIDRace},
 		{"Append accepts one client id from different senders", testAppendClientIDPerSender},
@@ -72,7 +75,7 @@ func testAppendConcurrent(t *testing.T, f *fixture) {
 	for _, u := range users {
 		wg.Go(func() {
 			for i := range perSender {
-				m, err := f.msgs.Append(t.Context(), f.message(g.Channel(), u, fmt.Sprintf("%s #%03d", u, i), ""))
+				m, err := f.msgs.Append(t.Context(), f.message(g.Channel(), u, fmt.Sprintf("%s #%03d", u, i), ""), ports.AppendOptions{})
 				mu.Lock()
 				got, errs = append(got, m), append(errs, err)
 				mu.Unlock()
@@ -119,7 +122,7 @@ func testAppendNotFound(t *testing.T, f *fixture) {
 		domain.GroupChannel("grp_missing_" + domain.ConversationID(f.suffix)),
 		domain.DMChannel(g.ID),
 	} {
-		_, err := f.msgs.Append(t.Context(), f.message(ch, alice, "hi", ""))
+		_, err := f.msgs.Append(t.Context(), f.message(ch, alice, "hi", ""), ports.AppendOptions{})
 		wantErr(t, "Append to "+ch.String(), err, domain.ErrNotFound)
 	}
 	if last := f.get(t, g.Channel()).LastSeq; last != 0 {
@@ -135,7 +138,7 @@ func testAppendDuplicateClientID(t *testing.T, f *fixture) {
 
 	// The key is per sender, whatever the channel.
 	for _, ch := range []domain.ChannelID{g.Channel(), other.Channel()} {
-		_, err := f.msgs.Append(t.Context(), f.message(ch, alice, "hi again", "c-1"))
+		_, err := f.msgs.Append(t.Context(), f.message(ch, alice, "hi again", "c-1"), ports.AppendOptions{})
 		wantErr(t, "Append(used client id) in "+ch.String(), err, domain.ErrConflict)
 	}
 	if next := f.appendOK(t, f.message(g.Channel(), alice, "next", "c-2")); next.Seq != 2 {
@@ -162,7 +165,7 @@ func testAppendClientIDRace(t *testing.T, f *fixture) {
 	)
 	for i := range racers {
 		m := f.message(g.Channel(), alice, "once", "c-race")
-		wg.Go(func() { got[i], errs[i] = f.msgs.Append(t.Context(), m) })
+		wg.Go(func() { got[i], errs[i] = f.msgs.Append(t.Context(), m, ports.AppendOptions{}) })
 	}
 	wg.Wait()
 	var stored []domain.Message
@@ -213,4 +216,54 @@ func testAppendNoClientID(t *testing.T, f *fixture) {
 	}
 	_, err := f.msgs.FindByClientID(t.Context(), alice, "")
 	wantErr(t, "FindByClientID(empty id)", err, domain.ErrNotFound)
+}
+
+func testAppendNonMember(t *testing.T, f *fixture) {
+	alice, bob, mallory := f.user("alice"), f.user("bob"), f.user("mallory")
+	dm := f.createDM(t, alice, bob)
+	g := f.createGroup(t, "team", alice, bob)
+	if removed, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); err != nil || !removed {
+		t.Fatalf("RemoveMember(bob) = %v, %v; want removed", removed, err)
+	}
+	for _, tt := range []struct {
+		ch     domain.ChannelID
+		sender domain.UserID
+	}{
+		{g.Channel(), bob},      // removed
+		{g.Channel(), mallory},  // never a member
+		{dm.Channel(), mallory}, // not one of the pair
+	} {
+		_, err := f.msgs.Append(t.Context(), f.message(tt.ch, tt.sender, "let me in", f.newID("c")), ports.AppendOptions{})
+		wantErr(t, fmt.Sprintf("Append by %s to %s", tt.sender, tt.ch), err, domain.ErrNotFound)
+	}
+	for _, ch := range []domain.ChannelID{g.Channel(), dm.Channel()} {
+		if last := f.get(t, ch).LastSeq; last != 0 {
+			t.Fatalf("LastSeq of %s = %d after refused appends; want 0", ch, last)
+		}
+		page, err := f.msgs.List(t.Context(), domain.HistoryQuery{Channel: ch, Limit: 10})
+		if err != nil || len(page) != 0 {
+			t.Fatalf("List(%s) = %v, %v; want no message", ch, seqs(page), err)
+		}
+	}
+	// A member still appends, from seq 1: the refusals used none.
+	if m := f.appendOK(t, f.message(g.Channel(), alice, "still here", "")); m.Seq != 1 {
+		t.Fatalf("member's append after the refusals got seq %d; want 1", m.Seq)
+	}
+}
+
+func testAppendService(t *testing.T, f *fixture) {
+	alice, bob, svc := f.user("alice"), f.user("bob"), f.user("svc")
+	dm := f.createDM(t, alice, bob)
+	g := f.createGroup(t, "team", alice)
+	for _, ch := range []domain.ChannelID{g.Channel(), dm.Channel()} {
+		m := f.message(ch, svc, "from the service", f.newID("c"))
+		got, err := f.msgs.Append(t.Context(), m, ports.AppendOptions{Service: true})
+		if err != nil || got.Seq != 1 || got.SenderID != svc {
+			t.Fatalf("Append(service) to %s = seq %d by %s, %v; want seq 1 by %s", ch, got.Seq, got.SenderID, err, svc)
+		}
+	}
+	// Still only into a conversation that exists.
+	missing := domain.GroupChannel("grp_missing_" + domain.ConversationID(f.suffix))
+	_, err := f.msgs.Append(t.Context(), f.message(missing, svc, "hi", ""), ports.AppendOptions{Service: true})
+	wantErr(t, "Append(service) to "+missing.String(), err, domain.ErrNotFound)
 }

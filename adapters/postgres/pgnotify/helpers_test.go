@@ -86,7 +86,7 @@ func (n node) send(t *testing.T, ch domain.ChannelID, content string) domain.Mes
 	m, err := n.messages.Append(t.Context(), domain.Message{
 		ID: "msg_" + strings.ToLower(rand.Text()[:12]), Channel: ch, SenderID: "u_alice",
 		Content: content, CreatedAt: time.Now(),
-	})
+	}, ports.AppendOptions{})
 	if err != nil {
 		t.Fatalf("Append: %v", err)
 	}
