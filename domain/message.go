@@ -37,6 +37,9 @@ func NewMessage(channel ChannelID, sender UserID, content, personaID, clientMess
 	if n := utf8.RuneCountInString(content); n == 0 || n > MaxContentLength {
 		return Message{}, Invalid("content", "must be 1 to 4000 characters after trimming")
 	}
+	if hasControl(content) {
+		return Message{}, Invalid("content", "must not hold control characters other than tab, LF and CR")
+	}
 	if len(clientMessageID) > MaxClientMessageIDLength || !printable(clientMessageID) {
 		return Message{}, Invalid("clientMessageId", "must be at most 64 printable characters")
 	}
@@ -58,6 +61,18 @@ func NewMessage(channel ChannelID, sender UserID, content, personaID, clientMess
 // message is a conflict, not a retry.
 func (m Message) SameRequest(other Message) bool {
 	return m.Channel == other.Channel && m.Content == other.Content && m.PersonaID == other.PersonaID
+}
+
+// hasControl reports whether s holds a C0 control character (U+0000 to
+// U+001F, NUL included) other than tab, LF and CR: content is chat text,
+// and PostgreSQL cannot store NUL in text at all.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return true
+		}
+	}
+	return false
 }
 
 func printable(s string) bool {
