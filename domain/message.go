@@ -9,8 +9,8 @@ import (
 // Limits of messages.
 const (
 	MaxContentLength         = 4000 // Unicode characters, after trimming
-	MaxClientMessageIDLength = 64
-	MaxPersonaIDLength       = 128
+	MaxClientMessageIDLength = 64   // Unicode characters
+	MaxPersonaIDLength       = 128  // Unicode characters
 )
 
 // Message is one stored chat message. Seq is its position in its channel:
@@ -40,10 +40,10 @@ func NewMessage(channel ChannelID, sender UserID, content, personaID, clientMess
 	if hasControl(content) {
 		return Message{}, Invalid("content", "must not hold control characters other than tab, LF and CR")
 	}
-	if len(clientMessageID) > MaxClientMessageIDLength || !printable(clientMessageID) {
+	if !printable(clientMessageID) || utf8.RuneCountInString(clientMessageID) > MaxClientMessageIDLength {
 		return Message{}, Invalid("clientMessageId", "must be at most 64 printable characters")
 	}
-	if len(personaID) > MaxPersonaIDLength || !printable(personaID) {
+	if !printable(personaID) || utf8.RuneCountInString(personaID) > MaxPersonaIDLength {
 		return Message{}, Invalid("personaId", "must be at most 128 printable characters")
 	}
 	return Message{

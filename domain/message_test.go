@@ -31,6 +31,9 @@ func TestNewMessage(t *testing.T) {
 		{name: "with persona and client id", content: "hi", personaID: "p_42", clientMessageID: "c-123", wantContent: "hi"},
 		{name: "client id of 64 bytes", content: "hi", clientMessageID: strings.Repeat("c", 64), wantContent: "hi"},
 		{name: "persona of 128 bytes", content: "hi", personaID: strings.Repeat("p", 128), wantContent: "hi"},
+		{name: "client id of 64 two-byte characters", content: "hi", clientMessageID: strings.Repeat("é", 64), wantContent: "hi"},
+		{name: "client id of 64 emoji", content: "hi", clientMessageID: strings.Repeat("😀", 64), wantContent: "hi"},
+		{name: "persona of 128 three-byte characters", content: "hi", personaID: strings.Repeat("€", 128), wantContent: "hi"},
 
 		{name: "empty", content: "", wantField: "content"},
 		{name: "white space only", content: " \t\r\n\u00a0\u3000 ", wantField: "content"},
@@ -46,6 +49,8 @@ func TestNewMessage(t *testing.T) {
 		{name: "client id with a newline", content: "hi", clientMessageID: "c\n1", wantField: "clientMessageId"},
 		{name: "client id with NUL", content: "hi", clientMessageID: "c\x001", wantField: "clientMessageId"},
 		{name: "persona of 129 bytes", content: "hi", personaID: strings.Repeat("p", 129), wantField: "personaId"},
+		{name: "client id of 65 two-byte characters", content: "hi", clientMessageID: strings.Repeat("é", 65), wantField: "clientMessageId"},
+		{name: "persona of 129 two-byte characters", content: "hi", personaID: strings.Repeat("ü", 129), wantField: "personaId"},
 		{name: "persona with DEL", content: "hi", personaID: "p\x7f", wantField: "personaId"},
 		{name: "persona invalid UTF-8", content: "hi", personaID: "p\xff", wantField: "personaId"},
 	}
