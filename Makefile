@@ -21,7 +21,7 @@ ifneq ($(DATABASE_URL),)
 export DATABASE_URL
 endif
 
-.PHONY: help build run cluster migrate test test-unit mocks lint bench load
+.PHONY: help build run cluster migrate test test-unit mocks lint bench load fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -59,6 +59,24 @@ LOAD_FLAGS ?= -groups 10 -subscribers 100 -rate 200 -duration 20s
 load: ## load a running `make run` (same ADDR and AUTH_SECRET) with cmd/relay-load; LOAD_FLAGS shapes it
 	$(GO) build -trimpath -o bin/relay-load ./cmd/relay-load
 	ulimit -n 65535 2>/dev/null || true; bin/relay-load -url http://$(ADDR) $(LOAD_FLAGS)
+
+FUZZTIME ?= 30s
+# Every fuzz target, as package:Target; `make fuzz` runs each for FUZZTIME.
+FUZZ_TARGETS = \
+	./domain:FuzzParseCursor \
+	./adapters/wire:FuzzDecode \
+	./adapters/wire:FuzzRoundTrip \
+	./adapters/httpapi:FuzzSendMessageBody \
+	./adapters/httpapi:FuzzCreateDMBody \
+	./adapters/httpapi:FuzzCreateGroupBody \
+	./adapters/httpapi:FuzzAddMemberBody
+
+fuzz: ## run each fuzz target for FUZZTIME (default 30s), one after the other
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 bench: ## benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -74,7 +74,8 @@ func NewDirectMessage(id ConversationID, caller UserID, members []UserID, now ti
 	return Conversation{ID: id, Kind: KindDM, MemberIDs: sorted, CreatedAt: now}, nil
 }
 
-// NewGroup validates a group; the caller is always a member. Member ids are
+// NewGroup validates a group; the caller is always a member. The name is
+// trimmed, 1 to 200 characters of UTF-8 without NUL. Member ids are
 // de-duplicated, keeping first-seen order with the caller first.
 func NewGroup(id ConversationID, caller UserID, name string, members []UserID, now time.Time) (Conversation, error) {
 	name = strings.TrimSpace(name)
@@ -83,6 +84,9 @@ func NewGroup(id ConversationID, caller UserID, name string, members []UserID, n
 	}
 	if utf8.RuneCountInString(name) > MaxGroupNameLength || !utf8.ValidString(name) {
 		return Conversation{}, Invalid("name", "must be at most 200 characters of valid UTF-8")
+	}
+	if strings.ContainsRune(name, 0) {
+		return Conversation{}, Invalid("name", "must not hold NUL (U+0000)")
 	}
 	if len(members) > MaxGroupCreateMembers {
 		return Conversation{}, Invalid("memberIds", "at most 1000 members may be named at creation")

@@ -104,6 +104,7 @@ func TestNewGroup(t *testing.T) {
 		{"white space name", "u_alice", " \t ", nil, "", nil},
 		{"name of 201 characters", "u_alice", strings.Repeat("ü", 201), nil, "", nil},
 		{"invalid UTF-8 name", "u_alice", "Team \xff", nil, "", nil},
+		{"NUL in the name", "u_alice", "Te\x00am", nil, "", nil},
 		{"1001 members", "u_alice", "Big", many, "", nil},
 		{"bad member id", "u_alice", "Team", []domain.UserID{"u_bob", ""}, "", nil},
 	}

@@ -9,8 +9,8 @@ import (
 // Limits of messages.
 const (
 	MaxContentLength         = 4000 // Unicode characters, after trimming
-	MaxClientMessageIDLength = 64
-	MaxPersonaIDLength       = 128
+	MaxClientMessageIDLength = 64   // Unicode characters
+	MaxPersonaIDLength       = 128  // Unicode characters
 )
 
 // Message is one stored chat message. Seq is its position in its channel:
@@ -37,10 +37,13 @@ func NewMessage(channel ChannelID, sender UserID, content, personaID, clientMess
 	if n := utf8.RuneCountInString(content); n == 0 || n > MaxContentLength {
 		return Message{}, Invalid("content", "must be 1 to 4000 characters after trimming")
 	}
-	if len(clientMessageID) > MaxClientMessageIDLength || !printable(clientMessageID) {
+	if hasControl(content) {
+		return Message{}, Invalid("content", "must not hold control characters other than tab, LF and CR")
+	}
+	if !printable(clientMessageID) || utf8.RuneCountInString(clientMessageID) > MaxClientMessageIDLength {
 		return Message{}, Invalid("clientMessageId", "must be at most 64 printable characters")
 	}
-	if len(personaID) > MaxPersonaIDLength || !printable(personaID) {
+	if !printable(personaID) || utf8.RuneCountInString(personaID) > MaxPersonaIDLength {
 		return Message{}, Invalid("personaId", "must be at most 128 printable characters")
 	}
 	return Message{
@@ -58,6 +61,18 @@ func NewMessage(channel ChannelID, sender UserID, content, personaID, clientMess
 // message is a conflict, not a retry.
 func (m Message) SameRequest(other Message) bool {
 	return m.Channel == other.Channel && m.Content == other.Content && m.PersonaID == other.PersonaID
+}
+
+// hasControl reports whether s holds a C0 control character (U+0000 to
+// U+001F, NUL included) other than tab, LF and CR: content is chat text,
+// and PostgreSQL cannot store NUL in text at all.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return true
+		}
+	}
+	return false
 }
 
 func printable(s string) bool {

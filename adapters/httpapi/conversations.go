@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/gorilla/mux"
 
@@ -95,8 +96,12 @@ func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	user, ok := pathVar(r, "userId")
+	if !ok {
+		return domain.Invalid("userId", "is not a valid percent-encoded path segment")
+	}
 	if err := h.uc.RemoveMember.Execute(r.Context(), application.RemoveMemberCommand{
-		Principal: principalOf(r), GroupID: group, UserID: domain.UserID(mux.Vars(r)["userId"]),
+		Principal: principalOf(r), GroupID: group, UserID: domain.UserID(user),
 	}); err != nil {
 		return err
 	}
@@ -122,7 +127,19 @@ func (h *Handler) listConversations(w http.ResponseWriter, r *http.Request) erro
 // pathConversationID returns the {id} of the route. A malformed id names
 // no conversation that can exist, so it is 404 like any unknown one.
 func pathConversationID(r *http.Request) (domain.ConversationID, error) {
-	return conversationID(mux.Vars(r)["id"])
+	id, ok := pathVar(r, "id")
+	if !ok {
+		return "", fmt.Errorf("conversation id: bad percent-encoding: %w", domain.ErrNotFound)
+	}
+	return conversationID(id)
+}
+
+// pathVar returns the route's variable name, decoded: the router matches
+// the encoded path (see routes), so a variable still holds its
+// percent-escapes. It is false when they are not valid.
+func pathVar(r *http.Request, name string) (string, bool) {
+	v, err := url.PathUnescape(mux.Vars(r)[name])
+	return v, err == nil
 }
 
 func conversationID(s string) (domain.ConversationID, error) {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 )
 
 // decodeJSON reads r's body, at most maxBytes of it, into dst strictly:
@@ -18,9 +20,19 @@ import (
 // breaks a rule — a required field missing or null, over-long content — is
 // validation_failed, reported by the handler or the domain. A body over
 // the limit is 413 body_too_large.
+//
+// A body that is not UTF-8 is invalid_json too (RFC 8259 requires UTF-8):
+// encoding/json would silently turn the bad bytes into U+FFFD, so the raw
+// bytes are checked before they are decoded.
 func decodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, dst any) error {
-	body := http.MaxBytesReader(w, r.Body, maxBytes)
-	dec := json.NewDecoder(body)
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+	if err != nil {
+		return decodeError(err)
+	}
+	if !utf8.Valid(raw) {
+		return badRequest(codeInvalidJSON, "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)

@@ -28,7 +28,12 @@
 //   - A body the JSON decoder rejects (not JSON, several values, an unknown
 //     field, a value of the wrong type) is 400 invalid_json; a well-formed
 //     body that breaks a rule (a required field missing or null, bad
-//     content) is 400 validation_failed.
+//     content) is 400 validation_failed. A body that is not UTF-8 is 400
+//     invalid_json, checked on the raw bytes (decodeJSON), since
+//     encoding/json would turn bad bytes into U+FFFD.
+//   - Routes match the path still percent-encoded and not cleaned, and
+//     each path variable is decoded once (pathVar): a user id may hold
+//     '/', '%', '?' or '#', or be "." or "..".
 //   - after=0 on GET /api/messages is the first page (seq > 0) and
 //     before=0 is an empty page, as the contract reads, although the use
 //     case takes a zero as "not set"; see listMessages.

@@ -91,7 +91,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.root.Ser
 func (h *Handler) CloseStreams() { h.closeStreams() }
 
 func (h *Handler) routes(deps Deps) http.Handler {
-	r := mux.NewRouter()
+	// Routes match the path as sent, still percent-encoded and not
+	// cleaned: a user id may hold '/', '%', '?', '#' or be "." or "..",
+	// and must reach its handler as one path variable, which the handler
+	// decodes once (pathVar). Decoded and cleaned, such an id would name
+	// another route or none.
+	r := mux.NewRouter().UseEncodedPath().SkipClean(true)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeErrorBody(w, http.StatusNotFound, codeNotFound, "no such route")
 	})

@@ -110,7 +110,9 @@ func TestStreamFramingSurvivesHostileContent(t *testing.T) {
 		"x\r\rid: forged\revent: message\rdata: {}\r\r",
 		"tail\n\n",
 		"x: ping\n\n: comment",
-		"nul\x00byte and unicode \u2028 line \u2029 separators",
+		// NUL and the other C0 controls but tab, LF and CR are refused
+		// (domain.NewMessage); DEL and C1 controls are content.
+		"del\x7fbyte, C1 \u0085 next line and unicode \u2028 line \u2029 separators",
 	}
 	for _, content := range contents {
 		e.send(e.token("u_bob"), dm, content)

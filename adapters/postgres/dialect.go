@@ -44,6 +44,12 @@ func classify(err error) error {
 		case pqerror.ForeignKeyViolation:
 			return domain.ErrNotFound
 		}
+		// 22: a value the server cannot take (a NUL or bad UTF-8 in text,
+		// a number out of range). The domain refuses what it knows of
+		// first; anything left is still the client's input, never a 5xx.
+		if pqErr.Code.Class() == pqerror.ClassDataException {
+			return domain.ErrInvalid
+		}
 	}
 	return nil
 }

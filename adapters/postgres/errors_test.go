@@ -20,7 +20,7 @@ import (
 	"github.com/relaymsg/relay/ports"
 )
 
-var sentinels = []error{domain.ErrNotFound, domain.ErrConflict, domain.ErrUnavailable}
+var sentinels = []error{domain.ErrNotFound, domain.ErrConflict, domain.ErrUnavailable, domain.ErrInvalid}
 
 func TestStoreErrorTranslation(t *testing.T) {
 	t.Parallel()
@@ -44,6 +44,12 @@ func TestStoreErrorTranslation(t *testing.T) {
 		{"connection cut", io.ErrUnexpectedEOF, domain.ErrUnavailable},
 		{"pool closed", errors.New("sql: database is closed"), domain.ErrUnavailable},
 		{"deadline", context.DeadlineExceeded, domain.ErrUnavailable},
+		{"NUL in text (invalid byte sequence)", &pq.Error{Code: "22021"}, domain.ErrInvalid},
+		{"value too long", &pq.Error{Code: "22001"}, domain.ErrInvalid},
+		{"numeric out of range", &pq.Error{Code: "22003"}, domain.ErrInvalid},
+		{"untranslatable character", &pq.Error{Code: "22P05"}, domain.ErrInvalid},
+		{"data exception, class only", &pq.Error{Code: "22000"}, domain.ErrInvalid},
+		{"integrity violation other than unique and foreign key", &pq.Error{Code: "23514"}, nil},
 		{"syntax error", &pq.Error{Code: "42601"}, nil},
 		{"anything else", errors.New("boom"), nil},
 	}

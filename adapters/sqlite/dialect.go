@@ -55,6 +55,10 @@ func classify(err error) error {
 		sqlite3.SQLITE_READONLY,
 		sqlite3.SQLITE_PROTOCOL:
 		return domain.ErrUnavailable
+	case sqlite3.SQLITE_TOOBIG, // a string or blob over the length limit
+		sqlite3.SQLITE_MISMATCH: // a value of the wrong type for its column
+		// A value the database cannot take: the client's input, never a 5xx.
+		return domain.ErrInvalid
 	}
 	return nil
 }

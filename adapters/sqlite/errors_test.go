@@ -23,6 +23,9 @@ func TestDriverErrorsAreClassified(t *testing.T) {
 	if _, err := db.Exec(`INSERT INTO conversations (id, kind, name, created_at) VALUES ('grp_a', 'group', 'a', 0)`); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.Exec(`CREATE TABLE t_rowid (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name      string
 		statement string
@@ -31,6 +34,8 @@ func TestDriverErrorsAreClassified(t *testing.T) {
 		{"unique violation", `INSERT INTO conversations (id, kind, name, created_at) VALUES ('grp_a', 'group', 'b', 0)`, domain.ErrConflict},
 		{"foreign key violation", `INSERT INTO conversation_members (conversation_id, user_id, joined_at) VALUES ('grp_none', 'u_a', 0)`, domain.ErrNotFound},
 		{"check violation", `INSERT INTO conversations (id, kind, created_at) VALUES ('x_b', 'channel', 0)`, nil},
+		{"string or blob too big", `SELECT zeroblob(2000000000)`, domain.ErrInvalid},
+		{"datatype mismatch", `INSERT INTO t_rowid (id) VALUES ('not a number')`, domain.ErrInvalid},
 		{"syntax error", `INSERT INTO`, nil},
 	}
 	for _, tt := range tests {

@@ -18,8 +18,9 @@ type Dialect struct {
 	// placeholder.
 	IDList func(ids []string) any
 	// Classify returns the domain sentinel (domain.ErrConflict,
-	// domain.ErrNotFound, domain.ErrUnavailable) that a driver error stands
-	// for, or nil. What every driver shares (sql.ErrNoRows, a done context,
+	// domain.ErrNotFound, domain.ErrUnavailable, domain.ErrInvalid for a
+	// value the database cannot take) that a driver error stands for, or
+	// nil. What every driver shares (sql.ErrNoRows, a done context,
 	// a closed pool) is classified before it is asked.
 	Classify func(err error) error
 }
