@@ -69,7 +69,9 @@ FUZZ_TARGETS = \
 	./adapters/httpapi:FuzzSendMessageBody \
 	./adapters/httpapi:FuzzCreateDMBody \
 	./adapters/httpapi:FuzzCreateGroupBody \
-	./adapters/httpapi:FuzzAddMemberBody
+	./adapters/httpapi:FuzzAddMemberBody \
+	./adapters/httpapi:FuzzEventWriter \
+	./adapters/httpapi:FuzzTokenParser
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s), one after the other
 	@set -e; for t in $(FUZZ_TARGETS); do \
