@@ -11,14 +11,15 @@ import (
 
 // Error codes of the API's error body that do not come from a domain error.
 const (
-	codeInvalidJSON   = "invalid_json"
-	codeValidation    = "validation_failed"
-	codeBodyTooLarge  = "body_too_large"
-	codeUnauthorized  = "unauthorized"
-	codeNotFound      = "not_found"
-	codeMethod        = "method_not_allowed"
-	codeInvalidCursor = "invalid_cursor"
-	codeNotReady      = "not_ready"
+	codeInvalidJSON    = "invalid_json"
+	codeValidation     = "validation_failed"
+	codeBodyTooLarge   = "body_too_large"
+	codeRequestTimeout = "request_timeout"
+	codeUnauthorized   = "unauthorized"
+	codeNotFound       = "not_found"
+	codeMethod         = "method_not_allowed"
+	codeInvalidCursor  = "invalid_cursor"
+	codeNotReady       = "not_ready"
 )
 
 // apiError is an error that already knows its answer. Handlers return it for

@@ -54,7 +54,7 @@ func Options(cfg Config, logger *slog.Logger) fx.Option {
 				WriteTimeout:  cfg.SSEWriteTimeout,
 				DevTokens:     cfg.Dev,
 			},
-			httpapi.ServerConfig{Addr: cfg.Addr},
+			httpapi.ServerConfig{Addr: cfg.Addr, ReadTimeout: cfg.ReadTimeout},
 		),
 		fx.Provide(
 			newRegistry,
