@@ -149,3 +149,87 @@ func TestStreamOutlivesReadTimeout(t *testing.T) {
 		}
 	}
 }
+
+// A client that sends its headers a byte at a time, each byte in time but
+// the whole slower than the header timeout, is cut off.
+func TestSlowlorisHeadersAreCut(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const timeout = 300 * time.Millisecond
+	addr := startServer(t, e, httpapi.WithReadHeaderTimeout(timeout))
+	conn := rawConn(t, addr)
+	closed := make(chan error, 1)
+	go func() {
+		_, err := conn.Read(make([]byte, 1))
+		closed <- err
+	}()
+	start := time.Now()
+	headers := "GET /healthz HTTP/1.1\r\nHost: relay\r\nX-Slow: " + strings.Repeat("a", 10000)
+	tick := time.NewTicker(timeout / 10)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case err := <-closed:
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("the slow client still connected after %s", time.Since(start))
+			}
+			if elapsed := time.Since(start); elapsed < timeout {
+				t.Fatalf("cut after %s, before the header timeout of %s", elapsed, timeout)
+			}
+			return
+		case <-tick.C:
+			if i < len(headers) {
+				// A write may fail once the server has closed; the read
+				// above reports that.
+				_, _ = conn.Write([]byte{headers[i]})
+			}
+		}
+	}
+}
+
+// sendRaw writes req on a fresh connection while it reads the answer, so
+// that a server answering before it has read everything is still heard.
+func sendRaw(t *testing.T, addr, req string) (*http.Response, error) {
+	t.Helper()
+	conn := rawConn(t, addr)
+	go func() { _, _ = io.WriteString(conn, req) }()
+	return readAnswer(t, conn)
+}
+
+// Headers over the server's limit are 431, well before the 1 MiB that
+// net/http allows by default.
+func TestHeadersTooLarge(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	addr := startServer(t, e)
+	for _, size := range []int{100 << 10, 1 << 20} {
+		resp, err := sendRaw(t, addr, "GET /api/conversations HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer "+e.token("u_alice")+
+			"\r\nX-Big: "+strings.Repeat("a", size)+"\r\n\r\n")
+		if err != nil {
+			t.Fatalf("%d-byte header: no answer: %v", size, err)
+		}
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Fatalf("%d-byte header: status = %d, want 431", size, resp.StatusCode)
+		}
+	}
+}
+
+// A request line too long is a client error too, not a hang or a crash.
+func TestQueryTooLong(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	dm := e.seedDM("u_alice", "u_bob")
+	addr := startServer(t, e)
+	query := "directMessageId=" + strings.TrimPrefix(dm.String(), "dm:") + "&after=" + strings.Repeat("A", 100<<10)
+	resp, err := sendRaw(t, addr, "GET /api/messages?"+query+" HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer "+e.token("u_alice")+"\r\n\r\n")
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	if resp.StatusCode < 400 || resp.StatusCode >= 500 {
+		t.Fatalf("status = %d, want a 4xx", resp.StatusCode)
+	}
+	// The server still serves.
+	if r := e.do(http.MethodGet, "/healthz", "", nil); r.status != http.StatusOK {
+		t.Fatalf("healthz = %d", r.status)
+	}
+}

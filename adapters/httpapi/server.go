@@ -22,6 +22,9 @@ import (
 const (
 	readHeaderTimeout = 10 * time.Second
 	idleTimeout       = 120 * time.Second
+	// DefaultMaxHeaderBytes bounds a request's line and headers: ample
+	// for a token and a long query, far under net/http's 1 MiB.
+	DefaultMaxHeaderBytes = 64 << 10
 	// DefaultReadTimeout is the read timeout of NewServer without
 	// WithReadTimeout.
 	DefaultReadTimeout = 30 * time.Second
@@ -51,6 +54,7 @@ func NewServer(addr string, h http.Handler, logger *slog.Logger, opts ...ServerO
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       DefaultReadTimeout,
+		MaxHeaderBytes:    DefaultMaxHeaderBytes,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -68,6 +72,26 @@ func NewServer(addr string, h http.Handler, logger *slog.Logger, opts ...ServerO
 // ServerOption adjusts a limit of the HTTP server; zero values keep the
 // default.
 type ServerOption func(*http.Server)
+
+// WithReadHeaderTimeout bounds reading a request's headers, from its first
+// byte: a client that sends them slowly, however steadily, is cut off.
+func WithReadHeaderTimeout(d time.Duration) ServerOption {
+	return func(s *http.Server) {
+		if d > 0 {
+			s.ReadHeaderTimeout = d
+		}
+	}
+}
+
+// WithMaxHeaderBytes bounds the request line and headers together
+// (DefaultMaxHeaderBytes); a request over it is 431.
+func WithMaxHeaderBytes(n int) ServerOption {
+	return func(s *http.Server) {
+		if n > 0 {
+			s.MaxHeaderBytes = n
+		}
+	}
+}
 
 // WithReadTimeout bounds reading a whole request, headers and body, from
 // its first byte (DefaultReadTimeout). A body still unread by then fails to
