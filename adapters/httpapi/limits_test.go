@@ -95,8 +95,8 @@ func TestStalledBodyIsCutAfterReadTimeout(t *testing.T) {
 	dm := e.seedDM("u_alice", "u_bob")
 	const timeout = 300 * time.Millisecond
 	addr := startServer(t, e, httpapi.WithReadTimeout(timeout))
+	start := time.Now() // before the server can start its clock
 	conn := rawConn(t, addr)
-	start := time.Now()
 	body := fmt.Sprintf(`{"directMessageId":%q,"content":"`, strings.TrimPrefix(dm.String(), "dm:"))
 	fmt.Fprintf(conn, "POST /api/messages HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n%s",
 		e.token("u_alice"), body)
@@ -157,13 +157,13 @@ func TestSlowlorisHeadersAreCut(t *testing.T) {
 	e := newEnv(t)
 	const timeout = 300 * time.Millisecond
 	addr := startServer(t, e, httpapi.WithReadHeaderTimeout(timeout))
+	start := time.Now() // before the server can start its clock
 	conn := rawConn(t, addr)
 	closed := make(chan error, 1)
 	go func() {
 		_, err := conn.Read(make([]byte, 1))
 		closed <- err
 	}()
-	start := time.Now()
 	headers := "GET /healthz HTTP/1.1\r\nHost: relay\r\nX-Slow: " + strings.Repeat("a", 10000)
 	tick := time.NewTicker(timeout / 10)
 	defer tick.Stop()
@@ -189,11 +189,33 @@ func TestSlowlorisHeadersAreCut(t *testing.T) {
 
 // sendRaw writes req on a fresh connection while it reads the answer, so
 // that a server answering before it has read everything is still heard.
+// It returns once the server has closed the connection, which it does
+// after a rejected request (so that no server goroutine outlives a test).
 func sendRaw(t *testing.T, addr, req string) (*http.Response, error) {
 	t.Helper()
 	conn := rawConn(t, addr)
-	go func() { _, _ = io.WriteString(conn, req) }()
-	return readAnswer(t, conn)
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		_, _ = io.WriteString(conn, req)
+	}()
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("no answer and the connection still open after %s: the server hangs", clientPatience)
+	}
+	if err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.Close {
+			if _, err := io.Copy(io.Discard, br); errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatal("the server did not close the connection after its answer")
+			}
+		}
+	}
+	conn.Close()
+	<-written
+	return resp, err
 }
 
 // Headers over the server's limit are 431, well before the 1 MiB that
