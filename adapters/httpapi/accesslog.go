@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -148,7 +149,7 @@ func (rr *responseRecorder) WriteHeader(status int) {
 	if !rr.wroteHeader && status >= http.StatusOK {
 		rr.status = status
 		rr.wroteHeader = true
-		if rr.body != nil && !rr.body.eof {
+		if rr.body != nil && !rr.body.eof.Load() {
 			rr.Header().Set("Connection", "close")
 			_ = http.NewResponseController(rr.ResponseWriter).SetReadDeadline(time.Now())
 		}
@@ -170,13 +171,13 @@ func (rr *responseRecorder) Unwrap() http.ResponseWriter { return rr.ResponseWri
 // watchedBody is a request body that knows whether it was read to its end.
 type watchedBody struct {
 	io.ReadCloser
-	eof bool
+	eof atomic.Bool
 }
 
 func (b *watchedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if errors.Is(err, io.EOF) {
-		b.eof = true
+		b.eof.Store(true)
 	}
 	return n, err
 }

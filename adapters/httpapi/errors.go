@@ -66,7 +66,7 @@ var errorTable = []struct {
 func (h *Handler) respondError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, message := classify(err)
 	switch {
-	case r.Context().Err() != nil:
+	case errors.Is(r.Context().Err(), context.Canceled):
 		// The client went away; whatever failed, nobody reads the answer.
 		h.logger.DebugContext(r.Context(), "request abandoned by client", requestAttrs(r, "error", err)...)
 	case status >= 500:

@@ -44,7 +44,7 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) error {
 	stop := context.AfterFunc(h.closing, cancel)
 	defer stop()
 
-	stream, err := h.uc.SubscribeChannel.Execute(ctx, q)
+	stream, err := h.startStream(ctx, q)
 	if err != nil {
 		if permanent(err) {
 			return err

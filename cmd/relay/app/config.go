@@ -35,6 +35,7 @@ type Config struct {
 	SSEWriteTimeout time.Duration // SSE_WRITE_TIMEOUT
 	MaxBodyBytes    int64         // MAX_BODY_BYTES
 	ReadTimeout     time.Duration // REQUEST_READ_TIMEOUT
+	RequestTimeout  time.Duration // REQUEST_TIMEOUT
 	QueueSize       int           // SUBSCRIBER_QUEUE_SIZE
 	DBMaxOpenConns  int           // DB_MAX_OPEN_CONNS (PostgreSQL only)
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
@@ -73,6 +74,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		SSEWriteTimeout: r.duration("SSE_WRITE_TIMEOUT", 10*time.Second, time.Second, time.Hour),
 		MaxBodyBytes:    int64(r.integer("MAX_BODY_BYTES", 256<<10, 16<<10, 64<<20)),
 		ReadTimeout:     r.duration("REQUEST_READ_TIMEOUT", httpapi.DefaultReadTimeout, time.Second, 10*time.Minute),
+		RequestTimeout:  r.duration("REQUEST_TIMEOUT", httpapi.DefaultRequestTimeout, time.Second, 10*time.Minute),
 		QueueSize:       r.integer("SUBSCRIBER_QUEUE_SIZE", 256, 16, 1<<20),
 		DBMaxOpenConns:  r.integer("DB_MAX_OPEN_CONNS", 20, 2, 10000),
 		ShutdownTimeout: r.duration("SHUTDOWN_TIMEOUT", 15*time.Second, time.Second, 10*time.Minute),
