@@ -2,11 +2,14 @@ package httpapi
 
 import (
 	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -62,6 +65,10 @@ func (h *Handler) instrument(next http.Handler) http.Handler {
 		info := &requestInfo{}
 		rec := &responseRecorder{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+		if r.Body != nil && r.Body != http.NoBody {
+			rec.body = &watchedBody{ReadCloser: r.Body}
+			r.Body = rec.body
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -120,17 +127,32 @@ func redactedURL(u *url.URL) string {
 
 // responseRecorder notes the status and the size of a response. Unwrap lets
 // http.ResponseController reach the real writer's Flush and deadlines.
+//
+// A response to a request whose body was not read to its end closes the
+// connection. Otherwise net/http, before it writes the response, reads
+// what is left of the body (up to 256 KiB) to keep the connection: a
+// client that announced a body and never sends it would hold the
+// connection, and never get its answer (a 401, a 404, …). With
+// "Connection: close" the answer goes out at once; the read deadline is
+// then expired too, because closing the body after the handler would
+// still try to read the rest of it, holding the connection until the read
+// timeout.
 type responseRecorder struct {
 	http.ResponseWriter
+	body        *watchedBody // nil without a request body
 	status      int
 	bytes       int64
 	wroteHeader bool
 }
 
 func (rr *responseRecorder) WriteHeader(status int) {
-	if !rr.wroteHeader {
+	if !rr.wroteHeader && status >= http.StatusOK {
 		rr.status = status
 		rr.wroteHeader = true
+		if rr.body != nil && !rr.body.eof.Load() {
+			rr.Header().Set("Connection", "close")
+			_ = http.NewResponseController(rr.ResponseWriter).SetReadDeadline(time.Now())
+		}
 	}
 	rr.ResponseWriter.WriteHeader(status)
 }
@@ -145,3 +167,17 @@ func (rr *responseRecorder) Write(p []byte) (int, error) {
 }
 
 func (rr *responseRecorder) Unwrap() http.ResponseWriter { return rr.ResponseWriter }
+
+// watchedBody is a request body that knows whether it was read to its end.
+type watchedBody struct {
+	io.ReadCloser
+	eof atomic.Bool
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) {
+		b.eof.Store(true)
+	}
+	return n, err
+}

@@ -17,6 +17,7 @@ const (
 	DefaultMaxBodyBytes     = 256 << 10
 	DefaultWriteTimeout     = 10 * time.Second
 	DefaultReadinessTimeout = 2 * time.Second
+	DefaultRequestTimeout   = 10 * time.Second
 )
 
 // Config holds the HTTP adapter's settings. Zero durations and sizes take
@@ -43,6 +44,11 @@ type Config struct {
 	// ReadinessTimeout bounds the readiness checks of one /readyz request
 	// (DefaultReadinessTimeout).
 	ReadinessTimeout time.Duration
+	// RequestTimeout bounds what the use cases of one request may take
+	// (the store above all): past it the request is 503 with Retry-After.
+	// A stream is bounded by it only while it starts; past it the client
+	// is told to retry (DefaultRequestTimeout).
+	RequestTimeout time.Duration
 	// DevTokens adds POST /dev/token, which hands a user token to anyone
 	// who asks: development mode only (RELAY_DEV).
 	DevTokens bool
@@ -60,6 +66,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = DefaultRequestTimeout
 	}
 	if c.ReadinessTimeout <= 0 {
 		c.ReadinessTimeout = DefaultReadinessTimeout

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"reflect"
 	"strings"
 	"unicode/utf8"
@@ -51,6 +52,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, dst any)
 }
 
 func decodeError(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The server's read timeout passed before the body was complete.
+		return &apiError{status: http.StatusRequestTimeout, code: codeRequestTimeout, message: "the body did not arrive in time"}
+	}
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return &apiError{status: http.StatusRequestEntityTooLarge, code: codeBodyTooLarge, message: "the body is larger than the limit"}
 	}

@@ -11,14 +11,15 @@ import (
 
 // Error codes of the API's error body that do not come from a domain error.
 const (
-	codeInvalidJSON   = "invalid_json"
-	codeValidation    = "validation_failed"
-	codeBodyTooLarge  = "body_too_large"
-	codeUnauthorized  = "unauthorized"
-	codeNotFound      = "not_found"
-	codeMethod        = "method_not_allowed"
-	codeInvalidCursor = "invalid_cursor"
-	codeNotReady      = "not_ready"
+	codeInvalidJSON    = "invalid_json"
+	codeValidation     = "validation_failed"
+	codeBodyTooLarge   = "body_too_large"
+	codeRequestTimeout = "request_timeout"
+	codeUnauthorized   = "unauthorized"
+	codeNotFound       = "not_found"
+	codeMethod         = "method_not_allowed"
+	codeInvalidCursor  = "invalid_cursor"
+	codeNotReady       = "not_ready"
 )
 
 // apiError is an error that already knows its answer. Handlers return it for
@@ -65,7 +66,7 @@ var errorTable = []struct {
 func (h *Handler) respondError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, message := classify(err)
 	switch {
-	case r.Context().Err() != nil:
+	case errors.Is(r.Context().Err(), context.Canceled):
 		// The client went away; whatever failed, nobody reads the answer.
 		h.logger.DebugContext(r.Context(), "request abandoned by client", requestAttrs(r, "error", err)...)
 	case status >= 500:

@@ -111,7 +111,7 @@ func (h *Handler) routes(deps Deps) http.Handler {
 		r.Handle("/metrics", promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{})).Methods(http.MethodGet)
 	}
 
-	api := func(f apiFunc) http.Handler { return h.requireAuth(false, h.handle(f)) }
+	api := func(f apiFunc) http.Handler { return h.requireAuth(false, h.handle(h.bounded(f))) }
 	r.Handle("/api/dms", api(h.createDirectMessage)).Methods(http.MethodPost)
 	r.Handle("/api/groups", api(h.createGroup)).Methods(http.MethodPost)
 	r.Handle("/api/groups/{id}/members", api(h.addMember)).Methods(http.MethodPost)

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
@@ -10,9 +11,13 @@ import (
 	"github.com/relaymsg/relay/application"
 )
 
-// ServerConfig is where Module's server listens.
+// ServerConfig is where Module's server listens, and its limits (zero
+// values take NewServer's defaults).
 type ServerConfig struct {
 	Addr string
+	// ReadTimeout bounds reading a request, body included
+	// (DefaultReadTimeout); SSE streams are exempt once they start.
+	ReadTimeout time.Duration
 }
 
 // Module provides the API Handler and the Server, and starts the server
@@ -63,7 +68,7 @@ func newHandler(p handlerParams) (*Handler, error) {
 }
 
 func newServer(lc fx.Lifecycle, cfg ServerConfig, h *Handler, logger *slog.Logger) *Server {
-	s := NewServer(cfg.Addr, h, logger)
+	s := NewServer(cfg.Addr, h, logger, WithReadTimeout(cfg.ReadTimeout))
 	lc.Append(fx.Hook{
 		OnStart: s.Start,
 		OnStop:  func(ctx context.Context) error { return s.Stop(ctx) },

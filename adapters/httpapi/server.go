@@ -12,13 +12,22 @@ import (
 )
 
 // Timeouts of the HTTP server. There is deliberately no WriteTimeout (it
-// would end every SSE stream; streams bound each write themselves) and no
-// ReadTimeout (once it passed, the server's background read of an idle
-// stream connection would fail and cancel the stream's context); request
-// bodies are bounded in size instead.
+// would end every SSE stream; streams bound each write themselves). The
+// ReadTimeout bounds reading a request, headers and body, so that a client
+// cannot hold a connection by never finishing its body. It does not reach
+// SSE streams: net/http clears the read deadline when, the request read,
+// it starts its background read of the connection (so a passing deadline
+// does not cancel the request's context), and the stream handler lifts it
+// as well when it starts, not to depend on that detail (see subscribe).
 const (
 	readHeaderTimeout = 10 * time.Second
 	idleTimeout       = 120 * time.Second
+	// DefaultMaxHeaderBytes bounds a request's line and headers: ample
+	// for a token and a long query, far under net/http's 1 MiB.
+	DefaultMaxHeaderBytes = 64 << 10
+	// DefaultReadTimeout is the read timeout of NewServer without
+	// WithReadTimeout.
+	DefaultReadTimeout = 30 * time.Second
 )
 
 // Server is the HTTP server of the API: it owns the listener and the
@@ -37,20 +46,62 @@ type Server struct {
 // NewServer returns a server of h on addr (host:port; port 0 picks a free
 // one, see Addr). When h implements StreamCloser (as *Handler does), Stop
 // ends its streams before draining.
-func NewServer(addr string, h http.Handler, logger *slog.Logger) *Server {
+func NewServer(addr string, h http.Handler, logger *slog.Logger, opts ...ServerOption) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       DefaultReadTimeout,
+		MaxHeaderBytes:    DefaultMaxHeaderBytes,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	for _, o := range opts {
+		o(srv)
+	}
 	return &Server{
-		srv: &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: readHeaderTimeout,
-			IdleTimeout:       idleTimeout,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		},
+		srv:     srv,
 		handler: h,
 		logger:  logger,
 		addr:    addr,
+	}
+}
+
+// ServerOption adjusts a limit of the HTTP server; zero values keep the
+// default.
+type ServerOption func(*http.Server)
+
+// WithReadHeaderTimeout bounds reading a request's headers, from its first
+// byte: a client that sends them slowly, however steadily, is cut off.
+func WithReadHeaderTimeout(d time.Duration) ServerOption {
+	return func(s *http.Server) {
+		if d > 0 {
+			s.ReadHeaderTimeout = d
+		}
+	}
+}
+
+// WithMaxHeaderBytes bounds the request line and headers together
+// (DefaultMaxHeaderBytes); a request over it is 431.
+func WithMaxHeaderBytes(n int) ServerOption {
+	return func(s *http.Server) {
+		if n > 0 {
+			s.MaxHeaderBytes = n
+		}
+	}
+}
+
+// WithReadTimeout bounds reading a whole request, headers and body, from
+// its first byte (DefaultReadTimeout). A body still unread by then fails to
+// read: the request is answered 408 or its connection closed. SSE streams
+// lift it once they start.
+func WithReadTimeout(d time.Duration) ServerOption {
+	return func(s *http.Server) {
+		if d > 0 {
+			s.ReadTimeout = d
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/relaymsg/relay/application"
 	"github.com/relaymsg/relay/domain"
@@ -22,6 +23,10 @@ import (
 // shutting down — is answered 200 with a bare `retry:`, so that the
 // browser comes back (to this instance or another) with its cursor.
 func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) error {
+	// A stream reads nothing more from its client: the server's read
+	// timeout is not for it (see server.go). Writers without deadlines
+	// (tests' recorders) have nothing to lift.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	q, err := parseSubscribeQuery(r)
 	if err != nil {
 		return err
@@ -39,7 +44,7 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) error {
 	stop := context.AfterFunc(h.closing, cancel)
 	defer stop()
 
-	stream, err := h.uc.SubscribeChannel.Execute(ctx, q)
+	stream, err := h.startStream(ctx, q)
 	if err != nil {
 		if permanent(err) {
 			return err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/relaymsg/relay/adapters/cluster"
+	"github.com/relaymsg/relay/adapters/httpapi"
 )
 
 // Config is everything Relay reads from its environment. LoadConfig fills
@@ -33,6 +34,8 @@ type Config struct {
 	SSERetry        time.Duration // SSE_RETRY
 	SSEWriteTimeout time.Duration // SSE_WRITE_TIMEOUT
 	MaxBodyBytes    int64         // MAX_BODY_BYTES
+	ReadTimeout     time.Duration // REQUEST_READ_TIMEOUT
+	RequestTimeout  time.Duration // REQUEST_TIMEOUT
 	QueueSize       int           // SUBSCRIBER_QUEUE_SIZE
 	DBMaxOpenConns  int           // DB_MAX_OPEN_CONNS (PostgreSQL only)
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
@@ -70,6 +73,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		SSERetry:        r.duration("SSE_RETRY", 2*time.Second, 100*time.Millisecond, time.Hour),
 		SSEWriteTimeout: r.duration("SSE_WRITE_TIMEOUT", 10*time.Second, time.Second, time.Hour),
 		MaxBodyBytes:    int64(r.integer("MAX_BODY_BYTES", 256<<10, 16<<10, 64<<20)),
+		ReadTimeout:     r.duration("REQUEST_READ_TIMEOUT", httpapi.DefaultReadTimeout, time.Second, 10*time.Minute),
+		RequestTimeout:  r.duration("REQUEST_TIMEOUT", httpapi.DefaultRequestTimeout, time.Second, 10*time.Minute),
 		QueueSize:       r.integer("SUBSCRIBER_QUEUE_SIZE", 256, 16, 1<<20),
 		DBMaxOpenConns:  r.integer("DB_MAX_OPEN_CONNS", 20, 2, 10000),
 		ShutdownTimeout: r.duration("SHUTDOWN_TIMEOUT", 15*time.Second, time.Second, 10*time.Minute),

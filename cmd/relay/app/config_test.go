@@ -36,7 +36,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 	if cfg.Addr != ":8080" || cfg.Heartbeat != 15*time.Second || cfg.SSERetry != 2*time.Second ||
 		cfg.QueueSize != 256 || cfg.MaxBodyBytes != 256<<10 || cfg.LogLevel != slog.LevelInfo || cfg.LogFormat != "json" ||
-		cfg.RedisClientName != "relay" || cfg.HeadInterval != 5*time.Second {
+		cfg.RedisClientName != "relay" || cfg.HeadInterval != 5*time.Second || cfg.ReadTimeout != 30*time.Second ||
+		cfg.RequestTimeout != 10*time.Second {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 
@@ -57,7 +58,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 	vars := validEnv()
 	for k, v := range map[string]string{
 		"ADDR": "127.0.0.1:9000", "HEARTBEAT_INTERVAL": "3s", "SSE_RETRY": "500ms", "SSE_WRITE_TIMEOUT": "4s",
-		"MAX_BODY_BYTES": "65536", "SUBSCRIBER_QUEUE_SIZE": "64", "DB_MAX_OPEN_CONNS": "7",
+		"MAX_BODY_BYTES": "65536", "REQUEST_READ_TIMEOUT": "7s", "REQUEST_TIMEOUT": "6s", "SUBSCRIBER_QUEUE_SIZE": "64", "DB_MAX_OPEN_CONNS": "7",
 		"SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "debug", "LOG_FORMAT": "TEXT",
 		"REDIS_URL": "redis://127.0.0.1:6379/2", "REDIS_PREFIX": "relay-staging:",
 		"REDIS_CLIENT_NAME": "relay-pod-7", "NOTIFIER_HEAD_INTERVAL": "30s",
@@ -73,7 +74,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		Notifier: app.NotifierRedis, RedisURL: "redis://127.0.0.1:6379/2", RedisPrefix: "relay-staging:",
 		RedisClientName: "relay-pod-7", HeadInterval: 30 * time.Second,
 		Heartbeat: 3 * time.Second, SSERetry: 500 * time.Millisecond, SSEWriteTimeout: 4 * time.Second,
-		MaxBodyBytes: 65536, QueueSize: 64, DBMaxOpenConns: 7, ShutdownTimeout: 5 * time.Second,
+		MaxBodyBytes: 65536, ReadTimeout: 7 * time.Second, RequestTimeout: 6 * time.Second, QueueSize: 64, DBMaxOpenConns: 7, ShutdownTimeout: 5 * time.Second,
 		LogLevel: slog.LevelDebug, LogFormat: "text",
 	}
 	if !reflect.DeepEqual(cfg, want) {
@@ -95,6 +96,8 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{"HEARTBEAT_INTERVAL", "10ms"},
 		{"SSE_RETRY", "-1s"},
 		{"MAX_BODY_BYTES", "12x"},
+		{"REQUEST_READ_TIMEOUT", "100ms"},
+		{"REQUEST_TIMEOUT", "soon"},
 		{"SUBSCRIBER_QUEUE_SIZE", "1"},
 		{"DB_MAX_OPEN_CONNS", "0"},
 		{"SHUTDOWN_TIMEOUT", "1h"},
