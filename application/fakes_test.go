@@ -178,6 +178,17 @@ type recordingSink struct {
 	onHeartbeat func()
 }
 
+// delivered returns the log without its flushes.
+func (s *recordingSink) delivered() []string {
+	var out []string
+	for _, e := range s.log {
+		if e != "flush" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 var _ application.StreamSink = (*recordingSink)(nil)
 
 func (s *recordingSink) record(entry string) error {

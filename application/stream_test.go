@@ -777,12 +777,7 @@ func TestStreamLargeBurst(t *testing.T) {
 	if err := h.run(); err != nil {
 		t.Fatal(err)
 	}
-	var delivered []string
-	for _, e := range h.sink.log {
-		if e != "flush" {
-			delivered = append(delivered, e)
-		}
-	}
+	delivered := h.sink.delivered()
 	var want []string
 	for _, seq := range seqs(6, 205) {
 		want = append(want, fmt.Sprintf("A%d {A:%d B:3}", seq, seq))
@@ -899,12 +894,7 @@ func TestStreamGapFillBound(t *testing.T) {
 	if err := h.run(); err != nil {
 		t.Fatal(err)
 	}
-	var delivered []string
-	for _, e := range h.sink.log {
-		if e != "flush" {
-			delivered = append(delivered, e)
-		}
-	}
+	delivered := h.sink.delivered()
 	var want []string
 	for seq := int64(4); seq <= 69; seq++ {
 		want = append(want, fmt.Sprintf("B%d {A:5 B:%d}", seq, seq))
