@@ -74,15 +74,9 @@ func (g *gapHold) arm() {
 // next removes and returns the held message of channel with seq at+1, if
 // any, dropping those at or before at.
 func (g *gapHold) next(channel domain.ChannelID, at int64) (domain.Message, bool) {
-	if seq, ok := g.expect[channel]; ok && seq <= at {
-		delete(g.expect, channel)
-	}
+	g.release(channel, at)
 	list := g.held[channel]
-	for len(list) > 0 && list[0].Seq <= at {
-		list = list[1:]
-	}
 	if len(list) == 0 || list[0].Seq != at+1 {
-		g.set(channel, list)
 		return domain.Message{}, false
 	}
 	m := list[0]
