@@ -76,8 +76,9 @@ func TestSendMessage(t *testing.T) {
 			setup: func(f *fixture) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 				gomock.InOrder(
-					f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(stored, nil),
-					f.notifier.EXPECT().Publish(liveContext(), domain.MessageEvent(stored)).Return(nil),
+					f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(stored, int64(2), nil),
+					// The event carries the removals the append saw.
+					f.notifier.EXPECT().Publish(liveContext(), domain.CommittedMessageEvent(stored, 2)).Return(nil),
 				)
 			},
 			want: application.SendMessageResult{Message: stored, Created: true},
@@ -89,7 +90,7 @@ func TestSendMessage(t *testing.T) {
 			cmd:  cmd,
 			setup: func(f *fixture) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(domain.Message{}, domain.ErrNotFound)
+				f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(domain.Message{}, int64(0), domain.ErrNotFound)
 			},
 			wantErr: domain.ErrNotFound,
 		},
@@ -101,8 +102,8 @@ func TestSendMessage(t *testing.T) {
 				s := m
 				s.Seq = 3
 				gomock.InOrder(
-					f.msgs.EXPECT().Append(gomock.Any(), m, asService).Return(s, nil),
-					f.notifier.EXPECT().Publish(gomock.Any(), domain.MessageEvent(s)).Return(nil),
+					f.msgs.EXPECT().Append(gomock.Any(), m, asService).Return(s, int64(0), nil),
+					f.notifier.EXPECT().Publish(gomock.Any(), domain.CommittedMessageEvent(s, 0)).Return(nil),
 				)
 			},
 			want: application.SendMessageResult{Message: domain.Message{ID: "msg_1", Channel: dmAB, Seq: 3,
@@ -112,7 +113,7 @@ func TestSendMessage(t *testing.T) {
 			name: "admin into a missing conversation",
 			cmd:  application.SendMessageCommand{Principal: service, Channel: dmAB, Content: "hi"},
 			setup: func(f *fixture) {
-				f.msgs.EXPECT().Append(gomock.Any(), gomock.Any(), asService).Return(domain.Message{}, domain.ErrNotFound)
+				f.msgs.EXPECT().Append(gomock.Any(), gomock.Any(), asService).Return(domain.Message{}, int64(0), domain.ErrNotFound)
 			},
 			wantErr: domain.ErrNotFound,
 		},
@@ -123,8 +124,8 @@ func TestSendMessage(t *testing.T) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 				gomock.InOrder(
 					f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(domain.Message{}, domain.ErrNotFound),
-					f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry, asMember).Return(storedRetry, nil),
-					f.notifier.EXPECT().Publish(gomock.Any(), domain.MessageEvent(storedRetry)).Return(nil),
+					f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry, asMember).Return(storedRetry, int64(0), nil),
+					f.notifier.EXPECT().Publish(gomock.Any(), domain.CommittedMessageEvent(storedRetry, 0)).Return(nil),
 				)
 			},
 			want: application.SendMessageResult{Message: storedRetry, Created: true},
@@ -187,7 +188,7 @@ func TestSendMessage(t *testing.T) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 				gomock.InOrder(
 					f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(domain.Message{}, domain.ErrNotFound),
-					f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry, asMember).Return(domain.Message{}, domain.ErrConflict),
+					f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry, asMember).Return(domain.Message{}, int64(0), domain.ErrConflict),
 					f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(earlier, nil),
 				)
 			},
@@ -202,7 +203,7 @@ func TestSendMessage(t *testing.T) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 				gomock.InOrder(
 					f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(domain.Message{}, domain.ErrNotFound),
-					f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry, asMember).Return(domain.Message{}, domain.ErrConflict),
+					f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry, asMember).Return(domain.Message{}, int64(0), domain.ErrConflict),
 					f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(other, nil),
 				)
 			},
@@ -214,7 +215,7 @@ func TestSendMessage(t *testing.T) {
 			setup: func(f *fixture) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 				f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(domain.Message{}, domain.ErrNotFound).Times(2)
-				f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry, asMember).Return(domain.Message{}, domain.ErrConflict)
+				f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry, asMember).Return(domain.Message{}, int64(0), domain.ErrConflict)
 			},
 			wantErr: domain.ErrConflict,
 		},
@@ -223,7 +224,7 @@ func TestSendMessage(t *testing.T) {
 			cmd:  cmd,
 			setup: func(f *fixture) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(domain.Message{}, domain.ErrUnavailable)
+				f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(domain.Message{}, int64(0), domain.ErrUnavailable)
 			},
 			wantErr: domain.ErrUnavailable,
 		},
@@ -233,8 +234,8 @@ func TestSendMessage(t *testing.T) {
 			setup: func(f *fixture) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 				gomock.InOrder(
-					f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(stored, nil),
-					f.notifier.EXPECT().Publish(gomock.Any(), domain.MessageEvent(stored)).Return(errors.New("boom")),
+					f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(stored, int64(0), nil),
+					f.notifier.EXPECT().Publish(gomock.Any(), domain.CommittedMessageEvent(stored, 0)).Return(errors.New("boom")),
 				)
 			},
 			want:        application.SendMessageResult{Message: stored, Created: true},
@@ -247,8 +248,8 @@ func TestSendMessage(t *testing.T) {
 			setup: func(f *fixture) {
 				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 				gomock.InOrder(
-					f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(stored, nil),
-					f.notifier.EXPECT().Publish(gomock.Any(), domain.MessageEvent(stored)).Return(domain.ErrUnavailable),
+					f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(stored, int64(0), nil),
+					f.notifier.EXPECT().Publish(gomock.Any(), domain.CommittedMessageEvent(stored, 0)).Return(domain.ErrUnavailable),
 				)
 			},
 			want: application.SendMessageResult{Message: stored, Created: true},
@@ -289,11 +290,11 @@ func TestSendMessagePublishOutlivesTheRequest(t *testing.T) {
 	stored := domain.Message{ID: "msg_1", Channel: dmAB, Seq: 1, SenderID: "u_alice", Content: "hi", CreatedAt: fixedNow}
 	f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 	gomock.InOrder(
-		f.msgs.EXPECT().Append(gomock.Any(), gomock.Any(), asMember).DoAndReturn(func(context.Context, domain.Message, ports.AppendOptions) (domain.Message, error) {
+		f.msgs.EXPECT().Append(gomock.Any(), gomock.Any(), asMember).DoAndReturn(func(context.Context, domain.Message, ports.AppendOptions) (domain.Message, int64, error) {
 			cancel() // the client hangs up right after the commit
-			return stored, nil
+			return stored, 0, nil
 		}),
-		f.notifier.EXPECT().Publish(gomock.Any(), domain.MessageEvent(stored)).DoAndReturn(func(ctx context.Context, _ domain.Event) error {
+		f.notifier.EXPECT().Publish(gomock.Any(), domain.CommittedMessageEvent(stored, 0)).DoAndReturn(func(ctx context.Context, _ domain.Event) error {
 			if ctx.Err() != nil {
 				t.Errorf("Publish got a cancelled context: %v", ctx.Err())
 			}

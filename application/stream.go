@@ -223,6 +223,8 @@ func (s *Stream) handle(ctx context.Context, ev *domain.Event, sink StreamSink) 
 	switch ev.Kind {
 	case domain.EventMessage:
 		return s.deliverLive(ctx, ev.Message, sink)
+	case domain.EventGuardedMessage:
+		return s.deliverGuarded(ctx, ev, sink)
 	case domain.EventMemberRemoved:
 		return s.removeChannel(ev, sink)
 	case domain.EventResync:
@@ -250,6 +252,23 @@ func (s *Stream) head(ctx context.Context, ev *domain.Event, sink StreamSink) er
 		s.gaps.awaitSeq(ev.Channel, ev.Head.LastSeq)
 	}
 	return nil
+}
+
+// deliverGuarded delivers a message whose channel's removal events the
+// notifier could not vouch for. If no member was removed between the
+// stream's last access check and the message's commit, the caller was a
+// member when it committed, and it is delivered like any live message;
+// otherwise access is checked again first, and the catch-up that follows
+// delivers it if the caller may still read the channel.
+func (s *Stream) deliverGuarded(ctx context.Context, ev *domain.Event, sink StreamSink) error {
+	known, ok := s.removals[ev.Channel]
+	if !ok {
+		return nil // not a channel of the stream, or no longer
+	}
+	if ev.Head.Removals > known {
+		return s.resync(ctx, ev.Channel, sink)
+	}
+	return s.deliverLive(ctx, ev.Message, sink)
 }
 
 // deliverLive sends m if it is the next message of its channel, then any

@@ -148,6 +148,27 @@ func publish(ch domain.ChannelID, seqs ...int64) step {
 	}
 }
 
+// publishGuarded commits messages to the store and queues each as a
+// guarded message committed after removals member removals.
+func publishGuarded(ch domain.ChannelID, removals int64, seqs ...int64) step {
+	return func(h *streamHarness) {
+		for _, seq := range seqs {
+			h.store.commit(ch, seq)
+			h.sub.push(guarded(ch, seq, removals))
+		}
+	}
+}
+
+// guarded is the guarded event of message seq of ch, committed after
+// removals member removals.
+func guarded(ch domain.ChannelID, seq, removals int64) domain.Event {
+	ev, ok := domain.CommittedMessageEvent(msg(ch, seq), removals).Guarded()
+	if !ok {
+		panic("a committed message event has a guarded form")
+	}
+	return ev
+}
+
 // commitSilently commits messages up to seq whose notifications are lost.
 func commitSilently(ch domain.ChannelID, seq int64) step {
 	return func(h *streamHarness) { h.store.commit(ch, seq) }
@@ -431,6 +452,54 @@ func TestStreamRun(t *testing.T) {
 			check: func(t *testing.T, h *streamHarness) {
 				if h.stateReads != 2 {
 					t.Errorf("ChannelStates read %d times, want 2 (the opening, one resync)", h.stateReads)
+				}
+			},
+		},
+		{
+			// An instance that cannot trust its notifier hands local
+			// messages on guarded, each with the removals of its channel
+			// at commit.
+			name: "guarded messages with no removal since the access check are delivered without a store read",
+			script: []step{
+				publishGuarded(chA, 0, 6, 7),
+				steps(commitSilently(chA, 9), push(guarded(chA, 9, 0))), // A8's notification is behind
+				push(guarded(chA, 8, 0)),
+				cancelRun,
+			},
+			want: []string{"flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "flush", "flush", "A8 {A:8 B:3}", "A9 {A:9 B:3}", "flush"},
+			check: func(t *testing.T, h *streamHarness) {
+				if h.stateReads != 1 {
+					t.Errorf("ChannelStates read %d times, want 1 (the opening)", h.stateReads)
+				}
+				if got := h.store.queriesOf(chA); len(got) != 0 {
+					t.Errorf("queries of A after %v, want none", got)
+				}
+			},
+		},
+		{
+			// The notifier lost alice's removal from A; the message
+			// committed after it says so by its count of removals.
+			name: "a guarded message after a removal checks access first",
+			script: []step{
+				steps(setState(chA, func(st *domain.ChannelState) { st.IsMember, st.Removals = false, 1 }),
+					publishGuarded(chA, 1, 6)),
+				publish(chB, 4),
+				cancelRun,
+			},
+			want: []string{"flush", "removed A {B:3}", "flush", "B4 {B:4}", "flush"},
+		},
+		{
+			name: "after another member's removal one access check covers the later guarded messages",
+			script: []step{
+				steps(setState(chA, func(st *domain.ChannelState) { st.Removals = 1 }),
+					publishGuarded(chA, 1, 6)),
+				publishGuarded(chA, 1, 7, 8),
+				cancelRun,
+			},
+			want: []string{"flush", "A6 {A:6 B:3}", "flush", "A7 {A:7 B:3}", "A8 {A:8 B:3}", "flush"},
+			check: func(t *testing.T, h *streamHarness) {
+				if h.stateReads != 2 {
+					t.Errorf("ChannelStates read %d times, want 2 (the opening, one check)", h.stateReads)
 				}
 			},
 		},

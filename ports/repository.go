@@ -46,12 +46,14 @@ type MessageRepository interface {
 	// RemoveMember, it checks that m's sender is a member of the
 	// conversation, unless opts.Service: a member removal committed before
 	// the append refuses it. It returns the stored message (id, seq and
-	// CreatedAt as stored). It returns domain.ErrNotFound if the
+	// CreatedAt as stored) and the count of member removals of the
+	// conversation committed before it (domain.ChannelState.Removals as
+	// the transaction saw it). It returns domain.ErrNotFound if the
 	// conversation does not exist or the sender is not a member (and not
 	// opts.Service), and domain.ErrConflict if the sender already has a
 	// message with m's ClientMessageID; then nothing is stored and no seq
 	// is used.
-	Append(ctx context.Context, m domain.Message, opts AppendOptions) (domain.Message, error)
+	Append(ctx context.Context, m domain.Message, opts AppendOptions) (stored domain.Message, removals int64, err error)
 	// FindByClientID returns the message sender stored with the client
 	// message id, or domain.ErrNotFound.
 	FindByClientID(ctx context.Context, sender domain.UserID, clientMessageID string) (domain.Message, error)

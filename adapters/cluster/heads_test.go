@@ -149,11 +149,19 @@ func TestUnconfirmedChannelsResync(t *testing.T) {
 	}
 	publish(t, n, clustertest.Message(x, 2))
 	expectResync(t, onX, x)
+	// A message that knows its channel's removals at commit (as SendMessage
+	// publishes them) goes guarded instead: the stream needs the store only
+	// if a removal came after its last access check.
+	committed := domain.CommittedMessageEvent(clustertest.Message(x, 3).Message, 4)
+	publish(t, n, committed)
+	if ev := clustertest.Next(t, onX); ev.Kind != domain.EventGuardedMessage || ev.Message.Seq != 3 || ev.Head.Removals != 4 {
+		t.Fatalf("an unconfirmed channel's committed message reached its subscriber as %s, want it guarded with 4 removals", describe(ev))
+	}
 
 	// x is received again: its resync comes first, then messages as they are.
 	n.transport.confirm(x)
 	expectResync(t, onX, x)
-	expectHandedOver(t, n, onX, x, 3)
+	expectHandedOver(t, n, onX, x, 4)
 	// y is still unconfirmed, until a reconnect confirms every channel.
 	publish(t, n, clustertest.Message(y, 2))
 	expectResync(t, onY, y)

@@ -58,7 +58,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		unconfirmed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "relay_notifier_unconfirmed_publishes_total",
-			Help: "Local messages handed to local subscribers as resyncs (an access check and a store read) because the transport was not receiving their channel.",
+			Help: "Local messages handed to local subscribers guarded (delivered only if no member was removed since the stream checked access, else after a new check) because the transport was not receiving their channel.",
 		}),
 		heads: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "relay_notifier_heads_total",

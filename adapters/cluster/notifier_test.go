@@ -124,6 +124,8 @@ func describe(ev domain.Event) string {
 	switch ev.Kind {
 	case domain.EventMessage:
 		return fmt.Sprintf("message %s seq %d", ev.Channel, ev.Message.Seq)
+	case domain.EventGuardedMessage:
+		return fmt.Sprintf("guarded message %s seq %d after %d removals", ev.Channel, ev.Message.Seq, ev.Head.Removals)
 	case domain.EventResync:
 		return "resync " + ev.Channel.String()
 	case domain.EventMemberRemoved:

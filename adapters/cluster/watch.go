@@ -29,9 +29,15 @@ func (n *Notifier) onWatch(ch domain.ChannelID, watched bool) {
 
 // localEvent returns what the local subscribers get for ev, published on
 // this instance. A message of a channel that the transport may have missed
-// events of becomes a resync: a member removal published elsewhere may be
-// among them, and a resync makes each stream check access before it reads
-// the message from the store. Everything else is handed over as it is.
+// events of must not be taken on trust: a member removal published
+// elsewhere may be among those events. It goes as a guarded message when
+// it knows its channel's removals at commit (each stream then delivers it
+// at once if no removal happened since it last checked access, and checks
+// first otherwise), or else as a resync, which checks access and reads it
+// from the store. Everything else is handed over as it is.
+//
+// So while the transport is down a stream reads the store once per member
+// removal, not twice per message.
 func (n *Notifier) localEvent(ev domain.Event) domain.Event {
 	if ev.Kind != domain.EventMessage {
 		return ev
@@ -43,6 +49,9 @@ func (n *Notifier) localEvent(ev domain.Event) domain.Event {
 		return ev
 	}
 	n.metrics.unconfirmed.Inc()
+	if guarded, ok := ev.Guarded(); ok {
+		return guarded
+	}
 	n.metrics.resyncs.Inc()
 	return domain.Event{Kind: domain.EventResync, Channel: ev.Channel}
 }

@@ -156,25 +156,25 @@ func (s *fakeStore) RemoveMember(_ context.Context, g domain.ChannelID, u domain
 	return true, nil
 }
 
-func (s *fakeStore) Append(_ context.Context, m domain.Message, opts ports.AppendOptions) (domain.Message, error) {
+func (s *fakeStore) Append(_ context.Context, m domain.Message, opts ports.AppendOptions) (domain.Message, int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failErr != nil {
-		return domain.Message{}, s.failErr
+		return domain.Message{}, 0, s.failErr
 	}
 	c, ok := s.convs[m.Channel]
 	if !ok || (!opts.Service && !slices.Contains(c.MemberIDs, m.SenderID)) {
-		return domain.Message{}, domain.ErrNotFound
+		return domain.Message{}, 0, domain.ErrNotFound
 	}
 	if m.ClientMessageID != "" {
 		if _, err := s.findByClientID(m.SenderID, m.ClientMessageID); err == nil {
-			return domain.Message{}, domain.ErrConflict
+			return domain.Message{}, 0, domain.ErrConflict
 		}
 	}
 	c.LastSeq++
 	m.Seq = c.LastSeq
 	s.msgs[m.Channel] = append(s.msgs[m.Channel], m)
-	return m, nil
+	return m, 0, nil
 }
 
 func (s *fakeStore) FindByClientID(_ context.Context, u domain.UserID, id string) (domain.Message, error) {

@@ -115,7 +115,7 @@ func TestUnavailableFromALiveDatabase(t *testing.T) {
 
 	canceled, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err = msgs.Append(canceled, msg("msg_1"), ports.AppendOptions{})
+	_, _, err = msgs.Append(canceled, msg("msg_1"), ports.AppendOptions{})
 	if !errors.Is(err, domain.ErrUnavailable) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("Append(canceled ctx) = %v; want ErrUnavailable and context.Canceled", err)
 	}
@@ -131,14 +131,14 @@ func TestUnavailableFromALiveDatabase(t *testing.T) {
 	}
 	short, cancelShort := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancelShort()
-	_, err = msgs.Append(short, msg("msg_2"), ports.AppendOptions{})
+	_, _, err = msgs.Append(short, msg("msg_2"), ports.AppendOptions{})
 	if !errors.Is(err, domain.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Append(deadline while blocked) = %v; want ErrUnavailable and DeadlineExceeded", err)
 	}
 	if err := lock.Rollback(); err != nil {
 		t.Fatalf("rollback: %v", err)
 	}
-	if m, err := msgs.Append(t.Context(), msg("msg_3"), ports.AppendOptions{}); err != nil || m.Seq != 1 {
+	if m, _, err := msgs.Append(t.Context(), msg("msg_3"), ports.AppendOptions{}); err != nil || m.Seq != 1 {
 		t.Fatalf("Append after the failures = seq %d, %v; want seq 1", m.Seq, err)
 	}
 

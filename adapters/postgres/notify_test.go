@@ -53,19 +53,19 @@ func TestAppendNotifiesOnCommit(t *testing.T) {
 
 	var stored []domain.Message
 	for _, m := range []domain.Message{msg("msg_1", "c-1", "one"), msg("msg_2", "", "two"), msg("msg_3", "", strings.Repeat("é", 5000))} {
-		s, err := msgs.Append(ctx, m, ports.AppendOptions{})
+		s, _, err := msgs.Append(ctx, m, ports.AppendOptions{})
 		if err != nil {
 			t.Fatalf("Append %s: %v", m.ID, err)
 		}
 		stored = append(stored, s)
 	}
 	// Rolled back after its INSERT, or before it: neither is notified.
-	if _, err := msgs.Append(ctx, msg("msg_dup", "c-1", "again"), ports.AppendOptions{}); !errors.Is(err, domain.ErrConflict) {
+	if _, _, err := msgs.Append(ctx, msg("msg_dup", "c-1", "again"), ports.AppendOptions{}); !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("Append with a used client id = %v, want ErrConflict", err)
 	}
 	missing := msg("msg_x", "", "nowhere")
 	missing.Channel = domain.GroupChannel("grp_missing")
-	if _, err := msgs.Append(ctx, missing, ports.AppendOptions{}); !errors.Is(err, domain.ErrNotFound) {
+	if _, _, err := msgs.Append(ctx, missing, ports.AppendOptions{}); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("Append to a missing conversation = %v, want ErrNotFound", err)
 	}
 	// Notifications arrive in commit order: once the sentinel is here,

@@ -42,7 +42,7 @@ func TestAppendStoresUTCMicroseconds(t *testing.T) {
 	}
 
 	sent := time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.FixedZone("CET", 3600))
-	stored, err := msgs.Append(ctx, domain.Message{ID: "msg_t", Channel: g.Channel(), SenderID: "u_a", Content: "hi", CreatedAt: sent}, ports.AppendOptions{})
+	stored, _, err := msgs.Append(ctx, domain.Message{ID: "msg_t", Channel: g.Channel(), SenderID: "u_a", Content: "hi", CreatedAt: sent}, ports.AppendOptions{})
 	if err != nil {
 		t.Fatalf("Append: %v", err)
 	}

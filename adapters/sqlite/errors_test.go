@@ -94,14 +94,14 @@ func TestBusyAndClosedAreUnavailable(t *testing.T) {
 
 	short, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	_, err = msgs.Append(short, domain.Message{ID: "msg_1", Channel: g.Channel(), SenderID: "u_a", Content: "hi"}, ports.AppendOptions{})
+	_, _, err = msgs.Append(short, domain.Message{ID: "msg_1", Channel: g.Channel(), SenderID: "u_a", Content: "hi"}, ports.AppendOptions{})
 	if !errors.Is(err, domain.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Append(deadline while waiting for the lock) = %v; want ErrUnavailable and DeadlineExceeded", err)
 	}
 	if err := lock.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	if m, err := msgs.Append(t.Context(), domain.Message{ID: "msg_2", Channel: g.Channel(), SenderID: "u_a", Content: "hi"}, ports.AppendOptions{}); err != nil || m.Seq != 1 {
+	if m, _, err := msgs.Append(t.Context(), domain.Message{ID: "msg_2", Channel: g.Channel(), SenderID: "u_a", Content: "hi"}, ports.AppendOptions{}); err != nil || m.Seq != 1 {
 		t.Fatalf("Append after the failures = seq %d, %v; want seq 1", m.Seq, err)
 	}
 

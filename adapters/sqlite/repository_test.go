@@ -45,7 +45,7 @@ func TestAppendManyWriters(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			for i := range each {
-				m, err := msgs.Append(t.Context(), domain.Message{
+				m, _, err := msgs.Append(t.Context(), domain.Message{
 					ID: fmt.Sprintf("msg_%d_%d", w, i), Channel: g.Channel(), SenderID: "u_a", Content: "hi",
 				}, ports.AppendOptions{})
 				mu.Lock()
@@ -81,7 +81,7 @@ func TestTimesAreIntegerMicroseconds(t *testing.T) {
 		t.Fatal(err)
 	}
 	sent := time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.FixedZone("CET", 3600))
-	stored, err := msgs.Append(t.Context(), domain.Message{ID: "msg_t", Channel: g.Channel(), SenderID: "u_a", Content: "hi", CreatedAt: sent}, ports.AppendOptions{})
+	stored, _, err := msgs.Append(t.Context(), domain.Message{ID: "msg_t", Channel: g.Channel(), SenderID: "u_a", Content: "hi", CreatedAt: sent}, ports.AppendOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

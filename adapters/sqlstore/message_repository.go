@@ -109,19 +109,28 @@ func nullIfEmpty(s string) sql.NullString {
 // or a taken message id, is domain.ErrConflict. On any error the
 // transaction rolls back, so no seq is consumed and whatever the
 // AfterAppend hook did is undone.
-func (r *MessageRepository) Append(ctx context.Context, m domain.Message, opts ports.AppendOptions) (domain.Message, error) {
+func (r *MessageRepository) Append(ctx context.Context, m domain.Message, opts ports.AppendOptions) (domain.Message, int64, error) {
 	if m.ID == "" {
-		return domain.Message{}, domain.Invalid("id", "a message needs an id before it is stored")
+		return domain.Message{}, 0, domain.Invalid("id", "a message needs an id before it is stored")
 	}
 	stored := m
 	stored.CreatedAt = utcMicro(m.CreatedAt)
+	var removals int64
 	err := InTx(ctx, r.db, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &stored.Seq, r.db.Rebind(`
+		// The row lock this takes serialises the append with RemoveMember,
+		// which counts its removal on the same row: removals is exactly
+		// the number of removals committed before this message.
+		var head struct {
+			Seq      int64 `db:"last_seq"`
+			Removals int64 `db:"removals"`
+		}
+		if err := tx.GetContext(ctx, &head, r.db.Rebind(`
 			UPDATE conversations SET last_seq = last_seq + 1
 			WHERE id = ? AND kind = ?
-			RETURNING last_seq`), m.Channel.ID, m.Channel.Kind); err != nil {
+			RETURNING last_seq, removals`), m.Channel.ID, m.Channel.Kind); err != nil {
 			return err
 		}
+		stored.Seq, removals = head.Seq, head.Removals
 		if !opts.Service {
 			var member bool
 			if err := tx.GetContext(ctx, &member, r.db.Rebind(`
@@ -147,16 +156,16 @@ func (r *MessageRepository) Append(ctx context.Context, m domain.Message, opts p
 		return r.afterAppend(ctx, tx, stored)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Message{}, fmt.Errorf("append message: %w: conversation %s", domain.ErrNotFound, m.Channel)
+		return domain.Message{}, 0, fmt.Errorf("append message: %w: conversation %s", domain.ErrNotFound, m.Channel)
 	}
 	if errors.Is(err, errNotMember) {
 		// Not found, as for a conversation the sender cannot see.
-		return domain.Message{}, fmt.Errorf("append message: %w: %s is not a member of %s", domain.ErrNotFound, m.SenderID, m.Channel)
+		return domain.Message{}, 0, fmt.Errorf("append message: %w: %s is not a member of %s", domain.ErrNotFound, m.SenderID, m.Channel)
 	}
 	if err != nil {
-		return domain.Message{}, StoreError(ctx, r.dialect, "append message", err)
+		return domain.Message{}, 0, StoreError(ctx, r.dialect, "append message", err)
 	}
-	return stored, nil
+	return stored, removals, nil
 }
 
 // FindByClientID returns the message sender stored with clientMessageID,

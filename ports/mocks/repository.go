@@ -180,12 +180,13 @@ func (m *MockMessageRepository) EXPECT() *MockMessageRepositoryMockRecorder {
 }
 
 // Append mocks base method.
-func (m *MockMessageRepository) Append(arg0 context.Context, arg1 domain.Message, arg2 ports.AppendOptions) (domain.Message, error) {
+func (m *MockMessageRepository) Append(arg0 context.Context, arg1 domain.Message, arg2 ports.AppendOptions) (domain.Message, int64, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "Append", arg0, arg1, arg2)
 	ret0, _ := ret[0].(domain.Message)
-	ret1, _ := ret[1].(error)
-	return ret0, ret1
+	ret1, _ := ret[1].(int64)
+	ret2, _ := ret[2].(error)
+	return ret0, ret1, ret2
 }
 
 // Append indicates an expected call of Append.

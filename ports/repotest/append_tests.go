@@ -22,6 +22,7 @@ func appendTests() []contractTest {
 		{"Append racing with one client id stores one message", testAppendClientIDRace},
 		{"Append accepts one client id from different senders", testAppendClientIDPerSender},
 		{"Append without a client id never conflicts", testAppendNoClientID},
+		{"Append reports the removals committed before it", testAppendRemovals},
 	}
 }
 
@@ -75,7 +76,7 @@ func testAppendConcurrent(t *testing.T, f *fixture) {
 	for _, u := range users {
 		wg.Go(func() {
 			for i := range perSender {
-				m, err := f.msgs.Append(t.Context(), f.message(g.Channel(), u, fmt.Sprintf("%s #%03d", u, i), ""), ports.AppendOptions{})
+				m, _, err := f.msgs.Append(t.Context(), f.message(g.Channel(), u, fmt.Sprintf("%s #%03d", u, i), ""), ports.AppendOptions{})
 				mu.Lock()
 				got, errs = append(got, m), append(errs, err)
 				mu.Unlock()
@@ -122,7 +123,7 @@ func testAppendNotFound(t *testing.T, f *fixture) {
 		domain.GroupChannel("grp_missing_" + domain.ConversationID(f.suffix)),
 		domain.DMChannel(g.ID),
 	} {
-		_, err := f.msgs.Append(t.Context(), f.message(ch, alice, "hi", ""), ports.AppendOptions{})
+		_, _, err := f.msgs.Append(t.Context(), f.message(ch, alice, "hi", ""), ports.AppendOptions{})
 		wantErr(t, "Append to "+ch.String(), err, domain.ErrNotFound)
 	}
 	if last := f.get(t, g.Channel()).LastSeq; last != 0 {
@@ -138,7 +139,7 @@ func testAppendDuplicateClientID(t *testing.T, f *fixture) {
 
 	// The key is per sender, whatever the channel.
 	for _, ch := range []domain.ChannelID{g.Channel(), other.Channel()} {
-		_, err := f.msgs.Append(t.Context(), f.message(ch, alice, "hi again", "c-1"), ports.AppendOptions{})
+		_, _, err := f.msgs.Append(t.Context(), f.message(ch, alice, "hi again", "c-1"), ports.AppendOptions{})
 		wantErr(t, "Append(used client id) in "+ch.String(), err, domain.ErrConflict)
 	}
 	if next := f.appendOK(t, f.message(g.Channel(), alice, "next", "c-2")); next.Seq != 2 {
@@ -165,7 +166,7 @@ func testAppendClientIDRace(t *testing.T, f *fixture) {
 	)
 	for i := range racers {
 		m := f.message(g.Channel(), alice, "once", "c-race")
-		wg.Go(func() { got[i], errs[i] = f.msgs.Append(t.Context(), m, ports.AppendOptions{}) })
+		wg.Go(func() { got[i], _, errs[i] = f.msgs.Append(t.Context(), m, ports.AppendOptions{}) })
 	}
 	wg.Wait()
 	var stored []domain.Message
@@ -233,7 +234,7 @@ func testAppendNonMember(t *testing.T, f *fixture) {
 		{g.Channel(), mallory},  // never a member
 		{dm.Channel(), mallory}, // not one of the pair
 	} {
-		_, err := f.msgs.Append(t.Context(), f.message(tt.ch, tt.sender, "let me in", f.newID("c")), ports.AppendOptions{})
+		_, _, err := f.msgs.Append(t.Context(), f.message(tt.ch, tt.sender, "let me in", f.newID("c")), ports.AppendOptions{})
 		wantErr(t, fmt.Sprintf("Append by %s to %s", tt.sender, tt.ch), err, domain.ErrNotFound)
 	}
 	for _, ch := range []domain.ChannelID{g.Channel(), dm.Channel()} {
@@ -257,13 +258,40 @@ func testAppendService(t *testing.T, f *fixture) {
 	g := f.createGroup(t, "team", alice)
 	for _, ch := range []domain.ChannelID{g.Channel(), dm.Channel()} {
 		m := f.message(ch, svc, "from the service", f.newID("c"))
-		got, err := f.msgs.Append(t.Context(), m, ports.AppendOptions{Service: true})
+		got, _, err := f.msgs.Append(t.Context(), m, ports.AppendOptions{Service: true})
 		if err != nil || got.Seq != 1 || got.SenderID != svc {
 			t.Fatalf("Append(service) to %s = seq %d by %s, %v; want seq 1 by %s", ch, got.Seq, got.SenderID, err, svc)
 		}
 	}
 	// Still only into a conversation that exists.
 	missing := domain.GroupChannel("grp_missing_" + domain.ConversationID(f.suffix))
-	_, err := f.msgs.Append(t.Context(), f.message(missing, svc, "hi", ""), ports.AppendOptions{Service: true})
+	_, _, err := f.msgs.Append(t.Context(), f.message(missing, svc, "hi", ""), ports.AppendOptions{Service: true})
 	wantErr(t, "Append(service) to "+missing.String(), err, domain.ErrNotFound)
+}
+
+// testAppendRemovals checks the count of member removals Append returns:
+// exactly those committed before the message, which is what lets a stream
+// trust a message without asking the store whether its caller was removed.
+func testAppendRemovals(t *testing.T, f *fixture) {
+	alice, bob, carol := f.user("alice"), f.user("bob"), f.user("carol")
+	g := f.createGroup(t, "team", alice, bob, carol)
+	wantRemovals := func(want int64) {
+		t.Helper()
+		m, removals, err := f.msgs.Append(t.Context(), f.message(g.Channel(), alice, "hi", ""), ports.AppendOptions{})
+		if err != nil || removals != want {
+			t.Fatalf("Append = seq %d, %d removals, %v; want %d removals", m.Seq, removals, err, want)
+		}
+	}
+	wantRemovals(0)
+	for i, u := range []domain.UserID{bob, carol} {
+		if removed, err := f.convs.RemoveMember(t.Context(), g.Channel(), u); err != nil || !removed {
+			t.Fatalf("RemoveMember(%s) = %v, %v; want removed", u, removed, err)
+		}
+		wantRemovals(int64(i + 1))
+	}
+	// Removing someone who is not a member changes nothing.
+	if removed, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); err != nil || removed {
+		t.Fatalf("RemoveMember(bob) again = %v, %v; want not removed", removed, err)
+	}
+	wantRemovals(2)
 }

@@ -62,7 +62,7 @@ func (f *fixture) message(ch domain.ChannelID, sender domain.UserID, content, cl
 // appendOK appends m and fails the test if that fails.
 func (f *fixture) appendOK(t *testing.T, m domain.Message) domain.Message {
 	t.Helper()
-	stored, err := f.msgs.Append(t.Context(), m, ports.AppendOptions{})
+	stored, _, err := f.msgs.Append(t.Context(), m, ports.AppendOptions{})
 	if err != nil {
 		t.Fatalf("Append(%s in %s): %v", m.ID, m.Channel, err)
 	}

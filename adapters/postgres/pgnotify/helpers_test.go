@@ -83,7 +83,7 @@ func (n node) waitReady(t *testing.T) {
 // send does what SendMessage does: store the message, then publish it.
 func (n node) send(t *testing.T, ch domain.ChannelID, content string) domain.Message {
 	t.Helper()
-	m, err := n.messages.Append(t.Context(), domain.Message{
+	m, _, err := n.messages.Append(t.Context(), domain.Message{
 		ID: "msg_" + strings.ToLower(rand.Text()[:12]), Channel: ch, SenderID: "u_alice",
 		Content: content, CreatedAt: time.Now(),
 	}, ports.AppendOptions{})

@@ -87,7 +87,7 @@ func TestModuleLifecycle(t *testing.T) {
 
 	var sent []domain.Message
 	for _, content := range []string{"one", "two"} {
-		m, err := msgs.Append(t.Context(), domain.Message{ID: "msg_" + content, Channel: ch, SenderID: "u_alice", Content: content, CreatedAt: time.Now()}, ports.AppendOptions{})
+		m, _, err := msgs.Append(t.Context(), domain.Message{ID: "msg_" + content, Channel: ch, SenderID: "u_alice", Content: content, CreatedAt: time.Now()}, ports.AppendOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
