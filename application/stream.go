@@ -49,7 +49,7 @@ type StreamSink interface {
 // per channel, dropping duplicates and filling gaps from the store.
 type Stream struct {
 	convs     ports.ConversationRepository
-	msgs      ports.MessageRepository
+	reads     *sharedReads         // shared with the other streams of the use case
 	observer  ports.StreamObserver // may be nil
 	sub       ports.Subscription
 	principal domain.Principal
@@ -337,7 +337,7 @@ func (s *Stream) catchUpCounting(ctx context.Context, channel domain.ChannelID, 
 			s.gaps.release(channel, at)
 			return delivered, nil
 		}
-		page, err := s.msgs.List(ctx, domain.HistoryAfter(channel, at, replayPage))
+		page, err := s.reads.after(ctx, channel, at, upTo)
 		if err != nil {
 			return delivered, fmt.Errorf("replay %s: %w", channel, err)
 		}

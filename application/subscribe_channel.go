@@ -30,7 +30,7 @@ type SubscribeQuery struct {
 // SubscribeChannel opens live, resumable streams of one or more channels.
 type SubscribeChannel struct {
 	convs     ports.ConversationRepository
-	msgs      ports.MessageRepository
+	reads     *sharedReads
 	notifier  ports.Notifier
 	heartbeat time.Duration
 	logger    *slog.Logger
@@ -52,7 +52,7 @@ func NewSubscribeChannel(convs ports.ConversationRepository, msgs ports.MessageR
 	if heartbeat <= 0 {
 		heartbeat = DefaultHeartbeat
 	}
-	uc := &SubscribeChannel{convs: convs, msgs: msgs, notifier: notifier, heartbeat: heartbeat, logger: logger}
+	uc := &SubscribeChannel{convs: convs, reads: newSharedReads(msgs), notifier: notifier, heartbeat: heartbeat, logger: logger}
 	for _, opt := range opts {
 		opt(uc)
 	}
@@ -96,7 +96,7 @@ func (uc *SubscribeChannel) newStream(q SubscribeQuery, channels []domain.Channe
 	}
 	s := &Stream{
 		convs:     uc.convs,
-		msgs:      uc.msgs,
+		reads:     uc.reads,
 		observer:  uc.observer,
 		sub:       sub,
 		principal: q.Principal,
