@@ -87,7 +87,8 @@ func (k *keyedLimiter) size() int {
 
 // Rate is a token bucket's settings: PerSecond tokens come back each
 // second, up to Burst. A zero PerSecond takes the limit's default; an
-// infinite one (Unlimited) turns the limit off.
+// infinite one (Unlimited) turns the limit off. A zero Burst is one
+// second's worth.
 type Rate struct {
 	PerSecond float64
 	Burst     int
