@@ -102,6 +102,7 @@ func startRelayIn(t *testing.T, dir string, env map[string]string) *relayProcess
 		addr = freeAddr(t)
 	}
 	env["ADDR"] = addr
+	withTestLimits(env)
 	p := &relayProcess{api: newAPI(t, "http://"+addr), addr: addr, logs: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(relayBinary(t), "serve")
 	p.cmd.Dir = dir

@@ -30,6 +30,29 @@ var testSecret = []byte("relay-black-box-tests-secret-0123456789")
 // a deadline for failing, never a delay anything depends on.
 const waitTimeout = 15 * time.Second
 
+// testLimits are the rate limits of every service the tests start, unless
+// a test sets its own: far above the defaults, since tests post hundreds of
+// messages as one user and reconnect streams in tight loops from one
+// address, much faster than any person (limits_test.go tests the limits).
+// They stay on, so that every request still goes through its bucket. The
+// stream counts keep their defaults: no test opens 50 streams as one user.
+var testLimits = map[string]string{
+	"PUBLISH_RATE": "100000", "PUBLISH_BURST": "100000",
+	"GROUP_CREATE_RATE": "100000", "GROUP_CREATE_BURST": "100000",
+	"MEMBER_ADD_RATE": "100000", "MEMBER_ADD_BURST": "100000",
+	"SSE_CONNECT_RATE": "100000", "SSE_CONNECT_BURST": "100000",
+}
+
+// withTestLimits adds to env each of testLimits it does not set.
+func withTestLimits(env map[string]string) map[string]string {
+	for k, v := range testLimits {
+		if _, ok := env[k]; !ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
 // testApp is one assembled service running in-process on a fresh database.
 type testApp struct {
 	*api
@@ -52,7 +75,7 @@ func startApp(t *testing.T, configure ...func(*app.Config)) *testApp {
 // options (nil: none): several instances share one database this way.
 func startAppOn(t *testing.T, dsn string, extra []fx.Option, configure ...func(*app.Config)) *testApp {
 	t.Helper()
-	env := map[string]string{"ADDR": "127.0.0.1:0", "DATABASE_URL": dsn, "AUTH_SECRET": string(testSecret)}
+	env := withTestLimits(map[string]string{"ADDR": "127.0.0.1:0", "DATABASE_URL": dsn, "AUTH_SECRET": string(testSecret)})
 	cfg, err := app.LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("config: %v", err)

@@ -49,6 +49,8 @@ type Config struct {
 	// A stream is bounded by it only while it starts; past it the client
 	// is told to retry (DefaultRequestTimeout).
 	RequestTimeout time.Duration
+	// Limits bound what one caller may take of this instance.
+	Limits Limits
 	// DevTokens adds POST /dev/token, which hands a user token to anyone
 	// who asks: development mode only (RELAY_DEV).
 	DevTokens bool
@@ -73,6 +75,7 @@ func (c Config) withDefaults() Config {
 	if c.ReadinessTimeout <= 0 {
 		c.ReadinessTimeout = DefaultReadinessTimeout
 	}
+	c.Limits = c.Limits.withDefaults()
 	return c
 }
 
@@ -118,7 +121,8 @@ type Deps struct {
 	Gatherer prometheus.Gatherer
 	// Readiness lists what /readyz checks.
 	Readiness []ReadinessCheck
-	// Now is the clock that validates token expiry (time.Now when nil).
-	// Open streams end at a token's exp by the real clock regardless.
+	// Now is the clock that validates token expiry and refills the rate
+	// limits' buckets (time.Now when nil). Open streams end at a token's
+	// exp by the real clock regardless.
 	Now func() time.Time
 }

@@ -40,6 +40,12 @@
 //   - Every 200 answer of /api/sse is the last response of its HTTP/1.x
 //     connection ("Connection: close"), because the stream arms per-write
 //     deadlines on the connection that must not outlive it.
+//   - A stream refused by a limit (too many open, too many connections
+//     from one address) is transient: 200 with a jittered `retry:`, a
+//     Retry-After, and `event: limited` carrying the error body, never a
+//     4xx. REST limits answer 429 rate_limited with Retry-After. Limits are
+//     per instance and in memory (admission.go); the use cases know
+//     nothing of them.
 //   - A token without exp is accepted and never expires: the service's own
 //     tooling may issue long-lived service tokens, and the API says only
 //     that exp is honoured when present.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/relaymsg/relay/domain"
 )
@@ -29,6 +31,8 @@ type apiError struct {
 	status  int
 	code    string
 	message string
+	// retryAfter, when positive, is sent as Retry-After (whole seconds).
+	retryAfter time.Duration
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.message }
@@ -65,10 +69,17 @@ var errorTable = []struct {
 // the handlers are handled, so it is also where they are logged, once.
 func (h *Handler) respondError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, message := classify(err)
+	if ae, ok := errors.AsType[*apiError](err); ok && ae.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(ae.retryAfter)))
+	}
 	switch {
 	case errors.Is(r.Context().Err(), context.Canceled):
 		// The client went away; whatever failed, nobody reads the answer.
 		h.logger.DebugContext(r.Context(), "request abandoned by client", requestAttrs(r, "error", err)...)
+	case status == http.StatusTooManyRequests:
+		// A refusal by a limit is counted in relay_limited_total; a line
+		// per refused request would let one abuser flood the log.
+		h.logger.DebugContext(r.Context(), "request limited", requestAttrs(r, "error", err)...)
 	case status >= 500:
 		level := slog.LevelError
 		if status == http.StatusServiceUnavailable {

@@ -46,3 +46,30 @@ func WriteComment(w http.ResponseWriter, text string) error {
 func ParseToken(secret []byte, token string, now time.Time) (domain.Principal, error) {
 	return newAuthenticator(secret, func() time.Time { return now }).principal(token)
 }
+
+// KeyedLimiter is the per-key token bucket set, for direct tests.
+type KeyedLimiter = keyedLimiter
+
+// NewKeyedLimiter returns the limiter of r.
+func NewKeyedLimiter(r Rate) *KeyedLimiter { return newKeyedLimiter(r) }
+
+// Take takes a token of key's bucket at now.
+func (k *keyedLimiter) Take(key string, now time.Time) (bool, time.Duration) { return k.take(key, now) }
+
+// Size reports how many buckets k holds.
+func (k *keyedLimiter) Size() int { return k.size() }
+
+// SweepInterval is how often a keyed limiter drops its full buckets.
+const SweepInterval = sweepInterval
+
+// StreamSlots counts open streams against the stream limits.
+type StreamSlots = streamSlots
+
+// NewStreamSlots returns slots of perUser streams a user, total in all.
+func NewStreamSlots(perUser, total int) *StreamSlots { return newStreamSlots(perUser, total) }
+
+// Acquire takes a slot for p, or names the limit that refuses it.
+func (s *streamSlots) Acquire(p domain.Principal) (func(), string) { return s.acquire(p) }
+
+// Open returns the streams open in all and user's.
+func (s *streamSlots) Open(user domain.UserID) (int, int) { return s.open(user) }

@@ -27,6 +27,7 @@ type Handler struct {
 	readiness []ReadinessCheck
 	cache     *messageCache
 	streams   *streamRegistry
+	admission *admission
 
 	// closing is done once CloseStreams was called: open streams end and
 	// new ones are told to come back later.
@@ -76,6 +77,7 @@ func NewHandler(uc UseCases, cfg Config, deps Deps) (*Handler, error) {
 		cache:     newMessageCache(messageCacheSlots),
 		streams:   newStreamRegistry(deps.Metrics),
 	}
+	h.admission = newAdmission(h.cfg.Limits, deps.Now)
 	h.closing, h.closeStreams = context.WithCancel(context.Background())
 	h.root = h.instrument(h.routes(deps))
 	return h, nil
@@ -112,12 +114,17 @@ func (h *Handler) routes(deps Deps) http.Handler {
 	}
 
 	api := func(f apiFunc) http.Handler { return h.requireAuth(false, h.handle(h.bounded(f))) }
+	// The limit is checked before the deadline starts and the body is
+	// read: a refused request costs a map lookup.
+	limited := func(lim *userRate, f apiFunc) http.Handler {
+		return h.requireAuth(false, h.handle(h.rateLimited(lim, h.bounded(f))))
+	}
 	r.Handle("/api/dms", api(h.createDirectMessage)).Methods(http.MethodPost)
-	r.Handle("/api/groups", api(h.createGroup)).Methods(http.MethodPost)
-	r.Handle("/api/groups/{id}/members", api(h.addMember)).Methods(http.MethodPost)
+	r.Handle("/api/groups", limited(h.admission.groups, h.createGroup)).Methods(http.MethodPost)
+	r.Handle("/api/groups/{id}/members", limited(h.admission.members, h.addMember)).Methods(http.MethodPost)
 	r.Handle("/api/groups/{id}/members/{userId}", api(h.removeMember)).Methods(http.MethodDelete)
 	r.Handle("/api/conversations", api(h.listConversations)).Methods(http.MethodGet)
-	r.Handle("/api/messages", api(h.sendMessage)).Methods(http.MethodPost)
+	r.Handle("/api/messages", limited(h.admission.publish, h.sendMessage)).Methods(http.MethodPost)
 	r.Handle("/api/messages", api(h.listMessages)).Methods(http.MethodGet)
 	r.Handle("/api/sse", h.requireAuth(true, h.handle(h.subscribe))).Methods(http.MethodGet)
 	r.Handle("/api/sse/stats", api(h.sseStats)).Methods(http.MethodGet)

@@ -21,6 +21,7 @@ type Metrics struct {
 	sseCutoffs        prometheus.Counter
 	gapFills          prometheus.Counter
 	gapFillMessages   prometheus.Counter
+	limited           *prometheus.CounterVec
 }
 
 var _ ports.StreamObserver = (*Metrics)(nil)
@@ -64,12 +65,21 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "relay_stream_gap_fill_messages_total",
 			Help: "Messages streams recovered from the store by gap fills.",
 		}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_limited_total",
+			Help: "Requests refused by a per-instance limit (a 429, or a stream told to retry), by limit.",
+		}, []string{"limit"}),
+	}
+	for _, l := range limitNames {
+		// Present at 0 from the start, so that a rate over them works
+		// before the first refusal.
+		m.limited.WithLabelValues(l)
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.requestDuration, m.sseConnections, m.sseSubscriptions,
-		m.messagesSent, m.messagesDelivered, m.sseCutoffs, m.gapFills, m.gapFillMessages} {
+		m.messagesSent, m.messagesDelivered, m.sseCutoffs, m.gapFills, m.gapFillMessages, m.limited} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

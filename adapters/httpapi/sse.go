@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/relaymsg/relay/application"
@@ -21,7 +22,9 @@ import (
 // the caller may not read) gets a 4xx. Anything else that stops the stream
 // from starting — the store or notifier briefly unavailable, the instance
 // shutting down — is answered 200 with a bare `retry:`, so that the
-// browser comes back (to this instance or another) with its cursor.
+// browser comes back (to this instance or another) with its cursor. So is
+// a stream refused by a limit (connection rate, stream slots), which also
+// gets an event saying which (retryLater).
 func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) error {
 	// A stream reads nothing more from its client: the server's read
 	// timeout is not for it (see server.go). Writers without deadlines
@@ -33,9 +36,18 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) error {
 	}
 	q.Principal = principalOf(r)
 	if h.closing.Err() != nil {
-		h.retryLater(w, r)
+		h.retryLater(w, r, nil)
 		return nil
 	}
+	// Admitted after the checks that make a request permanently bad (they
+	// are answered 4xx whatever the load) and before anything costs: the
+	// slot is held until the handler returns, however it returns.
+	release, refusal := h.admitStream(r, q.Principal)
+	if refusal != nil {
+		h.retryLater(w, r, refusal)
+		return nil
+	}
+	defer release()
 
 	// The stream ends when the client goes away or the handler closes its
 	// streams, whichever comes first.
@@ -52,7 +64,7 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) error {
 		if ctx.Err() == nil {
 			h.logger.WarnContext(ctx, "stream could not start; client told to retry", requestAttrs(r, "error", err)...)
 		}
-		h.retryLater(w, r)
+		h.retryLater(w, r, nil)
 		return nil
 	}
 	defer stream.Close()
@@ -100,12 +112,28 @@ func parseSubscribeQuery(r *http.Request) (application.SubscribeQuery, error) {
 	return q, nil
 }
 
-// retryLater answers 200 with only a `retry:`, ending the stream at once.
-func (h *Handler) retryLater(w http.ResponseWriter, r *http.Request) {
+// retryLater answers 200 with a `retry:`, ending the stream at once. A
+// refusal by a limit (non-nil) sets the retry to its backoff, adds the
+// same as Retry-After and an `event: limited` whose data is the API's
+// error body, so that clients other than browsers can tell why.
+func (h *Handler) retryLater(w http.ResponseWriter, r *http.Request, refusal *apiError) {
 	ew := newEventWriter(w, h.cfg.WriteTimeout)
 	setStreamHeaders(w, r)
+	retry := h.cfg.RetryInterval
+	if refusal != nil {
+		retry = refusal.retryAfter
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(retry)))
+	}
 	w.WriteHeader(http.StatusOK)
-	if err := ew.retry(h.cfg.RetryInterval); err == nil {
+	err := ew.retry(retry)
+	if err == nil && refusal != nil {
+		var data []byte
+		data, err = json.Marshal(errorBody{Error: errorDetail{Code: refusal.code, Message: refusal.message}})
+		if err == nil {
+			err = ew.event("", "limited", data)
+		}
+	}
+	if err == nil {
 		_ = ew.flush()
 	}
 }

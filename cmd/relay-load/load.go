@@ -87,7 +87,7 @@ func (l *load) setup(ctx context.Context) error {
 		return err
 	}
 	for _, user := range l.topo.senders {
-		tok, err := l.api.token(user)
+		tok, err := l.api.serviceToken(user)
 		if err != nil {
 			return err
 		}

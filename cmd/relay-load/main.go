@@ -22,7 +22,12 @@
 //
 // Posting users (-senders) belong to every group and have one POST in
 // flight each; when they cannot keep up, fewer messages are sent rather
-// than the run growing longer. The run is bounded: -open-timeout to open
+// than the run growing longer. They post with service tokens, whose rate
+// limits on the server (SERVICE_PUBLISH_RATE) are far above a user's; a
+// stream refused for a limit (event: limited) comes back after its retry
+// and is counted as limited, not as an error. From one machine, opening
+// many streams takes a while at the server's default SSE_CONNECT_RATE
+// (20/s per address): set it to 0 on the server to open them at once. The run is bounded: -open-timeout to open
 // the streams, -duration of traffic (or of idle streams with -rate 0),
 // then at most -drain for the last deliveries.
 //

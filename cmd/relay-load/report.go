@@ -17,6 +17,7 @@ type summary struct {
 	Deliveries      deliveryCounts `json:"deliveries"`
 	DeliveryLatency latencySummary `json:"deliveryLatency"`
 	Reconnects      int            `json:"reconnects"`
+	Limited         int            `json:"limited"` // stream sessions refused for a limit, then retried
 	Errors          []errorKind    `json:"errors"`
 	Server          serverSummary  `json:"server"`
 	ClientCPUCores  float64        `json:"clientCpuCores"`
@@ -117,6 +118,7 @@ func (s *summary) collectStreams(f *fleet) {
 		s.Deliveries.Duplicates += st.checker.duplicates
 		s.Deliveries.Gaps += st.checker.gaps
 		s.Reconnects += st.reconnects
+		s.Limited += st.limited
 		lat = append(lat, st.latencies...)
 	}
 	s.DeliveryLatency = summarize(lat)
@@ -150,7 +152,7 @@ func printSummary(w io.Writer, s *summary) {
 	d := s.Deliveries
 	p("  deliveries    expected %d, received %d, %.0f/s; complete %v (drain %.0f ms)", d.Expected, d.Received, d.PerSecond, d.Complete, d.DrainMs)
 	p("  delivery lat. %s", s.DeliveryLatency)
-	p("  ordering      missing %d, duplicates %d, gaps %d, reconnects %d", d.Missing, d.Duplicates, d.Gaps, s.Reconnects)
+	p("  ordering      missing %d, duplicates %d, gaps %d, reconnects %d, limited %d", d.Missing, d.Duplicates, d.Gaps, s.Reconnects, s.Limited)
 	p("  errors        %d", errorTotal(s.Errors))
 	for _, e := range s.Errors {
 		p("    %-24s %6d  e.g. %s", e.Kind, e.Count, e.Sample)

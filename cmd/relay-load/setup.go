@@ -50,7 +50,7 @@ func newRunID() string { return strconv.FormatInt(time.Now().UnixMilli()%(1<<40)
 // first sender creates each and so belongs to it. The first failure stops
 // the rest.
 func createGroups(ctx context.Context, a *api, t *topology, workers int) error {
-	creator, err := a.token(t.senders[0])
+	creator, err := a.serviceToken(t.senders[0])
 	if err != nil {
 		return err
 	}

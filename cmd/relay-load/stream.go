@@ -22,6 +22,10 @@ const (
 // errServerEnded is a stream the server closed (cut off, shutting down).
 var errServerEnded = errors.New("the server ended the stream")
 
+// errLimited is a stream the server refused for a limit (event: limited):
+// the server is fine and asked to be called back, so it is no failure.
+var errLimited = errors.New("the server refused the stream for a limit")
+
 // stream is one subscriber's SSE connection to its group's channel. Its
 // fields other than progress belong to the goroutine running it until
 // run returns.
@@ -37,6 +41,7 @@ type stream struct {
 	received   int64
 	latencies  []time.Duration
 	reconnects int
+	limited    int // sessions refused for a limit (connection rate, stream slots)
 	readies    int // ready events received, one per successful session
 	cursor     string
 	retry      time.Duration
@@ -63,6 +68,16 @@ func (s *stream) run(ctx context.Context, onReady func(error)) {
 		}
 		if s.readies > readies {
 			failures = 0 // the session worked for a while
+		}
+		if errors.Is(err, errLimited) {
+			// Come back when told, as a browser would: opening 1000 streams
+			// from one address takes a while at the server's default
+			// SSE_CONNECT_RATE, and that is not an error of the run.
+			s.limited++
+			if !sleep(ctx, s.retryDelay()) {
+				return
+			}
+			continue
 		}
 		failures++
 		s.env.errs.add(kindOf(err), fmt.Errorf("%s: %w", s.channel, err))
@@ -152,6 +167,8 @@ func (s *stream) handle(ev ssetest.Event, onReady func(error)) error {
 		if ev.HasID {
 			s.cursor = ev.ID
 		}
+	case "limited":
+		return fmt.Errorf("%w: %s", errLimited, ev.Data)
 	case "":
 		// A comment (heartbeat) or a retry-only block.
 	default:

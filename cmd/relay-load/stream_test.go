@@ -1,8 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,5 +56,40 @@ func TestStreamHandle(t *testing.T) {
 	}
 	if err := s.handle(ssetest.Event{Event: "token_expired", Data: "{}", DataLines: 1}, func(error) {}); err == nil {
 		t.Error("token_expired was accepted; the run's tokens must outlive it")
+	}
+}
+
+// TestStreamComesBackWhenLimited: a stream refused for a limit (more times
+// in a row than a failing one may) waits its retry and comes back, and the
+// run counts it apart from errors.
+func TestStreamComesBackWhenLimited(t *testing.T) {
+	t.Parallel()
+	const refusals = maxFailures + 2
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		if calls.Add(1) <= refusals {
+			_, _ = io.WriteString(w, "retry: 10\n\nevent: limited\ndata: {\"error\":{\"code\":\"rate_limited\",\"message\":\"slow down\"}}\n\n")
+			return
+		}
+		_, _ = io.WriteString(w, "retry: 10\n\nid: c0\nevent: ready\ndata: {\"channels\":[\"group:g\"]}\n\n")
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	env := &streamEnv{base: srv.URL, hc: srv.Client(), clock: newClock(), errs: newErrorLog()}
+	s := &stream{channel: "group:g", token: "t", env: env}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var ready error = errors.New("never ready")
+	s.run(ctx, func(err error) {
+		ready = err
+		cancel()
+	})
+	if ready != nil || s.limited != refusals || s.readies != 1 {
+		t.Fatalf("ready %v, limited %d, readies %d; want ready after %d refusals", ready, s.limited, s.readies, refusals)
+	}
+	if kinds := env.errs.kinds(); len(kinds) != 0 {
+		t.Fatalf("errors %+v, want none: a limit is no failure", kinds)
 	}
 }

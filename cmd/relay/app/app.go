@@ -53,6 +53,7 @@ func Options(cfg Config, logger *slog.Logger) fx.Option {
 				MaxBodyBytes:   cfg.MaxBodyBytes,
 				WriteTimeout:   cfg.SSEWriteTimeout,
 				RequestTimeout: cfg.RequestTimeout,
+				Limits:         cfg.Limits,
 				DevTokens:      cfg.Dev,
 			},
 			httpapi.ServerConfig{Addr: cfg.Addr, ReadTimeout: cfg.ReadTimeout},

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"strconv"
@@ -41,6 +42,9 @@ type Config struct {
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 	LogLevel        slog.Level    // LOG_LEVEL
 	LogFormat       string        // LOG_FORMAT: json or text
+	// Limits are MAX_STREAMS_PER_USER, MAX_STREAMS and the *_RATE and
+	// *_BURST pairs (see readLimits); a 0 turns a limit off.
+	Limits httpapi.Limits
 }
 
 // MinAuthSecretLength is the shortest AUTH_SECRET accepted: an HS256 key
@@ -81,6 +85,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		LogLevel:        r.level("LOG_LEVEL"),
 		LogFormat:       r.oneOf("LOG_FORMAT", map[bool]string{false: "json", true: "text"}[dev], "json", "text"),
 	}
+	cfg.Limits = r.limits()
 	cfg.DatabaseURL, cfg.SQLitePath = r.store("DATABASE_URL")
 	cfg.Notifier = r.notifier("NOTIFIER", cfg.RedisURL)
 	if cfg.UsesSQLite() {
@@ -249,6 +254,56 @@ func (r *envReader) integer(name string, def, lo, hi int) int {
 		return def
 	}
 	return n
+}
+
+// limits reads the per-instance limits. Each is explicit in the result,
+// the defaults included, so that what runs is what the banner of a config
+// dump would say; 0 turns a limit off (httpapi's negative count or
+// Unlimited rate).
+func (r *envReader) limits() httpapi.Limits {
+	return httpapi.Limits{
+		MaxStreamsPerUser:  r.count("MAX_STREAMS_PER_USER", httpapi.DefaultMaxStreamsPerUser),
+		MaxStreams:         r.count("MAX_STREAMS", httpapi.DefaultMaxStreams),
+		SSEConnect:         r.rate("SSE_CONNECT", httpapi.DefaultSSEConnectRate),
+		Publish:            r.rate("PUBLISH", httpapi.DefaultPublishRate),
+		GroupCreate:        r.rate("GROUP_CREATE", httpapi.DefaultGroupCreateRate),
+		MemberAdd:          r.rate("MEMBER_ADD", httpapi.DefaultMemberAddRate),
+		ServicePublish:     r.rate("SERVICE_PUBLISH", httpapi.DefaultServicePublishRate),
+		ServiceGroupCreate: r.rate("SERVICE_GROUP_CREATE", httpapi.DefaultServiceGroupCreateRate),
+		ServiceMemberAdd:   r.rate("SERVICE_MEMBER_ADD", httpapi.DefaultServiceMemberAddRate),
+	}
+}
+
+// maxLimit bounds every limit's value: far beyond any sane setting, it
+// keeps a typo (an extra digit or ten) from passing as a limit.
+const maxLimit = 10_000_000
+
+// count reads a number of streams; 0 is no limit.
+func (r *envReader) count(name string, def int) int {
+	n := r.integer(name, def, 0, maxLimit)
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// rate reads prefix_RATE (tokens a second, fractions allowed; 0 is no
+// limit) and prefix_BURST (at least 1).
+func (r *envReader) rate(prefix string, def httpapi.Rate) httpapi.Rate {
+	name := prefix + "_RATE"
+	out := def
+	if v, ok := r.get(name); ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || f < 0 || f > maxLimit {
+			r.fail(name, fmt.Sprintf("%q is not a number of requests a second from 0 (no limit) to %d", v, maxLimit))
+		}
+		out.PerSecond = f
+	}
+	out.Burst = r.integer(prefix+"_BURST", def.Burst, 1, maxLimit)
+	if out.PerSecond == 0 {
+		return httpapi.Unlimited
+	}
+	return out
 }
 
 func (r *envReader) level(name string) slog.Level {

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/relaymsg/relay/adapters/httpapi"
 	"github.com/relaymsg/relay/adapters/postgres"
 	"github.com/relaymsg/relay/adapters/sqlite"
 	"github.com/relaymsg/relay/adapters/sqlstore"
@@ -40,6 +41,19 @@ func TestLoadConfigDefaults(t *testing.T) {
 		cfg.RequestTimeout != 10*time.Second {
 		t.Fatalf("defaults: %+v", cfg)
 	}
+	wantLimits := httpapi.Limits{
+		MaxStreamsPerUser: 50, MaxStreams: 10000,
+		SSEConnect:         httpapi.Rate{PerSecond: 20, Burst: 100},
+		Publish:            httpapi.Rate{PerSecond: 20, Burst: 40},
+		GroupCreate:        httpapi.Rate{PerSecond: 1, Burst: 10},
+		MemberAdd:          httpapi.Rate{PerSecond: 5, Burst: 50},
+		ServicePublish:     httpapi.Rate{PerSecond: 1000, Burst: 2000},
+		ServiceGroupCreate: httpapi.Rate{PerSecond: 100, Burst: 200},
+		ServiceMemberAdd:   httpapi.Rate{PerSecond: 500, Burst: 1000},
+	}
+	if cfg.Limits != wantLimits {
+		t.Fatalf("default limits:\n got %+v\nwant %+v", cfg.Limits, wantLimits)
+	}
 
 	// Without DATABASE_URL: the embedded SQLite file, one instance.
 	vars := validEnv()
@@ -62,6 +76,11 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		"SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "debug", "LOG_FORMAT": "TEXT",
 		"REDIS_URL": "redis://127.0.0.1:6379/2", "REDIS_PREFIX": "relay-staging:",
 		"REDIS_CLIENT_NAME": "relay-pod-7", "NOTIFIER_HEAD_INTERVAL": "30s",
+		"MAX_STREAMS_PER_USER": "5", "MAX_STREAMS": "0", "SSE_CONNECT_RATE": "0", "SSE_CONNECT_BURST": "3",
+		"PUBLISH_RATE": "2.5", "PUBLISH_BURST": "4", "GROUP_CREATE_RATE": "0.1", "GROUP_CREATE_BURST": "2",
+		"MEMBER_ADD_RATE": "3", "MEMBER_ADD_BURST": "6", "SERVICE_PUBLISH_RATE": "5000", "SERVICE_PUBLISH_BURST": "9000",
+		"SERVICE_GROUP_CREATE_RATE": "7", "SERVICE_GROUP_CREATE_BURST": "8",
+		"SERVICE_MEMBER_ADD_RATE": "9", "SERVICE_MEMBER_ADD_BURST": "10",
 	} {
 		vars[k] = v
 	}
@@ -76,6 +95,13 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		Heartbeat: 3 * time.Second, SSERetry: 500 * time.Millisecond, SSEWriteTimeout: 4 * time.Second,
 		MaxBodyBytes: 65536, ReadTimeout: 7 * time.Second, RequestTimeout: 6 * time.Second, QueueSize: 64, DBMaxOpenConns: 7, ShutdownTimeout: 5 * time.Second,
 		LogLevel: slog.LevelDebug, LogFormat: "text",
+		// 0 turns a limit off: a negative count, an unlimited rate.
+		Limits: httpapi.Limits{
+			MaxStreamsPerUser: 5, MaxStreams: -1, SSEConnect: httpapi.Unlimited,
+			Publish: httpapi.Rate{PerSecond: 2.5, Burst: 4}, GroupCreate: httpapi.Rate{PerSecond: 0.1, Burst: 2},
+			MemberAdd: httpapi.Rate{PerSecond: 3, Burst: 6}, ServicePublish: httpapi.Rate{PerSecond: 5000, Burst: 9000},
+			ServiceGroupCreate: httpapi.Rate{PerSecond: 7, Burst: 8}, ServiceMemberAdd: httpapi.Rate{PerSecond: 9, Burst: 10},
+		},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("config:\n got %+v\nwant %+v", cfg, want)
@@ -109,6 +135,24 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{"REDIS_CLIENT_NAME", strings.Repeat("r", 65)},
 		{"NOTIFIER_HEAD_INTERVAL", "10ms"},
 		{"RELAY_DEV", "maybe"},
+		{"MAX_STREAMS_PER_USER", "-1"},
+		{"MAX_STREAMS", "lots"},
+		{"MAX_STREAMS", "100000000"},
+		{"SSE_CONNECT_RATE", "-5"},
+		{"SSE_CONNECT_RATE", "NaN"},
+		{"SSE_CONNECT_BURST", "0"},
+		{"PUBLISH_RATE", "20/s"},
+		{"PUBLISH_BURST", "1.5"},
+		{"GROUP_CREATE_RATE", "1e9"},
+		{"GROUP_CREATE_BURST", "-1"},
+		{"MEMBER_ADD_RATE", "fast"},
+		{"MEMBER_ADD_BURST", "0"},
+		{"SERVICE_PUBLISH_RATE", "-1"},
+		{"SERVICE_PUBLISH_BURST", "0"},
+		{"SERVICE_GROUP_CREATE_RATE", "x"},
+		{"SERVICE_GROUP_CREATE_BURST", "0"},
+		{"SERVICE_MEMBER_ADD_RATE", "Inf"},
+		{"SERVICE_MEMBER_ADD_BURST", "0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable+"="+tt.value, func(t *testing.T) {
