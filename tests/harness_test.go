@@ -38,6 +38,7 @@ const waitTimeout = 15 * time.Second
 // stream counts keep their defaults: no test opens 50 streams as one user.
 var testLimits = map[string]string{
 	"PUBLISH_RATE": "100000", "PUBLISH_BURST": "100000",
+	"DM_CREATE_RATE": "100000", "DM_CREATE_BURST": "100000",
 	"GROUP_CREATE_RATE": "100000", "GROUP_CREATE_BURST": "100000",
 	"MEMBER_ADD_RATE": "100000", "MEMBER_ADD_BURST": "100000",
 	"SSE_CONNECT_RATE": "100000", "SSE_CONNECT_BURST": "100000",

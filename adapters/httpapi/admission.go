@@ -21,9 +21,11 @@ const (
 var (
 	DefaultSSEConnectRate         = Rate{PerSecond: 20, Burst: 100}
 	DefaultPublishRate            = Rate{PerSecond: 20, Burst: 40}
+	DefaultDMCreateRate           = Rate{PerSecond: 5, Burst: 20}
 	DefaultGroupCreateRate        = Rate{PerSecond: 1, Burst: 10}
 	DefaultMemberAddRate          = Rate{PerSecond: 5, Burst: 50}
 	DefaultServicePublishRate     = Rate{PerSecond: 1000, Burst: 2000}
+	DefaultServiceDMCreateRate    = Rate{PerSecond: 100, Burst: 200}
 	DefaultServiceGroupCreateRate = Rate{PerSecond: 100, Burst: 200}
 	DefaultServiceMemberAddRate   = Rate{PerSecond: 500, Burst: 1000}
 )
@@ -42,11 +44,13 @@ type Limits struct {
 	// SSEConnect is the rate of GET /api/sse per client IP address: the
 	// host of the connection's remote address, a proxy's when there is one.
 	SSEConnect Rate
-	// Publish, GroupCreate and MemberAdd are each user's rates of
-	// POST /api/messages, POST /api/groups and POST /api/groups/{id}/members;
-	// the Service ones are each service token subject's.
-	Publish, GroupCreate, MemberAdd                      Rate
-	ServicePublish, ServiceGroupCreate, ServiceMemberAdd Rate
+	// Publish, DMCreate, GroupCreate and MemberAdd are each user's rates
+	// of POST /api/messages, POST /api/dms, POST /api/groups and
+	// POST /api/groups/{id}/members; the Service ones are each service
+	// token subject's. Creating conversations with other people, and
+	// adding them, is limited because it grows their conversation lists.
+	Publish, DMCreate, GroupCreate, MemberAdd                             Rate
+	ServicePublish, ServiceDMCreate, ServiceGroupCreate, ServiceMemberAdd Rate
 }
 
 func (l Limits) withDefaults() Limits {
@@ -58,9 +62,11 @@ func (l Limits) withDefaults() Limits {
 	}
 	l.SSEConnect = l.SSEConnect.orDefault(DefaultSSEConnectRate)
 	l.Publish = l.Publish.orDefault(DefaultPublishRate)
+	l.DMCreate = l.DMCreate.orDefault(DefaultDMCreateRate)
 	l.GroupCreate = l.GroupCreate.orDefault(DefaultGroupCreateRate)
 	l.MemberAdd = l.MemberAdd.orDefault(DefaultMemberAddRate)
 	l.ServicePublish = l.ServicePublish.orDefault(DefaultServicePublishRate)
+	l.ServiceDMCreate = l.ServiceDMCreate.orDefault(DefaultServiceDMCreateRate)
 	l.ServiceGroupCreate = l.ServiceGroupCreate.orDefault(DefaultServiceGroupCreateRate)
 	l.ServiceMemberAdd = l.ServiceMemberAdd.orDefault(DefaultServiceMemberAddRate)
 	return l
@@ -72,12 +78,13 @@ const (
 	limitStreams         = "streams"
 	limitSSEConnectRate  = "sse_connect_rate"
 	limitPublishRate     = "publish_rate"
+	limitDMCreateRate    = "dm_create_rate"
 	limitGroupCreateRate = "group_create_rate"
 	limitMemberAddRate   = "member_add_rate"
 )
 
 var limitNames = []string{limitStreamsPerUser, limitStreams, limitSSEConnectRate,
-	limitPublishRate, limitGroupCreateRate, limitMemberAddRate}
+	limitPublishRate, limitDMCreateRate, limitGroupCreateRate, limitMemberAddRate}
 
 // Error codes of a refusal by a limit.
 const (
@@ -104,6 +111,7 @@ type admission struct {
 	slots      *streamSlots
 	sseConnect *keyedLimiter
 	publish    *userRate
+	dms        *userRate
 	groups     *userRate
 	members    *userRate
 }
@@ -114,6 +122,7 @@ func newAdmission(l Limits, now func() time.Time) *admission {
 		slots:      newStreamSlots(l.MaxStreamsPerUser, l.MaxStreams),
 		sseConnect: newKeyedLimiter(l.SSEConnect),
 		publish:    newUserRate(limitPublishRate, l.Publish, l.ServicePublish, "too many messages; slow down"),
+		dms:        newUserRate(limitDMCreateRate, l.DMCreate, l.ServiceDMCreate, "too many direct messages opened; slow down"),
 		groups:     newUserRate(limitGroupCreateRate, l.GroupCreate, l.ServiceGroupCreate, "too many groups created; slow down"),
 		members:    newUserRate(limitMemberAddRate, l.MemberAdd, l.ServiceMemberAdd, "too many members added; slow down"),
 	}

@@ -87,18 +87,25 @@ func TestPublishRateLimit(t *testing.T) {
 
 func TestGroupRateLimits(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, withLimits(httpapi.Limits{GroupCreate: slow(2), MemberAdd: slow(2)}))
+	e := newEnv(t, withLimits(httpapi.Limits{DMCreate: slow(2), GroupCreate: slow(2), MemberAdd: slow(2)}))
 	alice := e.token("u_alice")
+	// Opening DMs with strangers grows their conversation lists too.
+	for _, u := range []string{"u_bob", "u_carol"} {
+		e.do(http.MethodPost, "/api/dms", alice, map[string]any{"memberIds": []string{"u_alice", u}}).expect(t, http.StatusCreated, "")
+	}
+	r := e.do(http.MethodPost, "/api/dms", alice, map[string]any{"memberIds": []string{"u_alice", "u_dave"}})
+	r.expect(t, http.StatusTooManyRequests, "rate_limited")
+	expectRetryAfter(t, r.header, 1, 1000)
 	for range 2 {
 		e.do(http.MethodPost, "/api/groups", alice, map[string]any{"name": "g", "memberIds": []string{}}).expect(t, http.StatusCreated, "")
 	}
-	r := e.do(http.MethodPost, "/api/groups", alice, map[string]any{"name": "g", "memberIds": []string{}})
+	r = e.do(http.MethodPost, "/api/groups", alice, map[string]any{"name": "g", "memberIds": []string{}})
 	r.expect(t, http.StatusTooManyRequests, "rate_limited")
 	expectRetryAfter(t, r.header, 1, 1000)
 	var convs []map[string]any
 	e.do(http.MethodGet, "/api/conversations", alice, nil).decode(t, &convs)
-	if len(convs) != 2 {
-		t.Fatalf("%d groups stored, want 2", len(convs))
+	if len(convs) != 4 {
+		t.Fatalf("%d conversations stored, want 4 (2 DMs, 2 groups)", len(convs))
 	}
 
 	g := e.seedGroup("grp_team", "u_alice")
@@ -110,8 +117,8 @@ func TestGroupRateLimits(t *testing.T) {
 	// Rate limits of one operation leave the others alone.
 	e.do(http.MethodPost, "/api/messages", alice, map[string]any{"groupId": string(g.ID), "content": "hi"}).
 		expect(t, http.StatusCreated, "")
-	if a, m := limitedCount(t, e, "group_create_rate"), limitedCount(t, e, "member_add_rate"); a != 1 || m != 1 {
-		t.Fatalf("relay_limited_total group_create_rate %v, member_add_rate %v; want 1 and 1", a, m)
+	if d, a, m := limitedCount(t, e, "dm_create_rate"), limitedCount(t, e, "group_create_rate"), limitedCount(t, e, "member_add_rate"); d != 1 || a != 1 || m != 1 {
+		t.Fatalf("relay_limited_total dm_create_rate %v, group_create_rate %v, member_add_rate %v; want 1 each", d, a, m)
 	}
 }
 

@@ -119,7 +119,7 @@ func (h *Handler) routes(deps Deps) http.Handler {
 	limited := func(lim *userRate, f apiFunc) http.Handler {
 		return h.requireAuth(false, h.handle(h.rateLimited(lim, h.bounded(f))))
 	}
-	r.Handle("/api/dms", api(h.createDirectMessage)).Methods(http.MethodPost)
+	r.Handle("/api/dms", limited(h.admission.dms, h.createDirectMessage)).Methods(http.MethodPost)
 	r.Handle("/api/groups", limited(h.admission.groups, h.createGroup)).Methods(http.MethodPost)
 	r.Handle("/api/groups/{id}/members", limited(h.admission.members, h.addMember)).Methods(http.MethodPost)
 	r.Handle("/api/groups/{id}/members/{userId}", api(h.removeMember)).Methods(http.MethodDelete)

@@ -266,9 +266,11 @@ func (r *envReader) limits() httpapi.Limits {
 		MaxStreams:         r.count("MAX_STREAMS", httpapi.DefaultMaxStreams),
 		SSEConnect:         r.rate("SSE_CONNECT", httpapi.DefaultSSEConnectRate),
 		Publish:            r.rate("PUBLISH", httpapi.DefaultPublishRate),
+		DMCreate:           r.rate("DM_CREATE", httpapi.DefaultDMCreateRate),
 		GroupCreate:        r.rate("GROUP_CREATE", httpapi.DefaultGroupCreateRate),
 		MemberAdd:          r.rate("MEMBER_ADD", httpapi.DefaultMemberAddRate),
 		ServicePublish:     r.rate("SERVICE_PUBLISH", httpapi.DefaultServicePublishRate),
+		ServiceDMCreate:    r.rate("SERVICE_DM_CREATE", httpapi.DefaultServiceDMCreateRate),
 		ServiceGroupCreate: r.rate("SERVICE_GROUP_CREATE", httpapi.DefaultServiceGroupCreateRate),
 		ServiceMemberAdd:   r.rate("SERVICE_MEMBER_ADD", httpapi.DefaultServiceMemberAddRate),
 	}

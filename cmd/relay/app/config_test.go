@@ -45,9 +45,11 @@ func TestLoadConfigDefaults(t *testing.T) {
 		MaxStreamsPerUser: 50, MaxStreams: 10000,
 		SSEConnect:         httpapi.Rate{PerSecond: 20, Burst: 100},
 		Publish:            httpapi.Rate{PerSecond: 20, Burst: 40},
+		DMCreate:           httpapi.Rate{PerSecond: 5, Burst: 20},
 		GroupCreate:        httpapi.Rate{PerSecond: 1, Burst: 10},
 		MemberAdd:          httpapi.Rate{PerSecond: 5, Burst: 50},
 		ServicePublish:     httpapi.Rate{PerSecond: 1000, Burst: 2000},
+		ServiceDMCreate:    httpapi.Rate{PerSecond: 100, Burst: 200},
 		ServiceGroupCreate: httpapi.Rate{PerSecond: 100, Burst: 200},
 		ServiceMemberAdd:   httpapi.Rate{PerSecond: 500, Burst: 1000},
 	}
@@ -77,8 +79,9 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		"REDIS_URL": "redis://127.0.0.1:6379/2", "REDIS_PREFIX": "relay-staging:",
 		"REDIS_CLIENT_NAME": "relay-pod-7", "NOTIFIER_HEAD_INTERVAL": "30s",
 		"MAX_STREAMS_PER_USER": "5", "MAX_STREAMS": "0", "SSE_CONNECT_RATE": "0", "SSE_CONNECT_BURST": "3",
-		"PUBLISH_RATE": "2.5", "PUBLISH_BURST": "4", "GROUP_CREATE_RATE": "0.1", "GROUP_CREATE_BURST": "2",
+		"PUBLISH_RATE": "2.5", "PUBLISH_BURST": "4", "DM_CREATE_RATE": "1.5", "DM_CREATE_BURST": "3", "GROUP_CREATE_RATE": "0.1", "GROUP_CREATE_BURST": "2",
 		"MEMBER_ADD_RATE": "3", "MEMBER_ADD_BURST": "6", "SERVICE_PUBLISH_RATE": "5000", "SERVICE_PUBLISH_BURST": "9000",
+		"SERVICE_DM_CREATE_RATE": "11", "SERVICE_DM_CREATE_BURST": "12",
 		"SERVICE_GROUP_CREATE_RATE": "7", "SERVICE_GROUP_CREATE_BURST": "8",
 		"SERVICE_MEMBER_ADD_RATE": "9", "SERVICE_MEMBER_ADD_BURST": "10",
 	} {
@@ -98,9 +101,9 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		// 0 turns a limit off: a negative count, an unlimited rate.
 		Limits: httpapi.Limits{
 			MaxStreamsPerUser: 5, MaxStreams: -1, SSEConnect: httpapi.Unlimited,
-			Publish: httpapi.Rate{PerSecond: 2.5, Burst: 4}, GroupCreate: httpapi.Rate{PerSecond: 0.1, Burst: 2},
+			Publish: httpapi.Rate{PerSecond: 2.5, Burst: 4}, DMCreate: httpapi.Rate{PerSecond: 1.5, Burst: 3}, GroupCreate: httpapi.Rate{PerSecond: 0.1, Burst: 2},
 			MemberAdd: httpapi.Rate{PerSecond: 3, Burst: 6}, ServicePublish: httpapi.Rate{PerSecond: 5000, Burst: 9000},
-			ServiceGroupCreate: httpapi.Rate{PerSecond: 7, Burst: 8}, ServiceMemberAdd: httpapi.Rate{PerSecond: 9, Burst: 10},
+			ServiceDMCreate: httpapi.Rate{PerSecond: 11, Burst: 12}, ServiceGroupCreate: httpapi.Rate{PerSecond: 7, Burst: 8}, ServiceMemberAdd: httpapi.Rate{PerSecond: 9, Burst: 10},
 		},
 	}
 	if !reflect.DeepEqual(cfg, want) {
@@ -143,6 +146,9 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{"SSE_CONNECT_BURST", "0"},
 		{"PUBLISH_RATE", "20/s"},
 		{"PUBLISH_BURST", "1.5"},
+		{"DM_CREATE_RATE", "many"},
+		{"DM_CREATE_BURST", "0"},
+		{"SERVICE_DM_CREATE_BURST", "-3"},
 		{"GROUP_CREATE_RATE", "1e9"},
 		{"GROUP_CREATE_BURST", "-1"},
 		{"MEMBER_ADD_RATE", "fast"},
