@@ -75,24 +75,29 @@ func (r *ConversationRepository) ChannelStates(ctx context.Context, channels []d
 // offset: the page after a cursor is the rows strictly below that
 // position, so conversations created in between (which sort first) do not
 // shift it. One row more than the page is read to tell whether another
-// page follows.
+// page follows. The page's rows are chosen in a derived table before
+// their members are aggregated: SQLite would otherwise aggregate the
+// members of all the user's conversations, then sort and cut them
+// (PostgreSQL postpones the subquery past the LIMIT by itself).
 func (r *ConversationRepository) ListForMember(ctx context.Context, q domain.ConversationPageQuery) (domain.ConversationPage, error) {
 	if q.Limit < 1 {
 		return domain.ConversationPage{}, domain.Invalid("limit", "must be at least 1")
 	}
-	where := `WHERE c.id IN (SELECT conversation_id FROM conversation_members WHERE user_id = ?)`
+	const order = `ORDER BY c.created_at DESC, c.num DESC`
+	inner := `SELECT c.id, c.num, c.kind, c.name, c.last_seq, c.created_at FROM conversations c
+		WHERE c.id IN (SELECT conversation_id FROM conversation_members WHERE user_id = ?)`
 	args := []any{q.Member}
 	if !q.After.IsZero() {
 		// Spelled out rather than as a row comparison, which reads the
 		// same on both databases' planners.
-		where += ` AND (c.created_at < ? OR (c.created_at = ? AND c.num < ?))`
+		inner += ` AND (c.created_at < ? OR (c.created_at = ? AND c.num < ?))`
 		after := q.After.CreatedAt.UTC()
 		args = append(args, after, after, q.After.Number)
 	}
-	where += ` ORDER BY c.created_at DESC, c.num DESC LIMIT ?`
+	inner += ` ` + order + ` LIMIT ?`
 	args = append(args, q.Limit+1)
 	var rows []conversationRow
-	if err := r.db.SelectContext(ctx, &rows, r.selectConversations(where), args...); err != nil {
+	if err := r.db.SelectContext(ctx, &rows, r.selectConversationsFrom("("+inner+")", order), args...); err != nil {
 		return domain.ConversationPage{}, StoreError(ctx, r.dialect, "list conversations", err)
 	}
 	more := len(rows) > q.Limit
