@@ -15,17 +15,22 @@ type AddMemberCommand struct {
 	UserID    domain.UserID
 }
 
-// AddMember lets a group's members (or a service caller) add a member.
+// AddMember lets a group's members (or a service caller) add a member, up
+// to the group's size limit.
 type AddMember struct {
-	convs ports.ConversationRepository
+	convs  ports.ConversationRepository
+	limits GroupLimits
 }
 
-// NewAddMember returns the AddMember use case.
-func NewAddMember(convs ports.ConversationRepository) *AddMember {
-	return &AddMember{convs: convs}
+// NewAddMember returns the AddMember use case, bounded by limits.
+func NewAddMember(convs ports.ConversationRepository, limits GroupLimits) *AddMember {
+	return &AddMember{convs: convs, limits: limits.withDefaults()}
 }
 
-// Execute adds the member; adding an existing member is not an error.
+// Execute adds the member; adding an existing member is not an error, even
+// to a full group. Adding someone new to a group of limits.MaxMembers is
+// domain.ErrGroupFull: the store counts and inserts in one transaction, so
+// concurrent additions cannot overfill the group.
 func (uc *AddMember) Execute(ctx context.Context, cmd AddMemberCommand) error {
 	if err := domain.ValidateUserID("userId", cmd.UserID); err != nil {
 		return err
@@ -34,7 +39,7 @@ func (uc *AddMember) Execute(ctx context.Context, cmd AddMemberCommand) error {
 	if err := authorizeRead(ctx, uc.convs, cmd.Principal, group); err != nil {
 		return err
 	}
-	if err := uc.convs.AddMember(ctx, group, cmd.UserID); err != nil {
+	if err := uc.convs.AddMember(ctx, group, cmd.UserID, uc.limits.MaxMembers); err != nil {
 		return fmt.Errorf("add member: %w", err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package application_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -76,14 +77,33 @@ func TestCreateGroup(t *testing.T) {
 		name    string
 		gname   string
 		members []domain.UserID
-		setup   func(f *fixture)
-		want    domain.Conversation
-		wantErr error
+		// maxMembers is the group size limit (0: the default).
+		maxMembers int
+		setup      func(f *fixture)
+		want       domain.Conversation
+		// wantMembers, when set, is checked instead of want.
+		wantMembers int
+		wantErr     error
 	}{
 		{name: "caller added, duplicates removed", gname: " Team ", members: []domain.UserID{"u_bob", "u_alice", "u_carol", "u_bob"},
 			setup: func(f *fixture) {
 				f.convs.EXPECT().CreateGroup(gomock.Any(), newGroup).Return(stored, nil)
 			}, want: stored},
+		// The limit counts distinct members, the caller included.
+		{name: "exactly full", gname: "Team", members: []domain.UserID{"u_bob", "u_alice", "u_carol", "u_bob"}, maxMembers: 3,
+			setup: func(f *fixture) {
+				f.convs.EXPECT().CreateGroup(gomock.Any(), newGroup).Return(stored, nil)
+			}, want: stored},
+		{name: "over the limit", gname: "Team", members: []domain.UserID{"u_bob", "u_carol"}, maxMembers: 2, wantErr: domain.ErrInvalid},
+		// The smaller bound wins: the request's 1000 names, or the size.
+		{name: "over the creation list", gname: "Team", members: users(domain.MaxGroupCreateMembers + 1), wantErr: domain.ErrInvalid},
+		{name: "creation list within a larger size limit", gname: "Team", members: users(domain.MaxGroupCreateMembers), maxMembers: 2000,
+			setup: func(f *fixture) {
+				f.convs.EXPECT().CreateGroup(gomock.Any(), gomock.Any()).DoAndReturn(
+					func(_ any, c domain.Conversation) (domain.Conversation, error) { return c, nil })
+			}, wantMembers: domain.MaxGroupCreateMembers + 1},
+		{name: "creation list over a smaller size limit", gname: "Team", members: users(domain.MaxGroupCreateMembers), maxMembers: 500,
+			wantErr: domain.ErrInvalid},
 		{name: "missing name", gname: " ", members: []domain.UserID{"u_bob"}, wantErr: domain.ErrInvalid},
 		{name: "bad member id", gname: "Team", members: []domain.UserID{"u bob"}, wantErr: domain.ErrInvalid},
 		{name: "store fails", gname: "Team", members: []domain.UserID{"u_bob"},
@@ -99,14 +119,29 @@ func TestCreateGroup(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(f)
 			}
-			uc := application.NewCreateGroup(f.convs, f.ids, f.clock)
+			uc := application.NewCreateGroup(f.convs, f.ids, f.clock, application.GroupLimits{MaxMembers: tt.maxMembers})
 			got, err := uc.Execute(t.Context(), application.CreateGroupCommand{Principal: alice, Name: tt.gname, MemberIDs: tt.members})
 			checkErr(t, err, tt.wantErr)
+			if tt.wantMembers > 0 {
+				if len(got.MemberIDs) != tt.wantMembers {
+					t.Fatalf("Execute = %d members, want %d", len(got.MemberIDs), tt.wantMembers)
+				}
+				return
+			}
 			if !equalConversation(got, tt.want) {
 				t.Fatalf("Execute = %+v, want %+v", got, tt.want)
 			}
 		})
 	}
+}
+
+// users returns n distinct user ids, none of them alice.
+func users(n int) []domain.UserID {
+	out := make([]domain.UserID, n)
+	for i := range out {
+		out[i] = domain.UserID(fmt.Sprintf("u_%04d", i))
+	}
+	return out
 }
 
 func TestCreateUsesPrefixedIDs(t *testing.T) {
@@ -126,7 +161,7 @@ func TestCreateUsesPrefixedIDs(t *testing.T) {
 		application.CreateDirectMessageCommand{Principal: alice, MemberIDs: []domain.UserID{"u_alice", "u_bob"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := application.NewCreateGroup(f.convs, f.ids, f.clock).Execute(t.Context(),
+	if _, err := application.NewCreateGroup(f.convs, f.ids, f.clock, application.GroupLimits{}).Execute(t.Context(),
 		application.CreateGroupCommand{Principal: alice, Name: "Team"}); err != nil {
 		t.Fatal(err)
 	}
@@ -135,29 +170,43 @@ func TestCreateUsesPrefixedIDs(t *testing.T) {
 func TestListConversations(t *testing.T) {
 	t.Parallel()
 	convs := []domain.Conversation{
-		{ID: "grp_team", Kind: domain.KindGroup, Name: "Team", MemberIDs: []domain.UserID{"u_alice"}, LastSeq: 4},
-		{ID: "dm_ab", Kind: domain.KindDM, MemberIDs: []domain.UserID{"u_alice", "u_bob"}},
+		{ID: "grp_team", Kind: domain.KindGroup, Number: 2, Name: "Team", MemberIDs: []domain.UserID{"u_alice"}, LastSeq: 4, CreatedAt: fixedNow},
+		{ID: "dm_ab", Kind: domain.KindDM, Number: 1, MemberIDs: []domain.UserID{"u_alice", "u_bob"}, CreatedAt: fixedNow.Add(-1)},
 	}
+	cursor := domain.ConversationCursor{CreatedAt: fixedNow, Number: 9}
+	page := domain.ConversationPage{Conversations: convs, Next: domain.ConversationCursorOf(convs[1])}
 	tests := []struct {
-		name    string
-		result  []domain.Conversation
-		err     error
-		want    []domain.Conversation
-		wantErr error
+		name      string
+		query     application.ListConversationsQuery
+		wantStore *domain.ConversationPageQuery // nil: the store is not asked
+		result    domain.ConversationPage
+		err       error
+		wantErr   error
 	}{
-		{name: "some", result: convs, want: convs},
-		{name: "none", result: nil, want: nil},
-		{name: "store fails", err: domain.ErrUnavailable, wantErr: domain.ErrUnavailable},
+		{name: "first page, default size", query: application.ListConversationsQuery{Principal: alice},
+			wantStore: &domain.ConversationPageQuery{Member: "u_alice", Limit: domain.DefaultConversationPageSize}, result: page},
+		{name: "after a cursor", query: application.ListConversationsQuery{Principal: alice, After: cursor, Limit: 2},
+			wantStore: &domain.ConversationPageQuery{Member: "u_alice", After: cursor, Limit: 2}, result: page},
+		{name: "largest page", query: application.ListConversationsQuery{Principal: alice, Limit: domain.MaxConversationPageSize},
+			wantStore: &domain.ConversationPageQuery{Member: "u_alice", Limit: domain.MaxConversationPageSize}},
+		{name: "page too large", query: application.ListConversationsQuery{Principal: alice, Limit: domain.MaxConversationPageSize + 1},
+			wantErr: domain.ErrInvalid},
+		{name: "negative size", query: application.ListConversationsQuery{Principal: alice, Limit: -1}, wantErr: domain.ErrInvalid},
+		{name: "store fails", query: application.ListConversationsQuery{Principal: alice},
+			wantStore: &domain.ConversationPageQuery{Member: "u_alice", Limit: domain.DefaultConversationPageSize},
+			err:       domain.ErrUnavailable, wantErr: domain.ErrUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			f.convs.EXPECT().ListForMember(gomock.Any(), domain.UserID("u_alice")).Return(tt.result, tt.err)
-			got, err := application.NewListConversations(f.convs).Execute(t.Context(), alice)
+			if tt.wantStore != nil {
+				f.convs.EXPECT().ListForMember(gomock.Any(), *tt.wantStore).Return(tt.result, tt.err)
+			}
+			got, err := application.NewListConversations(f.convs).Execute(t.Context(), tt.query)
 			checkErr(t, err, tt.wantErr)
-			if !slices.EqualFunc(got, tt.want, equalConversation) {
-				t.Fatalf("Execute = %+v, want %+v", got, tt.want)
+			if !slices.EqualFunc(got.Conversations, tt.result.Conversations, equalConversation) || got.Next != tt.result.Next {
+				t.Fatalf("Execute = %+v, want %+v", got, tt.result)
 			}
 		})
 	}

@@ -17,21 +17,28 @@ type CreateGroupCommand struct {
 
 // CreateGroup creates groups.
 type CreateGroup struct {
-	convs ports.ConversationRepository
-	ids   ports.IDGenerator
-	clock ports.Clock
+	convs  ports.ConversationRepository
+	ids    ports.IDGenerator
+	clock  ports.Clock
+	limits GroupLimits
 }
 
-// NewCreateGroup returns the CreateGroup use case.
-func NewCreateGroup(convs ports.ConversationRepository, ids ports.IDGenerator, clock ports.Clock) *CreateGroup {
-	return &CreateGroup{convs: convs, ids: ids, clock: clock}
+// NewCreateGroup returns the CreateGroup use case, bounded by limits.
+func NewCreateGroup(convs ports.ConversationRepository, ids ports.IDGenerator, clock ports.Clock, limits GroupLimits) *CreateGroup {
+	return &CreateGroup{convs: convs, ids: ids, clock: clock, limits: limits.withDefaults()}
 }
 
-// Execute validates and stores the group.
+// Execute validates and stores the group. Both bounds apply: at most
+// domain.MaxGroupCreateMembers ids named in the request, and at most
+// limits.MaxMembers distinct members once the caller is added, whichever
+// is the smaller.
 func (uc *CreateGroup) Execute(ctx context.Context, cmd CreateGroupCommand) (domain.Conversation, error) {
 	group, err := domain.NewGroup(domain.ConversationID(uc.ids.NewID(domain.KindGroup.IDPrefix())),
 		cmd.Principal.UserID, cmd.Name, cmd.MemberIDs, uc.clock.Now())
 	if err != nil {
+		return domain.Conversation{}, err
+	}
+	if err := domain.ValidateGroupSize(group, uc.limits.MaxMembers); err != nil {
 		return domain.Conversation{}, err
 	}
 	group, err = uc.convs.CreateGroup(ctx, group)

@@ -24,14 +24,14 @@ func TestAddMember(t *testing.T) {
 			setup: func(f *fixture) {
 				gomock.InOrder(
 					f.convs.EXPECT().IsMember(gomock.Any(), groupTeam, domain.UserID("u_alice")).Return(true, nil),
-					f.convs.EXPECT().AddMember(gomock.Any(), groupTeam, domain.UserID("u_carol")).Return(nil),
+					f.convs.EXPECT().AddMember(gomock.Any(), groupTeam, domain.UserID("u_carol"), 7).Return(nil),
 				)
 			}},
 		{name: "admin adds", principal: service, user: "u_carol",
 			setup: func(f *fixture) {
 				gomock.InOrder(
 					f.convs.EXPECT().Get(gomock.Any(), groupTeam).Return(domain.Conversation{ID: "grp_team", Kind: domain.KindGroup}, nil),
-					f.convs.EXPECT().AddMember(gomock.Any(), groupTeam, domain.UserID("u_carol")).Return(nil),
+					f.convs.EXPECT().AddMember(gomock.Any(), groupTeam, domain.UserID("u_carol"), 7).Return(nil),
 				)
 			}},
 		{name: "admin, missing group", principal: service, user: "u_carol",
@@ -47,8 +47,13 @@ func TestAddMember(t *testing.T) {
 		{name: "store fails", principal: alice, user: "u_carol",
 			setup: func(f *fixture) {
 				f.convs.EXPECT().IsMember(gomock.Any(), groupTeam, domain.UserID("u_alice")).Return(true, nil)
-				f.convs.EXPECT().AddMember(gomock.Any(), groupTeam, domain.UserID("u_carol")).Return(domain.ErrUnavailable)
+				f.convs.EXPECT().AddMember(gomock.Any(), groupTeam, domain.UserID("u_carol"), 7).Return(domain.ErrUnavailable)
 			}, wantErr: domain.ErrUnavailable},
+		{name: "group full", principal: alice, user: "u_carol",
+			setup: func(f *fixture) {
+				f.convs.EXPECT().IsMember(gomock.Any(), groupTeam, domain.UserID("u_alice")).Return(true, nil)
+				f.convs.EXPECT().AddMember(gomock.Any(), groupTeam, domain.UserID("u_carol"), 7).Return(domain.ErrGroupFull)
+			}, wantErr: domain.ErrGroupFull},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,10 +62,23 @@ func TestAddMember(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(f)
 			}
-			err := application.NewAddMember(f.convs).Execute(t.Context(),
+			err := application.NewAddMember(f.convs, application.GroupLimits{MaxMembers: 7}).Execute(t.Context(),
 				application.AddMemberCommand{Principal: tt.principal, GroupID: "grp_team", UserID: tt.user})
 			checkErr(t, err, tt.wantErr)
 		})
+	}
+}
+
+// TestAddMemberDefaultLimit: limits left zero bound groups by the
+// domain's default, never not at all.
+func TestAddMemberDefaultLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.convs.EXPECT().IsMember(gomock.Any(), groupTeam, domain.UserID("u_alice")).Return(true, nil)
+	f.convs.EXPECT().AddMember(gomock.Any(), groupTeam, domain.UserID("u_carol"), domain.DefaultMaxGroupMembers).Return(nil)
+	if err := application.NewAddMember(f.convs, application.GroupLimits{}).Execute(t.Context(),
+		application.AddMemberCommand{Principal: alice, GroupID: "grp_team", UserID: "u_carol"}); err != nil {
+		t.Fatal(err)
 	}
 }
 

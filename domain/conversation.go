@@ -1,16 +1,22 @@
 package domain
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// Limits of conversations.
+// Limits of conversations. MaxGroupCreateMembers bounds the ids one
+// request may name (a body's size); DefaultMaxGroupMembers is the default
+// bound of a group's size, the caller included, which the deployment
+// configures (MAX_GROUP_MEMBERS) and which applies to creation and to
+// every addition alike.
 const (
-	MaxGroupNameLength    = 200
-	MaxGroupCreateMembers = 1000
+	MaxGroupNameLength     = 200
+	MaxGroupCreateMembers  = 1000
+	DefaultMaxGroupMembers = 5000
 )
 
 // UserID identifies a user; it is the `sub` claim of the caller's token.
@@ -102,6 +108,15 @@ func NewGroup(id ConversationID, caller UserID, name string, members []UserID, n
 		}
 	}
 	return Conversation{ID: id, Kind: KindGroup, Name: name, MemberIDs: all, CreatedAt: now}, nil
+}
+
+// ValidateGroupSize checks that group has at most maxMembers members, the
+// caller included.
+func ValidateGroupSize(group Conversation, maxMembers int) error {
+	if len(group.MemberIDs) > maxMembers {
+		return Invalid("memberIds", fmt.Sprintf("a group has at most %d members, the caller included", maxMembers))
+	}
+	return nil
 }
 
 // ChannelState is what a subscriber needs to know about one conversation

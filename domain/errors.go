@@ -19,6 +19,9 @@ var (
 	// ErrUnavailable reports a dependency (store, notifier) that cannot be
 	// reached right now; the request may succeed if retried.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrGroupFull reports a group that already has as many members as it
+	// may: nobody more can join until someone leaves.
+	ErrGroupFull = errors.New("group full")
 )
 
 // ValidationError is an ErrInvalid naming the offending field.

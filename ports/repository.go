@@ -28,11 +28,20 @@ type ConversationRepository interface {
 	// seq and whether user is a member. Channels that do not exist are
 	// absent from the result.
 	ChannelStates(ctx context.Context, channels []domain.ChannelID, user domain.UserID) ([]domain.ChannelState, error)
-	// ListForMember returns the conversations user belongs to, most
-	// recently created first.
-	ListForMember(ctx context.Context, user domain.UserID) ([]domain.Conversation, error)
-	// AddMember adds user to a group; adding a member twice is not an error.
-	AddMember(ctx context.Context, group domain.ChannelID, user domain.UserID) error
+	// ListForMember returns one page of the conversations q.Member belongs
+	// to, most recently created first ((CreatedAt, Number) descending): the
+	// first q.Limit (≥ 1) after q.After. The page's Next is the position of
+	// its last conversation when more follow, zero otherwise. Conversations
+	// created after the first page was read sort before it, so they never
+	// shift or repeat the items of later pages.
+	ListForMember(ctx context.Context, q domain.ConversationPageQuery) (domain.ConversationPage, error)
+	// AddMember adds user to a group of fewer than maxMembers (≥ 1) members;
+	// adding a member twice is not an error, even to a full group. Adding
+	// someone new to a group that has maxMembers members already is
+	// domain.ErrGroupFull. The count and the insertion are one
+	// transaction, serialised with other additions to the group, so that
+	// concurrent additions never take it past maxMembers.
+	AddMember(ctx context.Context, group domain.ChannelID, user domain.UserID, maxMembers int) error
 	// RemoveMember removes user from a group and reports whether it was a
 	// member.
 	RemoveMember(ctx context.Context, group domain.ChannelID, user domain.UserID) (removed bool, err error)

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -138,5 +139,26 @@ func TestBrowserDemoPageWithoutDevMode(t *testing.T) {
 	groups := a.conversations(t, newUser(t, "u_dave"))
 	if len(groups) != 1 || groups[0].Kind != "group" || len(groups[0].MemberIDs) != 3 {
 		t.Fatalf("u_dave's conversations are %+v, want the group of three", groups)
+	}
+}
+
+// TestBrowserDemoPageListsEveryPage: a user in more conversations than the
+// default page of GET /api/conversations holds (100) still finds every one
+// in the page's list, which follows the next links to the last page.
+func TestBrowserDemoPageListsEveryPage(t *testing.T) {
+	t.Parallel()
+	browser := newBrowser(t)
+	a := startApp(t, func(c *app.Config) { c.Dev = true })
+	bob := newUser(t, "u_bob")
+	const groups = 105
+	for i := range groups {
+		a.createGroup(t, bob, fmt.Sprintf("g%03d", i), "u_alice")
+	}
+	alice := newPage(t, browser, "alice", a.url+"/", 1000, 640)
+	alice.signIn("u_alice")
+	waitUntil(alice, "every conversation listed", `document.querySelectorAll('[data-testid=conversation]').length`, groups)
+	// The oldest one, on the second page, is there too.
+	if got := eval[string](alice, `[...document.querySelectorAll('[data-testid=conversation] .title')].at(-1).textContent`); got != "g000" {
+		t.Fatalf("the last conversation listed is %q, want the oldest, g000", got)
 	}
 }

@@ -109,19 +109,59 @@ func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// listConversations: GET /api/conversations → 200, an array ([] when the
-// caller has none).
+// listConversations: GET /api/conversations?limit=&after= → 200, one page
+// of the caller's conversations as an array ([] when there are none),
+// newest first. When more follow, the answer links to the next page, in a
+// Link header (rel="next", RFC 8288, as GitHub pages) and as the bare
+// cursor in X-Next-Cursor; the last page has neither.
 func (h *Handler) listConversations(w http.ResponseWriter, r *http.Request) error {
-	convs, err := h.uc.ListConversations.Execute(r.Context(), principalOf(r))
+	q := r.URL.Query()
+	limit, err := queryLimit(q, domain.DefaultConversationPageSize, domain.MaxConversationPageSize)
 	if err != nil {
 		return err
 	}
-	out := make([]conversationJSON, len(convs))
-	for i, c := range convs {
+	after, err := queryConversationCursor(q)
+	if err != nil {
+		return err
+	}
+	page, err := h.uc.ListConversations.Execute(r.Context(), application.ListConversationsQuery{
+		Principal: principalOf(r), After: after, Limit: limit,
+	})
+	if err != nil {
+		return err
+	}
+	if page.HasNext() {
+		next := page.Next.String()
+		w.Header().Set("X-Next-Cursor", next)
+		// A path-absolute reference: the service does not know the scheme
+		// and host its clients reach it by behind a proxy, and RFC 8288
+		// resolves the target against the request's URL. The cursor is
+		// base64url, so it needs no escaping.
+		w.Header().Set("Link", fmt.Sprintf(`</api/conversations?limit=%d&after=%s>; rel="next"`, limit, next))
+	}
+	out := make([]conversationJSON, len(page.Conversations))
+	for i, c := range page.Conversations {
 		out[i] = toConversationJSON(c)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// queryConversationCursor returns the position named by the after
+// parameter, the zero cursor when there is none.
+func queryConversationCursor(q url.Values) (domain.ConversationCursor, error) {
+	vs, ok := q["after"]
+	if !ok {
+		return domain.ConversationCursor{}, nil
+	}
+	if len(vs) != 1 {
+		return domain.ConversationCursor{}, badRequest(codeValidation, "after: give it once")
+	}
+	c, err := domain.ParseConversationCursor(vs[0])
+	if err != nil {
+		return domain.ConversationCursor{}, badRequest(codeInvalidCursor, "after: is not a cursor issued by this service")
+	}
+	return c, nil
 }
 
 // pathConversationID returns the {id} of the route. A malformed id names

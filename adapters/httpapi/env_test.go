@@ -43,6 +43,7 @@ type envOptions struct {
 	readiness []httpapi.ReadinessCheck
 	convs     ports.ConversationRepository // overrides the fake store's
 	msgs      ports.MessageRepository
+	groups    application.GroupLimits
 }
 
 func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
@@ -66,8 +67,8 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		SendMessage:         application.NewSendMessage(convs, msgs, e.notifier, ids, clock, logger),
 		ListMessages:        application.NewListMessages(convs, msgs),
 		CreateDirectMessage: application.NewCreateDirectMessage(convs, ids, clock),
-		CreateGroup:         application.NewCreateGroup(convs, ids, clock),
-		AddMember:           application.NewAddMember(convs),
+		CreateGroup:         application.NewCreateGroup(convs, ids, clock, o.groups),
+		AddMember:           application.NewAddMember(convs, o.groups),
 		RemoveMember:        application.NewRemoveMember(convs, e.notifier, logger),
 		ListConversations:   application.NewListConversations(convs),
 		SubscribeChannel:    application.NewSubscribeChannel(convs, msgs, e.notifier, o.heartbeat, logger),

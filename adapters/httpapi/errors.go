@@ -58,6 +58,7 @@ var errorTable = []struct {
 	{domain.ErrInvalid, http.StatusBadRequest, codeValidation, "the request is invalid"},
 	{domain.ErrNotFound, http.StatusNotFound, codeNotFound, notFoundMessage},
 	{domain.ErrForbidden, http.StatusForbidden, "forbidden", "the caller is not allowed to do this"},
+	{domain.ErrGroupFull, http.StatusConflict, "group_full", "the group has as many members as it may have; remove one first"},
 	{domain.ErrConflict, http.StatusConflict, "conflict", "the request conflicts with existing data (a clientMessageId reused for a different message?)"},
 	{domain.ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "the service is temporarily unavailable; retry later"},
 	// A deadline that passed inside a use case is a dependency too slow to

@@ -29,6 +29,7 @@ func TestErrorMapping(t *testing.T) {
 		{"not found", fmt.Errorf("list: %w", domain.ErrNotFound), 404, "not_found", "conversation not found"},
 		{"forbidden", fmt.Errorf("list: %w", domain.ErrForbidden), 403, "forbidden", ""},
 		{"conflict", fmt.Errorf("list: %w", domain.ErrConflict), 409, "conflict", ""},
+		{"group full", fmt.Errorf("list: %w", domain.ErrGroupFull), 409, "group_full", ""},
 		{"unavailable", fmt.Errorf("pq: too many clients: %w", domain.ErrUnavailable), 503, "unavailable", ""},
 		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), 503, "unavailable", ""},
 		{"validation", fmt.Errorf("list: %w", domain.Invalid("name", "is too long")), 400, "validation_failed", "name: is too long"},
@@ -39,7 +40,7 @@ func TestErrorMapping(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			convs := mocks.NewMockConversationRepository(gomock.NewController(t))
-			convs.EXPECT().ListForMember(gomock.Any(), domain.UserID("u_alice")).Return(nil, tt.err)
+			convs.EXPECT().ListForMember(gomock.Any(), gomock.Any()).Return(domain.ConversationPage{}, tt.err)
 			e := newEnv(t, func(o *envOptions) { o.convs = convs })
 
 			r := e.do(http.MethodGet, "/api/conversations", e.token("u_alice"), nil)

@@ -111,22 +111,31 @@ func (s *fakeStore) ChannelStates(_ context.Context, chs []domain.ChannelID, u d
 	return out, nil
 }
 
-func (s *fakeStore) ListForMember(_ context.Context, u domain.UserID) ([]domain.Conversation, error) {
+func (s *fakeStore) ListForMember(_ context.Context, q domain.ConversationPageQuery) (domain.ConversationPage, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failErr != nil {
-		return nil, s.failErr
+		return domain.ConversationPage{}, s.failErr
 	}
-	var out []domain.Conversation
-	for i := len(s.order) - 1; i >= 0; i-- {
-		if c := s.convs[s.order[i]]; c.HasMember(u) {
-			out = append(out, *c)
+	var all []domain.Conversation
+	for _, ch := range s.order {
+		if c := s.convs[ch]; c.HasMember(q.Member) && q.After.Before(*c) {
+			all = append(all, *c)
 		}
 	}
-	return out, nil
+	slices.SortFunc(all, func(a, b domain.Conversation) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.Number, a.Number))
+	})
+	var page domain.ConversationPage
+	if len(all) > q.Limit {
+		all = all[:q.Limit]
+		page.Next = domain.ConversationCursorOf(all[len(all)-1])
+	}
+	page.Conversations = all
+	return page, nil
 }
 
-func (s *fakeStore) AddMember(_ context.Context, g domain.ChannelID, u domain.UserID) error {
+func (s *fakeStore) AddMember(_ context.Context, g domain.ChannelID, u domain.UserID, maxMembers int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failErr != nil {
@@ -136,7 +145,11 @@ func (s *fakeStore) AddMember(_ context.Context, g domain.ChannelID, u domain.Us
 	if !ok {
 		return domain.ErrNotFound
 	}
-	if !c.HasMember(u) {
+	switch {
+	case c.HasMember(u):
+	case len(c.MemberIDs) >= maxMembers:
+		return domain.ErrGroupFull
+	default:
 		c.MemberIDs = append(c.MemberIDs, u)
 	}
 	return nil

@@ -81,11 +81,9 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// limit=0 would reach the use case as "the default": the contract wants
-	// every value outside 1..200 refused, not clamped or defaulted.
-	limit, err := queryInt(q, "limit", domain.DefaultPageSize)
-	if err != nil || limit < 1 || limit > domain.MaxPageSize {
-		return badRequest(codeValidation, "limit: must be an integer from 1 to 200")
+	limit, err := queryLimit(q, domain.DefaultPageSize, domain.MaxPageSize)
+	if err != nil {
+		return err
 	}
 	after, err := queryInt(q, "after", 0)
 	if err != nil {
@@ -106,7 +104,7 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
 		anchor, seq = domain.PageBefore, before
 	}
 	page, err := h.uc.ListMessages.Execute(r.Context(), application.ListMessagesQuery{
-		Principal: principalOf(r), Channel: channel, Anchor: anchor, Seq: seq, Limit: int(limit),
+		Principal: principalOf(r), Channel: channel, Anchor: anchor, Seq: seq, Limit: limit,
 	})
 	if err != nil {
 		return err
@@ -133,6 +131,18 @@ func queryChannel(q url.Values) (domain.ChannelID, error) {
 		}
 	}
 	return bodyChannel(dmID, groupID)
+}
+
+// queryLimit parses the page size parameter limit: def when absent, and
+// otherwise an integer from 1 to hi. limit=0 would reach a use case as "the
+// default": the contract wants every value out of range refused, not
+// clamped or defaulted.
+func queryLimit(q url.Values, def, hi int) (int, error) {
+	limit, err := queryInt(q, "limit", int64(def))
+	if err != nil || limit < 1 || limit > int64(hi) {
+		return 0, badRequest(codeValidation, fmt.Sprintf("limit: must be an integer from 1 to %d", hi))
+	}
+	return int(limit), nil
 }
 
 // queryInt parses the non-negative integer parameter name, def when absent.

@@ -69,23 +69,51 @@ func (r *ConversationRepository) ChannelStates(ctx context.Context, channels []d
 	return states, nil
 }
 
-// ListForMember returns the conversations user belongs to, most recently
-// created first, each with its members and last seq, in one query.
-func (r *ConversationRepository) ListForMember(ctx context.Context, user domain.UserID) ([]domain.Conversation, error) {
-	var rows []conversationRow
-	err := r.db.SelectContext(ctx, &rows, r.selectConversations(`
-		WHERE c.id IN (SELECT conversation_id FROM conversation_members WHERE user_id = ?)
-		ORDER BY c.created_at DESC, c.num DESC`), user)
-	if err != nil {
-		return nil, StoreError(ctx, r.dialect, "list conversations", err)
+// ListForMember returns one page of the conversations q.Member belongs
+// to, most recently created first, each with its members and last seq, in
+// one query. Paging is keyset paging on (created_at, num), never an
+// offset: the page after a cursor is the rows strictly below that
+// position, so conversations created in between (which sort first) do not
+// shift it. One row more than the page is read to tell whether another
+// page follows. The page's rows are chosen in a derived table before
+// their members are aggregated: SQLite would otherwise aggregate the
+// members of all the user's conversations, then sort and cut them
+// (PostgreSQL postpones the subquery past the LIMIT by itself).
+func (r *ConversationRepository) ListForMember(ctx context.Context, q domain.ConversationPageQuery) (domain.ConversationPage, error) {
+	if q.Limit < 1 {
+		return domain.ConversationPage{}, domain.Invalid("limit", "must be at least 1")
 	}
-	out := make([]domain.Conversation, len(rows))
+	const order = `ORDER BY c.created_at DESC, c.num DESC`
+	inner := `SELECT c.id, c.num, c.kind, c.name, c.last_seq, c.created_at FROM conversations c
+		WHERE c.id IN (SELECT conversation_id FROM conversation_members WHERE user_id = ?)`
+	args := []any{q.Member}
+	if !q.After.IsZero() {
+		// Spelled out rather than as a row comparison, which reads the
+		// same on both databases' planners.
+		inner += ` AND (c.created_at < ? OR (c.created_at = ? AND c.num < ?))`
+		after := q.After.CreatedAt.UTC()
+		args = append(args, after, after, q.After.Number)
+	}
+	inner += ` ` + order + ` LIMIT ?`
+	args = append(args, q.Limit+1)
+	var rows []conversationRow
+	if err := r.db.SelectContext(ctx, &rows, r.selectConversationsFrom("("+inner+")", order), args...); err != nil {
+		return domain.ConversationPage{}, StoreError(ctx, r.dialect, "list conversations", err)
+	}
+	more := len(rows) > q.Limit
+	if more {
+		rows = rows[:q.Limit]
+	}
+	page := domain.ConversationPage{Conversations: make([]domain.Conversation, len(rows))}
 	for i, row := range rows {
 		c, err := row.toDomain()
 		if err != nil {
-			return nil, fmt.Errorf("list conversations: %w", err)
+			return domain.ConversationPage{}, fmt.Errorf("list conversations: %w", err)
 		}
-		out[i] = c
+		page.Conversations[i] = c
 	}
-	return out, nil
+	if more {
+		page.Next = domain.ConversationCursorOf(page.Conversations[len(page.Conversations)-1])
+	}
+	return page, nil
 }

@@ -64,11 +64,17 @@ func (r conversationRow) toDomain() (domain.Conversation, error) {
 // statement (one consistent snapshot, no query per conversation); callers
 // append the WHERE clause on c.
 func (r *ConversationRepository) selectConversations(where string) string {
+	return r.selectConversationsFrom("conversations", where)
+}
+
+// selectConversationsFrom is selectConversations over from, a table or a
+// derived table of conversations' rows, which it names c.
+func (r *ConversationRepository) selectConversationsFrom(from, rest string) string {
 	return r.db.Rebind(`
 SELECT c.id, c.num, c.kind, COALESCE(c.name, '') AS name, c.last_seq, c.created_at,
        ` + r.dialect.MemberIDs + ` AS member_ids
-FROM conversations c
-` + where)
+FROM ` + from + ` c
+` + rest)
 }
 
 // dmKey is the unique key of the pair of members of a direct message: the

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -26,34 +28,70 @@ func (r *ConversationRepository) IsMember(ctx context.Context, channel domain.Ch
 	return member, nil
 }
 
-// AddMember adds user to a group; adding a member twice is not an error. A
-// channel that is not an existing group (a direct message included, whose
-// members are fixed) is a domain.ErrNotFound.
-func (r *ConversationRepository) AddMember(ctx context.Context, group domain.ChannelID, user domain.UserID) error {
+// errGroupFull rolls back an AddMember that would overfill the group.
+var errGroupFull = errors.New("group is full")
+
+// memberCountRow is AddMember's view of a group under its lock.
+type memberCountRow struct {
+	IsMember bool `db:"is_member"`
+	Members  int  `db:"members"`
+}
+
+// AddMember adds user to a group of fewer than maxMembers members; adding
+// a member twice is not an error, even when the group is full. A channel
+// that is not an existing group (a direct message included, whose members
+// are fixed) is a domain.ErrNotFound; a full group, domain.ErrGroupFull.
+func (r *ConversationRepository) AddMember(ctx context.Context, group domain.ChannelID, user domain.UserID, maxMembers int) error {
 	if group.Kind != domain.KindGroup {
 		return fmt.Errorf("add member: %w: %s is not a group", domain.ErrNotFound, group)
 	}
-	// The usual case, a new member, is one statement; only when it
-	// inserts nothing does a second tell "already a member" from "no such
-	// group". Conversations are never deleted, so the answer cannot change
-	// in between.
-	res, err := r.db.ExecContext(ctx, r.db.Rebind(`
-		INSERT INTO conversation_members (conversation_id, user_id, joined_at)
-		SELECT id, ?, ? FROM conversations WHERE id = ? AND kind = 'group'
-		ON CONFLICT DO NOTHING`), user, utcMicro(time.Now()), group.ID)
-	if err != nil {
-		return StoreError(ctx, r.dialect, "add member", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n > 0 {
-		return StoreError(ctx, r.dialect, "add member", err)
-	}
-	var exists bool
-	if err := r.db.GetContext(ctx, &exists, r.db.Rebind(
-		`SELECT EXISTS (SELECT 1 FROM conversations WHERE id = ? AND kind = 'group')`), group.ID); err != nil {
-		return StoreError(ctx, r.dialect, "add member", err)
-	}
-	if !exists {
+	// The count must not go stale before the insert: two additions that
+	// both counted maxMembers-1 would otherwise both insert. So the
+	// transaction first locks the group the way MessageRepository.Append
+	// and RemoveMember do, with an UPDATE of its row (a no-op one here:
+	// PostgreSQL holds the row lock until commit, SQLite's IMMEDIATE
+	// transaction holds the write lock since BEGIN), and only then counts,
+	// in a statement whose snapshot sees every addition committed before
+	// the lock was granted.
+	err := InTx(ctx, r.db, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, r.db.Rebind(`
+			UPDATE conversations SET last_seq = last_seq
+			WHERE id = ? AND kind = 'group'`), group.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err == nil {
+				err = sql.ErrNoRows
+			}
+			return err
+		}
+		var st memberCountRow
+		if err := tx.GetContext(ctx, &st, r.db.Rebind(`
+			SELECT EXISTS (SELECT 1 FROM conversation_members
+			               WHERE conversation_id = ? AND user_id = ?) AS is_member,
+			       (SELECT count(*) FROM conversation_members
+			        WHERE conversation_id = ?) AS members`), group.ID, user, group.ID); err != nil {
+			return err
+		}
+		switch {
+		case st.IsMember:
+			return nil
+		case st.Members >= maxMembers:
+			return errGroupFull
+		}
+		_, err = tx.ExecContext(ctx, r.db.Rebind(`
+			INSERT INTO conversation_members (conversation_id, user_id, joined_at)
+			VALUES (?, ?, ?) ON CONFLICT DO NOTHING`), group.ID, user, utcMicro(time.Now()))
+		return err
+	})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("add member: %w: group %s", domain.ErrNotFound, group.ID)
+	case errors.Is(err, errGroupFull):
+		return fmt.Errorf("add member: %w: group %s has %d members", domain.ErrGroupFull, group.ID, maxMembers)
+	case err != nil:
+		return StoreError(ctx, r.dialect, "add member", err)
 	}
 	return nil
 }

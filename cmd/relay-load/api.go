@@ -71,17 +71,23 @@ func (e *statusError) Error() string {
 // do sends in (JSON, unless nil) to path with token and decodes the answer
 // into out (unless nil). Any status but want is a *statusError.
 func (a *api) do(ctx context.Context, method, path, token string, in, out any, want int) error {
+	_, err := a.exchange(ctx, method, path, token, in, out, want)
+	return err
+}
+
+// exchange is do that also returns the answer's headers.
+func (a *api) exchange(ctx context.Context, method, path, token string, in, out any, want int) (http.Header, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, a.base+path, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -91,18 +97,18 @@ func (a *api) do(ctx context.Context, method, path, token string, in, out any, w
 	}
 	resp, err := a.hc.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != want {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-		return &statusError{method: method, path: path, status: resp.StatusCode, body: string(bytes.TrimSpace(snippet))}
+		return nil, &statusError{method: method, path: path, status: resp.StatusCode, body: string(bytes.TrimSpace(snippet))}
 	}
 	if out == nil {
 		_, err = io.Copy(io.Discard, resp.Body)
-		return err
+		return resp.Header, err
 	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	return resp.Header, json.NewDecoder(resp.Body).Decode(out)
 }
 
 // createGroup creates a group named name with members (the caller joins
@@ -137,18 +143,28 @@ func (a *api) postMessage(ctx context.Context, token, group, content, clientID s
 }
 
 // lastSeqs returns the last seq of each of the caller's conversations, by
-// id: the server's own count of what was stored.
+// id: the server's own count of what was stored. The list comes a page at
+// a time (the creator of more than a page of groups needs them all):
+// X-Next-Cursor names the next page, and the last page has none.
 func (a *api) lastSeqs(ctx context.Context, token string) (map[string]int64, error) {
-	var out []struct {
-		ID      string `json:"id"`
-		LastSeq int64  `json:"lastSeq"`
-	}
-	if err := a.do(ctx, http.MethodGet, "/api/conversations", token, nil, &out, http.StatusOK); err != nil {
-		return nil, err
-	}
-	seqs := make(map[string]int64, len(out))
-	for _, c := range out {
-		seqs[c.ID] = c.LastSeq
+	const page = "/api/conversations?limit=500"
+	seqs := make(map[string]int64)
+	for path := page; path != ""; {
+		var out []struct {
+			ID      string `json:"id"`
+			LastSeq int64  `json:"lastSeq"`
+		}
+		header, err := a.exchange(ctx, http.MethodGet, path, token, nil, &out, http.StatusOK)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range out {
+			seqs[c.ID] = c.LastSeq
+		}
+		path = ""
+		if next := header.Get("X-Next-Cursor"); next != "" {
+			path = page + "&after=" + url.QueryEscape(next)
+		}
 	}
 	return seqs, nil
 }

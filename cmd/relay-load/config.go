@@ -49,7 +49,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.URL, "url", "http://127.0.0.1:8080", "base URL of the running Relay")
 	fs.StringVar(&secret, "secret", "", "AUTH_SECRET of the server, which signs the tokens (default $AUTH_SECRET)")
 	fs.IntVar(&c.Groups, "groups", 10, "number of groups")
-	fs.IntVar(&c.Subscribers, "subscribers", 100, "SSE streams per group, each a distinct member")
+	fs.IntVar(&c.Subscribers, "subscribers", 100, "SSE streams per group, each a distinct member (with the senders, at most the server's MAX_GROUP_MEMBERS)")
 	fs.IntVar(&c.Senders, "senders", 4, "posting users, each a member of every group and one concurrent POST at a time")
 	fs.Float64Var(&c.Rate, "rate", 200, "messages per second over all groups (0: no traffic, hold the streams idle)")
 	fs.DurationVar(&c.Duration, "duration", 20*time.Second, "how long to send (or hold the streams when -rate 0)")

@@ -37,17 +37,17 @@ func (m *MockConversationRepository) EXPECT() *MockConversationRepositoryMockRec
 }
 
 // AddMember mocks base method.
-func (m *MockConversationRepository) AddMember(arg0 context.Context, arg1 domain.ChannelID, arg2 domain.UserID) error {
+func (m *MockConversationRepository) AddMember(arg0 context.Context, arg1 domain.ChannelID, arg2 domain.UserID, arg3 int) error {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "AddMember", arg0, arg1, arg2)
+	ret := m.ctrl.Call(m, "AddMember", arg0, arg1, arg2, arg3)
 	ret0, _ := ret[0].(error)
 	return ret0
 }
 
 // AddMember indicates an expected call of AddMember.
-func (mr *MockConversationRepositoryMockRecorder) AddMember(arg0, arg1, arg2 interface{}) *gomock.Call {
+func (mr *MockConversationRepositoryMockRecorder) AddMember(arg0, arg1, arg2, arg3 interface{}) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "AddMember", reflect.TypeOf((*MockConversationRepository)(nil).AddMember), arg0, arg1, arg2)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "AddMember", reflect.TypeOf((*MockConversationRepository)(nil).AddMember), arg0, arg1, arg2, arg3)
 }
 
 // ChannelStates mocks base method.
@@ -127,10 +127,10 @@ func (mr *MockConversationRepositoryMockRecorder) IsMember(arg0, arg1, arg2 inte
 }
 
 // ListForMember mocks base method.
-func (m *MockConversationRepository) ListForMember(arg0 context.Context, arg1 domain.UserID) ([]domain.Conversation, error) {
+func (m *MockConversationRepository) ListForMember(arg0 context.Context, arg1 domain.ConversationPageQuery) (domain.ConversationPage, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "ListForMember", arg0, arg1)
-	ret0, _ := ret[0].([]domain.Conversation)
+	ret0, _ := ret[0].(domain.ConversationPage)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }

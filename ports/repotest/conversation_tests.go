@@ -93,7 +93,7 @@ func testCreateDMConcurrent(t *testing.T, f *fixture) {
 	if winners != 1 {
 		t.Fatalf("%d calls report created; want exactly 1", winners)
 	}
-	list, err := f.convs.ListForMember(t.Context(), alice)
+	list, err := f.listFirst(t, alice)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("ListForMember(alice) = %d conversations, %v; want 1", len(list), err)
 	}

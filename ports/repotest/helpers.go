@@ -33,12 +33,18 @@ func newDM(f *fixture, a, b domain.UserID) domain.Conversation {
 // createGroup stores a new group called name with members.
 func (f *fixture) createGroup(t *testing.T, name string, members ...domain.UserID) domain.Conversation {
 	t.Helper()
+	return f.createGroupAt(t, name, time.Now(), members...)
+}
+
+// createGroupAt stores a new group called name with members, created at.
+func (f *fixture) createGroupAt(t *testing.T, name string, at time.Time, members ...domain.UserID) domain.Conversation {
+	t.Helper()
 	g := domain.Conversation{
 		ID:        domain.ConversationID(f.newID("grp")),
 		Kind:      domain.KindGroup,
 		Name:      name,
 		MemberIDs: members,
-		CreatedAt: time.Now(),
+		CreatedAt: at,
 	}
 	stored, err := f.convs.CreateGroup(t.Context(), g)
 	if err != nil {
@@ -151,6 +157,78 @@ func seqRange(from, to int64) []int64 {
 	var out []int64
 	for s := from; s <= to; s++ {
 		out = append(out, s)
+	}
+	return out
+}
+
+// roomy is a group size bound that the tests not about it never reach.
+const roomy = 1000
+
+// listFirst returns the first page of user's conversations, of the
+// default size, which the tests not about paging never fill.
+func (f *fixture) listFirst(t *testing.T, user domain.UserID) ([]domain.Conversation, error) {
+	t.Helper()
+	page, err := f.convs.ListForMember(t.Context(), domain.ConversationPageQuery{
+		Member: user, Limit: domain.DefaultConversationPageSize,
+	})
+	if err == nil && page.HasNext() {
+		t.Fatalf("ListForMember(%s) has a next page after %d conversations", user, len(page.Conversations))
+	}
+	return page.Conversations, err
+}
+
+// listPages reads every page of user's conversations, limit at a time,
+// and returns them with the sizes of the pages.
+func (f *fixture) listPages(t *testing.T, user domain.UserID, limit int) ([]domain.Conversation, []int) {
+	t.Helper()
+	var (
+		all   []domain.Conversation
+		sizes []int
+		after domain.ConversationCursor
+	)
+	for {
+		page := f.listPage(t, user, after, limit)
+		all = append(all, page.Conversations...)
+		sizes = append(sizes, len(page.Conversations))
+		if !page.HasNext() {
+			return all, sizes
+		}
+		if len(sizes) > 1000 {
+			t.Fatalf("ListForMember(%s) pages never end", user)
+		}
+		after = page.Next
+	}
+}
+
+// listPage reads the page of user's conversations after the position
+// after and checks that its Next, if any, is the position of its last
+// conversation.
+func (f *fixture) listPage(t *testing.T, user domain.UserID, after domain.ConversationCursor, limit int) domain.ConversationPage {
+	t.Helper()
+	page, err := f.convs.ListForMember(t.Context(), domain.ConversationPageQuery{Member: user, After: after, Limit: limit})
+	if err != nil {
+		t.Fatalf("ListForMember(%s, after %+v, limit %d): %v", user, after, limit, err)
+	}
+	if len(page.Conversations) > limit {
+		t.Fatalf("ListForMember(limit %d) = %d conversations", limit, len(page.Conversations))
+	}
+	if page.HasNext() {
+		if len(page.Conversations) == 0 {
+			t.Fatalf("ListForMember(limit %d) = an empty page with a next one", limit)
+		}
+		last := page.Conversations[len(page.Conversations)-1]
+		if want := domain.ConversationCursorOf(last); page.Next.Number != want.Number || !page.Next.CreatedAt.Equal(want.CreatedAt) {
+			t.Fatalf("page.Next = %+v; want the position of its last conversation, %+v", page.Next, want)
+		}
+	}
+	return page
+}
+
+// ids returns the ids of convs in order.
+func ids(convs []domain.Conversation) []domain.ConversationID {
+	out := make([]domain.ConversationID, len(convs))
+	for i, c := range convs {
+		out[i] = c.ID
 	}
 	return out
 }

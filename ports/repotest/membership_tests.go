@@ -87,7 +87,7 @@ func testListForMember(t *testing.T, f *fixture) {
 	f.appendN(t, g1.Channel(), carol, 2)
 	g1.LastSeq = 2
 
-	got, err := f.convs.ListForMember(t.Context(), alice)
+	got, err := f.listFirst(t, alice)
 	if err != nil {
 		t.Fatalf("ListForMember(alice): %v", err)
 	}
@@ -99,7 +99,7 @@ func testListForMember(t *testing.T, f *fixture) {
 		sameConversation(t, fmt.Sprintf("ListForMember(alice)[%d]", i), got[i], want[i])
 	}
 
-	nobody, err := f.convs.ListForMember(t.Context(), f.user("nobody"))
+	nobody, err := f.listFirst(t, f.user("nobody"))
 	if err != nil || len(nobody) != 0 {
 		t.Fatalf("ListForMember(nobody) = %v, %v; want nothing", nobody, err)
 	}
@@ -109,7 +109,7 @@ func testAddMember(t *testing.T, f *fixture) {
 	alice, bob := f.user("alice"), f.user("bob")
 	g := f.createGroup(t, "team", alice)
 	for i := range 2 {
-		if err := f.convs.AddMember(t.Context(), g.Channel(), bob); err != nil {
+		if err := f.convs.AddMember(t.Context(), g.Channel(), bob, roomy); err != nil {
 			t.Fatalf("AddMember #%d: %v", i+1, err)
 		}
 	}
@@ -120,7 +120,7 @@ func testAddMember(t *testing.T, f *fixture) {
 	if want := sortedUsers([]domain.UserID{alice, bob}); !slices.Equal(sortedUsers(got), want) || len(got) != 2 {
 		t.Fatalf("members = %v; want %v once each", got, want)
 	}
-	list, err := f.convs.ListForMember(t.Context(), bob)
+	list, err := f.listFirst(t, bob)
 	if err != nil || len(list) != 1 || list[0].ID != g.ID {
 		t.Fatalf("ListForMember(bob) = %+v, %v; want the group", list, err)
 	}
@@ -132,7 +132,7 @@ func testAddMemberNotFound(t *testing.T, f *fixture) {
 		domain.GroupChannel("grp_missing_" + domain.ConversationID(f.suffix)),
 		domain.DMChannel(g.ID),
 	} {
-		err := f.convs.AddMember(t.Context(), ch, f.user("bob"))
+		err := f.convs.AddMember(t.Context(), ch, f.user("bob"), roomy)
 		wantErr(t, "AddMember("+ch.String()+")", err, domain.ErrNotFound)
 	}
 }
@@ -152,7 +152,7 @@ func testRemoveMember(t *testing.T, f *fixture) {
 	if ok, err := f.convs.IsMember(t.Context(), g.Channel(), alice); err != nil || !ok {
 		t.Fatalf("IsMember(alice) after removing bob = %v, %v; want true", ok, err)
 	}
-	list, err := f.convs.ListForMember(t.Context(), bob)
+	list, err := f.listFirst(t, bob)
 	if err != nil || len(list) != 0 {
 		t.Fatalf("ListForMember(bob) after RemoveMember = %+v, %v; want nothing", list, err)
 	}
@@ -177,7 +177,7 @@ func testRemovalsCounted(t *testing.T, f *fixture) {
 		{func() error { _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); return err }, 1},
 		// Removing a non-member removes nothing, so it counts nothing.
 		{func() error { _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); return err }, 1},
-		{func() error { return f.convs.AddMember(t.Context(), g.Channel(), bob) }, 1},
+		{func() error { return f.convs.AddMember(t.Context(), g.Channel(), bob, roomy) }, 1},
 		{func() error { _, err := f.convs.RemoveMember(t.Context(), g.Channel(), carol); return err }, 2},
 		{func() error { _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); return err }, 3},
 	}

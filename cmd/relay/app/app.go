@@ -115,6 +115,7 @@ func notifierModule(cfg Config, logger *slog.Logger) fx.Option {
 // free of fx.
 func applicationModule(cfg Config) fx.Option {
 	return fx.Module("application",
+		fx.Supply(application.GroupLimits{MaxMembers: cfg.MaxGroupMembers}),
 		fx.Provide(
 			application.NewSendMessage,
 			application.NewListMessages,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/relaymsg/relay/adapters/cluster"
 	"github.com/relaymsg/relay/adapters/httpapi"
+	"github.com/relaymsg/relay/domain"
 )
 
 // Config is everything Relay reads from its environment. LoadConfig fills
@@ -38,6 +39,7 @@ type Config struct {
 	ReadTimeout     time.Duration // REQUEST_READ_TIMEOUT
 	RequestTimeout  time.Duration // REQUEST_TIMEOUT
 	QueueSize       int           // SUBSCRIBER_QUEUE_SIZE
+	MaxGroupMembers int           // MAX_GROUP_MEMBERS
 	DBMaxOpenConns  int           // DB_MAX_OPEN_CONNS (PostgreSQL only)
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 	LogLevel        slog.Level    // LOG_LEVEL
@@ -80,6 +82,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ReadTimeout:     r.duration("REQUEST_READ_TIMEOUT", httpapi.DefaultReadTimeout, time.Second, 10*time.Minute),
 		RequestTimeout:  r.duration("REQUEST_TIMEOUT", httpapi.DefaultRequestTimeout, time.Second, 10*time.Minute),
 		QueueSize:       r.integer("SUBSCRIBER_QUEUE_SIZE", 256, 16, 1<<20),
+		// A group of one cannot add anybody; far beyond a million, every
+		// member's list and every fan-out of the group is the problem.
+		MaxGroupMembers: r.integer("MAX_GROUP_MEMBERS", domain.DefaultMaxGroupMembers, 2, 1_000_000),
 		DBMaxOpenConns:  r.integer("DB_MAX_OPEN_CONNS", 20, 2, 10000),
 		ShutdownTimeout: r.duration("SHUTDOWN_TIMEOUT", 15*time.Second, time.Second, 10*time.Minute),
 		LogLevel:        r.level("LOG_LEVEL"),

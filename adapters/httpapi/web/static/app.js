@@ -44,6 +44,11 @@ class APIError extends Error {
 }
 
 async function api(method, path, body) {
+  return (await apiResponse(method, path, body)).data;
+}
+
+// apiResponse is api with the answer's headers: { data, headers }.
+async function apiResponse(method, path, body) {
   const headers = {};
   if (session.token) headers.Authorization = 'Bearer ' + session.token;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -53,7 +58,23 @@ async function api(method, path, body) {
     if (res.status === 401 && session.token) signOut('Your token was refused: sign in again.');
     throw new APIError(res.status, data);
   }
-  return data;
+  return { data, headers: res.headers };
+}
+
+// apiAll reads a paged list (GET /api/conversations) to its end: each
+// answer is one page, and its Link header's rel="next" target (RFC 8288,
+// relative to the page's URL) is the next one; the last page has none.
+async function apiAll(path) {
+  const items = [];
+  let url = new URL(path, location.href);
+  for (let pages = 0; url; pages++) {
+    if (pages >= 1000) throw new Error('The list has too many pages.');
+    const { data, headers } = await apiResponse('GET', url.href);
+    items.push(...data);
+    const next = /<([^>]*)>\s*;\s*rel="?next"?/.exec(headers.get('Link') || '');
+    url = next ? new URL(next[1], url) : null;
+  }
+  return items;
 }
 
 // newClientId makes the idempotency key of a message. crypto.randomUUID
@@ -108,7 +129,7 @@ async function signIn(event) {
     let me;
     try { me = subOf(token); } catch (e) { throw new Error('That is not a JWT.'); }
     session.me = me; session.token = token; session.dev = dev;
-    await api('GET', '/api/conversations'); // proves the token
+    await api('GET', '/api/conversations?limit=1'); // proves the token
     sessionStorage.setItem('relay.me', me);
     sessionStorage.setItem('relay.token', token);
     sessionStorage.setItem('relay.dev', dev ? '1' : '0');
@@ -149,7 +170,8 @@ function channelOf(conv) { return (conv.kind === 'group' ? 'group:' : 'dm:') + c
 
 async function refreshConversations() {
   try {
-    conversations = await api('GET', '/api/conversations');
+    // Every page: a member of hundreds of conversations sees them all.
+    conversations = await apiAll('/api/conversations');
   } catch (e) {
     $('sidebar-error').textContent = e.message;
     return;
