@@ -12,6 +12,7 @@ import (
 
 	"github.com/relaymsg/relay/adapters/cluster"
 	"github.com/relaymsg/relay/adapters/httpapi"
+	"github.com/relaymsg/relay/adapters/postgres"
 )
 
 // Config is everything Relay reads from its environment. LoadConfig fills
@@ -38,9 +39,13 @@ type Config struct {
 	RequestTimeout  time.Duration // REQUEST_TIMEOUT
 	QueueSize       int           // SUBSCRIBER_QUEUE_SIZE
 	DBMaxOpenConns  int           // DB_MAX_OPEN_CONNS (PostgreSQL only)
-	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
-	LogLevel        slog.Level    // LOG_LEVEL
-	LogFormat       string        // LOG_FORMAT: json or text
+	// DBConnectTimeout bounds each new PostgreSQL connection, TCP connect
+	// and startup handshake (DB_CONNECT_TIMEOUT), unless DATABASE_URL sets
+	// connect_timeout.
+	DBConnectTimeout time.Duration
+	ShutdownTimeout  time.Duration // SHUTDOWN_TIMEOUT
+	LogLevel         slog.Level    // LOG_LEVEL
+	LogFormat        string        // LOG_FORMAT: json or text
 }
 
 // MinAuthSecretLength is the shortest AUTH_SECRET accepted: an HS256 key
@@ -62,24 +67,25 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	r := envReader{getenv: getenv}
 	dev := r.boolean("RELAY_DEV")
 	cfg := Config{
-		Dev:             dev,
-		Addr:            r.addr("ADDR", ":8080"),
-		RedisURL:        r.redisURL("REDIS_URL"),
-		RedisPrefix:     r.text("REDIS_PREFIX", "relay:"),
-		RedisClientName: r.redisClientName("REDIS_CLIENT_NAME", "relay"),
-		HeadInterval:    r.duration("NOTIFIER_HEAD_INTERVAL", cluster.DefaultHeadInterval, 100*time.Millisecond, 10*time.Minute),
-		AuthSecret:      r.secret("AUTH_SECRET", dev),
-		Heartbeat:       r.duration("HEARTBEAT_INTERVAL", 15*time.Second, time.Second, time.Hour),
-		SSERetry:        r.duration("SSE_RETRY", 2*time.Second, 100*time.Millisecond, time.Hour),
-		SSEWriteTimeout: r.duration("SSE_WRITE_TIMEOUT", 10*time.Second, time.Second, time.Hour),
-		MaxBodyBytes:    int64(r.integer("MAX_BODY_BYTES", 256<<10, 16<<10, 64<<20)),
-		ReadTimeout:     r.duration("REQUEST_READ_TIMEOUT", httpapi.DefaultReadTimeout, time.Second, 10*time.Minute),
-		RequestTimeout:  r.duration("REQUEST_TIMEOUT", httpapi.DefaultRequestTimeout, time.Second, 10*time.Minute),
-		QueueSize:       r.integer("SUBSCRIBER_QUEUE_SIZE", 256, 16, 1<<20),
-		DBMaxOpenConns:  r.integer("DB_MAX_OPEN_CONNS", 20, 2, 10000),
-		ShutdownTimeout: r.duration("SHUTDOWN_TIMEOUT", 15*time.Second, time.Second, 10*time.Minute),
-		LogLevel:        r.level("LOG_LEVEL"),
-		LogFormat:       r.oneOf("LOG_FORMAT", map[bool]string{false: "json", true: "text"}[dev], "json", "text"),
+		Dev:              dev,
+		Addr:             r.addr("ADDR", ":8080"),
+		RedisURL:         r.redisURL("REDIS_URL"),
+		RedisPrefix:      r.text("REDIS_PREFIX", "relay:"),
+		RedisClientName:  r.redisClientName("REDIS_CLIENT_NAME", "relay"),
+		HeadInterval:     r.duration("NOTIFIER_HEAD_INTERVAL", cluster.DefaultHeadInterval, 100*time.Millisecond, 10*time.Minute),
+		AuthSecret:       r.secret("AUTH_SECRET", dev),
+		Heartbeat:        r.duration("HEARTBEAT_INTERVAL", 15*time.Second, time.Second, time.Hour),
+		SSERetry:         r.duration("SSE_RETRY", 2*time.Second, 100*time.Millisecond, time.Hour),
+		SSEWriteTimeout:  r.duration("SSE_WRITE_TIMEOUT", 10*time.Second, time.Second, time.Hour),
+		MaxBodyBytes:     int64(r.integer("MAX_BODY_BYTES", 256<<10, 16<<10, 64<<20)),
+		ReadTimeout:      r.duration("REQUEST_READ_TIMEOUT", httpapi.DefaultReadTimeout, time.Second, 10*time.Minute),
+		RequestTimeout:   r.duration("REQUEST_TIMEOUT", httpapi.DefaultRequestTimeout, time.Second, 10*time.Minute),
+		QueueSize:        r.integer("SUBSCRIBER_QUEUE_SIZE", 256, 16, 1<<20),
+		DBMaxOpenConns:   r.integer("DB_MAX_OPEN_CONNS", 20, 2, 10000),
+		DBConnectTimeout: r.duration("DB_CONNECT_TIMEOUT", postgres.DefaultConnectTimeout, time.Second, 10*time.Minute),
+		ShutdownTimeout:  r.duration("SHUTDOWN_TIMEOUT", 15*time.Second, time.Second, 10*time.Minute),
+		LogLevel:         r.level("LOG_LEVEL"),
+		LogFormat:        r.oneOf("LOG_FORMAT", map[bool]string{false: "json", true: "text"}[dev], "json", "text"),
 	}
 	cfg.DatabaseURL, cfg.SQLitePath = r.store("DATABASE_URL")
 	cfg.Notifier = r.notifier("NOTIFIER", cfg.RedisURL)

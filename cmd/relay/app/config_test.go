@@ -59,7 +59,8 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 	for k, v := range map[string]string{
 		"ADDR": "127.0.0.1:9000", "HEARTBEAT_INTERVAL": "3s", "SSE_RETRY": "500ms", "SSE_WRITE_TIMEOUT": "4s",
 		"MAX_BODY_BYTES": "65536", "REQUEST_READ_TIMEOUT": "7s", "REQUEST_TIMEOUT": "6s", "SUBSCRIBER_QUEUE_SIZE": "64", "DB_MAX_OPEN_CONNS": "7",
-		"SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "debug", "LOG_FORMAT": "TEXT",
+		"DB_CONNECT_TIMEOUT": "3s",
+		"SHUTDOWN_TIMEOUT":   "5s", "LOG_LEVEL": "debug", "LOG_FORMAT": "TEXT",
 		"REDIS_URL": "redis://127.0.0.1:6379/2", "REDIS_PREFIX": "relay-staging:",
 		"REDIS_CLIENT_NAME": "relay-pod-7", "NOTIFIER_HEAD_INTERVAL": "30s",
 	} {
@@ -74,7 +75,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		Notifier: app.NotifierRedis, RedisURL: "redis://127.0.0.1:6379/2", RedisPrefix: "relay-staging:",
 		RedisClientName: "relay-pod-7", HeadInterval: 30 * time.Second,
 		Heartbeat: 3 * time.Second, SSERetry: 500 * time.Millisecond, SSEWriteTimeout: 4 * time.Second,
-		MaxBodyBytes: 65536, ReadTimeout: 7 * time.Second, RequestTimeout: 6 * time.Second, QueueSize: 64, DBMaxOpenConns: 7, ShutdownTimeout: 5 * time.Second,
+		MaxBodyBytes: 65536, ReadTimeout: 7 * time.Second, RequestTimeout: 6 * time.Second, QueueSize: 64, DBMaxOpenConns: 7, DBConnectTimeout: 3 * time.Second, ShutdownTimeout: 5 * time.Second,
 		LogLevel: slog.LevelDebug, LogFormat: "text",
 	}
 	if !reflect.DeepEqual(cfg, want) {
@@ -100,6 +101,7 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{"REQUEST_TIMEOUT", "soon"},
 		{"SUBSCRIBER_QUEUE_SIZE", "1"},
 		{"DB_MAX_OPEN_CONNS", "0"},
+		{"DB_CONNECT_TIMEOUT", "500ms"},
 		{"SHUTDOWN_TIMEOUT", "1h"},
 		{"LOG_LEVEL", "loud"},
 		{"LOG_FORMAT", "xml"},
