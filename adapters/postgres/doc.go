@@ -12,6 +12,12 @@
 // database or refused credentials (3D, 28), serialization failures and
 // deadlocks; sqlstore adds what every driver shares.
 //
+// Every connection, the pool's and pgnotify's listener's, is made by
+// Dialer: a bounded connect (and, through connect_timeout, a bounded
+// startup handshake), TCP keepalive and, on Linux, TCP_USER_TIMEOUT, so
+// that a server that vanished without closing is noticed in seconds, not
+// after TCP's retransmissions give up.
+//
 // Timestamps are stored in UTC and returned in UTC, truncated to the
 // microsecond as PostgreSQL stores them.
 //

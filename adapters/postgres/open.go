@@ -32,6 +32,9 @@ type PoolConfig struct {
 	// ConnectTimeout bounds the first ping when ctx has no deadline
 	// (default 10 seconds).
 	ConnectTimeout time.Duration
+	// Dial sets how each connection is made: its connect timeout, TCP
+	// keepalive and TCP_USER_TIMEOUT (see DialConfig for the defaults).
+	Dial DialConfig
 }
 
 func (c PoolConfig) withDefaults() PoolConfig {
@@ -76,7 +79,7 @@ func Open(ctx context.Context, dsn string, cfg PoolConfig) (*sqlx.DB, error) {
 // such as an fx start hook.
 func NewPool(dsn string, cfg PoolConfig) (*sqlx.DB, error) {
 	cfg = cfg.withDefaults()
-	connector, err := pq.NewConnector(dsn)
+	pqCfg, err := pq.NewConfig(dsn)
 	if err != nil {
 		// net/url's error quotes the whole DSN, password included; its
 		// inner error says what is wrong without it.
@@ -85,6 +88,18 @@ func NewPool(dsn string, cfg PoolConfig) (*sqlx.DB, error) {
 		}
 		return nil, fmt.Errorf("open database: malformed DSN: %w", err)
 	}
+	dial := cfg.Dial.withDefaults()
+	if pqCfg.ConnectTimeout <= 0 {
+		// lib/pq bounds the startup handshake only with connect_timeout:
+		// without it a server that accepted the connection and then
+		// stopped answering holds the dial, and the pool slot, forever.
+		pqCfg.ConnectTimeout = dial.ConnectTimeout
+	}
+	connector, err := pq.NewConnectorConfig(pqCfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	connector.Dialer(NewDialer(dial))
 	db := sqlx.NewDb(sql.OpenDB(connector), "postgres")
 	db.SetMaxOpenConns(cfg.MaxOpenConns)
 	db.SetMaxIdleConns(cfg.MaxIdleConns)

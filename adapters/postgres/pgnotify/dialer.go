@@ -12,15 +12,18 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"github.com/relaymsg/relay/adapters/postgres"
 )
 
 // dialer is the pq.Dialer of the listener. It gives the transport a hold
 // on lib/pq's connections, which lib/pq's Listener does not: its dials end
 // when the transport closes, and closeAll closes the sockets it opened,
-// which unblocks whatever waits on them.
+// which unblocks whatever waits on them. The sockets themselves are the
+// pool's (postgres.Dialer: connect timeout, keepalive, TCP_USER_TIMEOUT).
 type dialer struct {
-	ctx context.Context // done when the transport closes
-	net net.Dialer
+	ctx  context.Context // done when the transport closes
+	base *postgres.Dialer
 
 	mu    sync.Mutex
 	conns map[*trackedConn]struct{}
@@ -28,8 +31,8 @@ type dialer struct {
 
 var _ pq.DialerContext = (*dialer)(nil)
 
-func newDialer(ctx context.Context) *dialer {
-	return &dialer{ctx: ctx, conns: make(map[*trackedConn]struct{})}
+func newDialer(ctx context.Context, base *postgres.Dialer) *dialer {
+	return &dialer{ctx: ctx, base: base, conns: make(map[*trackedConn]struct{})}
 }
 
 // Dial connects to address.
@@ -51,7 +54,7 @@ func (d *dialer) DialContext(ctx context.Context, network, address string) (net.
 	defer cancel()
 	stop := context.AfterFunc(d.ctx, cancel)
 	defer stop()
-	c, err := d.net.DialContext(ctx, network, address)
+	c, err := d.base.DialContext(ctx, network, address)
 	if err != nil {
 		return nil, err
 	}

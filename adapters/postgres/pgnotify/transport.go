@@ -23,6 +23,7 @@ import (
 type Transport struct {
 	db            *sqlx.DB
 	dsn           string // with the application name
+	dial          *postgres.Dialer
 	channel       string
 	storeNotifies bool
 	logger        *slog.Logger
@@ -65,8 +66,8 @@ func NewTransport(db *sqlx.DB, opts Options) (*Transport, error) {
 	if ch := opts.channel(); len(ch) > maxChannelName {
 		return nil, fmt.Errorf("postgres transport: channel %q: longer than %d bytes", ch, maxChannelName)
 	}
-	dsn, err := listenerDSN(opts.DSN, cmp.Or(opts.ApplicationName, DefaultApplicationName),
-		orDefault(opts.ConnectTimeout, DefaultConnectTimeout))
+	connectTimeout := orDefault(opts.ConnectTimeout, DefaultConnectTimeout)
+	dsn, err := listenerDSN(opts.DSN, cmp.Or(opts.ApplicationName, DefaultApplicationName), connectTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("postgres transport: %w", err)
 	}
@@ -77,6 +78,7 @@ func NewTransport(db *sqlx.DB, opts Options) (*Transport, error) {
 	return &Transport{
 		db:             db,
 		dsn:            dsn,
+		dial:           postgres.NewDialer(postgres.DialConfig{ConnectTimeout: connectTimeout}),
 		channel:        opts.channel(),
 		storeNotifies:  opts.StoreNotifies,
 		publishTimeout: orDefault(opts.PublishTimeout, DefaultPublishTimeout),
@@ -108,7 +110,7 @@ func (t *Transport) Start(_ context.Context, h cluster.Handler) error {
 	t.started = true
 	ctx, cancel := context.WithCancel(context.Background())
 	t.cancel = cancel
-	t.dialer = newDialer(ctx)
+	t.dialer = newDialer(ctx, t.dial)
 	// lib/pq starts the listener's goroutine here; Close stops it, and the
 	// receive loop waits for it by reading its channel until it closes.
 	l := pq.NewDialListener(t.dialer, t.dsn, t.minReconnect, t.maxReconnect, t.onEvent)

@@ -82,8 +82,11 @@ func storeModule(cfg Config) fx.Option {
 	}
 	return fx.Options(
 		fx.Supply(postgres.Config{
-			DSN:            cfg.DatabaseURL,
-			Pool:           postgres.PoolConfig{MaxOpenConns: cfg.DBMaxOpenConns},
+			DSN: cfg.DatabaseURL,
+			Pool: postgres.PoolConfig{
+				MaxOpenConns: cfg.DBMaxOpenConns,
+				Dial:         postgres.DialConfig{ConnectTimeout: cfg.DBConnectTimeout},
+			},
 			MigrateOnStart: true,
 		}),
 		postgres.Module,
@@ -103,7 +106,7 @@ func notifierModule(cfg Config, logger *slog.Logger) fx.Option {
 		)
 	case NotifierPostgres:
 		return fx.Options(
-			fx.Supply(pgnotify.Options{Logger: logger}, cluster.Settings{HeadInterval: cfg.HeadInterval}),
+			fx.Supply(pgnotify.Options{ConnectTimeout: cfg.DBConnectTimeout, Logger: logger}, cluster.Settings{HeadInterval: cfg.HeadInterval}),
 			pgnotify.Module,
 		)
 	default:

@@ -38,7 +38,10 @@ func Migrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		defer db.Close()
 		return sqlite.Migrate(ctx, db, logger)
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.PoolConfig{MaxOpenConns: 2})
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.PoolConfig{
+		MaxOpenConns: 2,
+		Dial:         postgres.DialConfig{ConnectTimeout: cfg.DBConnectTimeout},
+	})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/relaymsg/relay/adapters/cluster"
 	"github.com/relaymsg/relay/adapters/httpapi"
+	"github.com/relaymsg/relay/adapters/postgres"
 	"github.com/relaymsg/relay/domain"
 )
 
@@ -41,9 +42,13 @@ type Config struct {
 	QueueSize       int           // SUBSCRIBER_QUEUE_SIZE
 	MaxGroupMembers int           // MAX_GROUP_MEMBERS
 	DBMaxOpenConns  int           // DB_MAX_OPEN_CONNS (PostgreSQL only)
-	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
-	LogLevel        slog.Level    // LOG_LEVEL
-	LogFormat       string        // LOG_FORMAT: json or text
+	// DBConnectTimeout bounds each new PostgreSQL connection, TCP connect
+	// and startup handshake (DB_CONNECT_TIMEOUT), unless DATABASE_URL sets
+	// connect_timeout.
+	DBConnectTimeout time.Duration
+	ShutdownTimeout  time.Duration // SHUTDOWN_TIMEOUT
+	LogLevel         slog.Level    // LOG_LEVEL
+	LogFormat        string        // LOG_FORMAT: json or text
 	// Limits are MAX_STREAMS_PER_USER, MAX_STREAMS and the *_RATE and
 	// *_BURST pairs (see readLimits); a 0 turns a limit off.
 	Limits httpapi.Limits
@@ -84,11 +89,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		QueueSize:       r.integer("SUBSCRIBER_QUEUE_SIZE", 256, 16, 1<<20),
 		// A group of one cannot add anybody; far beyond a million, every
 		// member's list and every fan-out of the group is the problem.
-		MaxGroupMembers: r.integer("MAX_GROUP_MEMBERS", domain.DefaultMaxGroupMembers, 2, 1_000_000),
-		DBMaxOpenConns:  r.integer("DB_MAX_OPEN_CONNS", 20, 2, 10000),
-		ShutdownTimeout: r.duration("SHUTDOWN_TIMEOUT", 15*time.Second, time.Second, 10*time.Minute),
-		LogLevel:        r.level("LOG_LEVEL"),
-		LogFormat:       r.oneOf("LOG_FORMAT", map[bool]string{false: "json", true: "text"}[dev], "json", "text"),
+		MaxGroupMembers:  r.integer("MAX_GROUP_MEMBERS", domain.DefaultMaxGroupMembers, 2, 1_000_000),
+		DBMaxOpenConns:   r.integer("DB_MAX_OPEN_CONNS", 20, 2, 10000),
+		DBConnectTimeout: r.duration("DB_CONNECT_TIMEOUT", postgres.DefaultConnectTimeout, time.Second, 10*time.Minute),
+		ShutdownTimeout:  r.duration("SHUTDOWN_TIMEOUT", 15*time.Second, time.Second, 10*time.Minute),
+		LogLevel:         r.level("LOG_LEVEL"),
+		LogFormat:        r.oneOf("LOG_FORMAT", map[bool]string{false: "json", true: "text"}[dev], "json", "text"),
 	}
 	cfg.Limits = r.limits()
 	cfg.DatabaseURL, cfg.SQLitePath = r.store("DATABASE_URL")

@@ -75,7 +75,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 	for k, v := range map[string]string{
 		"ADDR": "127.0.0.1:9000", "HEARTBEAT_INTERVAL": "3s", "SSE_RETRY": "500ms", "SSE_WRITE_TIMEOUT": "4s",
 		"MAX_BODY_BYTES": "65536", "REQUEST_READ_TIMEOUT": "7s", "REQUEST_TIMEOUT": "6s", "SUBSCRIBER_QUEUE_SIZE": "64", "DB_MAX_OPEN_CONNS": "7",
-		"MAX_GROUP_MEMBERS": "250", "SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "debug", "LOG_FORMAT": "TEXT",
+		"MAX_GROUP_MEMBERS": "250", "DB_CONNECT_TIMEOUT": "3s", "SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "debug", "LOG_FORMAT": "TEXT",
 		"REDIS_URL": "redis://127.0.0.1:6379/2", "REDIS_PREFIX": "relay-staging:",
 		"REDIS_CLIENT_NAME": "relay-pod-7", "NOTIFIER_HEAD_INTERVAL": "30s",
 		"MAX_STREAMS_PER_USER": "5", "MAX_STREAMS": "0", "SSE_CONNECT_RATE": "0", "SSE_CONNECT_BURST": "3",
@@ -96,7 +96,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		Notifier: app.NotifierRedis, RedisURL: "redis://127.0.0.1:6379/2", RedisPrefix: "relay-staging:",
 		RedisClientName: "relay-pod-7", HeadInterval: 30 * time.Second,
 		Heartbeat: 3 * time.Second, SSERetry: 500 * time.Millisecond, SSEWriteTimeout: 4 * time.Second,
-		MaxBodyBytes: 65536, ReadTimeout: 7 * time.Second, RequestTimeout: 6 * time.Second, QueueSize: 64, MaxGroupMembers: 250, DBMaxOpenConns: 7, ShutdownTimeout: 5 * time.Second,
+		MaxBodyBytes: 65536, ReadTimeout: 7 * time.Second, RequestTimeout: 6 * time.Second, QueueSize: 64, MaxGroupMembers: 250, DBMaxOpenConns: 7, DBConnectTimeout: 3 * time.Second, ShutdownTimeout: 5 * time.Second,
 		LogLevel: slog.LevelDebug, LogFormat: "text",
 		// 0 turns a limit off: a negative count, an unlimited rate.
 		Limits: httpapi.Limits{
@@ -133,6 +133,7 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{"MAX_GROUP_MEMBERS", "5k"},
 		{"MAX_GROUP_MEMBERS", "-5000"},
 		{"MAX_GROUP_MEMBERS", "1000001"},
+		{"DB_CONNECT_TIMEOUT", "500ms"},
 		{"SHUTDOWN_TIMEOUT", "1h"},
 		{"LOG_LEVEL", "loud"},
 		{"LOG_FORMAT", "xml"},
