@@ -11,7 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/relaymsg/relay/adapters/postgres/pgnotify"
+	"github.com/relaymsg/relay/adapters/pgnotify"
 )
 
 // TestListenerDSN checks the listener's connection settings in both DSN

@@ -13,8 +13,8 @@ import (
 
 	"github.com/relaymsg/relay/adapters/cluster/clustertest"
 	"github.com/relaymsg/relay/adapters/memory"
+	"github.com/relaymsg/relay/adapters/pgnotify"
 	"github.com/relaymsg/relay/adapters/postgres"
-	"github.com/relaymsg/relay/adapters/postgres/pgnotify"
 	"github.com/relaymsg/relay/adapters/postgres/pgtest"
 	"github.com/relaymsg/relay/domain"
 	"github.com/relaymsg/relay/ports"

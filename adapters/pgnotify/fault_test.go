@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/relaymsg/relay/adapters/cluster/clustertest"
-	"github.com/relaymsg/relay/adapters/postgres/pgnotify"
+	"github.com/relaymsg/relay/adapters/pgnotify"
 	"github.com/relaymsg/relay/adapters/postgres/pgtest"
 	"github.com/relaymsg/relay/domain"
 )

@@ -7,7 +7,7 @@ import (
 
 	"github.com/relaymsg/relay/adapters/cluster"
 	"github.com/relaymsg/relay/adapters/cluster/clustertest"
-	"github.com/relaymsg/relay/adapters/postgres/pgnotify"
+	"github.com/relaymsg/relay/adapters/pgnotify"
 	"github.com/relaymsg/relay/adapters/postgres/pgtest"
 )
 
