@@ -11,12 +11,17 @@
 // resync from the store) right away.
 //
 // A message's NOTIFY is not sent by the transport: the MessageRepository
-// issues it in the transaction that stores the message
-// (postgres.WithNotify), so it is delivered when the message commits, and
-// never for a message that does not. Other events (a member removed) are
-// sent with pg_notify on the pool. Module wires both sides with one
-// instance id, which lets an instance drop its own messages when they come
-// back.
+// issues it in the transaction that stores the message, through the
+// store's neutral AfterAppend hook (adapters/sqlstore) that WithNotify
+// sets, so it is delivered when the message commits, and never for a
+// message that does not. Other events (a member removed) are sent with
+// pg_notify on the pool. Module wires both sides with one instance id,
+// which lets an instance drop its own messages when they come back. The
+// NOTIFY's payload is a wire envelope of at most NotifyMaxPayload bytes.
+//
+// The package sits beside the store, not inside it: it imports
+// adapters/postgres (for its Dialer, which every connection goes through,
+// and for the pool's Config), never the reverse.
 //
 // When the listener connection drops, lib/pq reconnects and LISTENs again;
 // the transport then reports Reconnected, and every watched channel

@@ -69,7 +69,7 @@ func newNode(t *testing.T, db *sqlx.DB, dsn string, opts pgnotify.Options) node 
 	if err := n.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	repo := postgres.NewMessageRepository(db, postgres.WithNotify(opts.NotifyConfig(n.InstanceID())))
+	repo := postgres.NewMessageRepository(db, pgnotify.WithNotify(opts.NotifyConfig(n.InstanceID())))
 	return node{Notifier: n, messages: repo, appName: opts.ApplicationName, logs: logs}
 }
 

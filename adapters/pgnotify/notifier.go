@@ -14,7 +14,7 @@ import (
 // Logger is opts.Logger.
 //
 // With opts.StoreNotifies, the MessageRepository must notify for it:
-// postgres.WithNotify(opts.NotifyConfig(n.InstanceID())). Module does that.
+// WithNotify(opts.NotifyConfig(n.InstanceID())). Module does that.
 func NewNotifier(db *sqlx.DB, opts Options, notifier cluster.Options) (*cluster.Notifier, error) {
 	if notifier.Logger == nil {
 		notifier.Logger = opts.Logger

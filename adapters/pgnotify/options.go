@@ -4,11 +4,10 @@ import (
 	"cmp"
 	"log/slog"
 	"time"
-
-	"github.com/relaymsg/relay/adapters/postgres"
 )
 
-// maxChannelName is the longest identifier PostgreSQL keeps.
+// maxChannelName is the longest identifier PostgreSQL keeps (NAMEDATALEN-1
+// bytes): LISTEN would truncate a longer name and pg_notify refuses it.
 const maxChannelName = 63
 
 // Defaults applied to the zero fields of Options.
@@ -37,7 +36,7 @@ type Options struct {
 	// Empty selects DefaultApplicationName.
 	ApplicationName string
 	// StoreNotifies says that the MessageRepository issues each message's
-	// NOTIFY in the transaction that stores it (postgres.WithNotify with
+	// NOTIFY in the transaction that stores it (WithNotify with
 	// NotifyConfig), so Publish skips messages. Leave it false when nothing
 	// else notifies: Publish then notifies messages itself, after commit.
 	StoreNotifies bool
@@ -61,9 +60,9 @@ type Options struct {
 func (o Options) channel() string { return cmp.Or(o.Channel, DefaultChannel) }
 
 // NotifyConfig returns what the MessageRepository needs to notify on this
-// channel (postgres.WithNotify), given the notifier's instance id.
-func (o Options) NotifyConfig(origin string) postgres.NotifyConfig {
-	return postgres.NotifyConfig{Channel: o.channel(), Origin: origin}
+// channel (WithNotify), given the notifier's instance id.
+func (o Options) NotifyConfig(origin string) NotifyConfig {
+	return NotifyConfig{Channel: o.channel(), Origin: origin}
 }
 
 func orDefault(d, def time.Duration) time.Duration {

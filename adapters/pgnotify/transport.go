@@ -136,9 +136,9 @@ func (t *Transport) Publish(ctx context.Context, ev domain.Event, payload []byte
 	return nil
 }
 
-// MaxPayload returns postgres.NotifyMaxPayload, PostgreSQL's limit on a
-// NOTIFY payload less a margin.
-func (t *Transport) MaxPayload() int { return postgres.NotifyMaxPayload }
+// MaxPayload returns NotifyMaxPayload, PostgreSQL's limit on a NOTIFY
+// payload less a margin.
+func (t *Transport) MaxPayload() int { return NotifyMaxPayload }
 
 // Watch lets ch's events through to the Handler. While LISTEN is active it
 // also has ch reported received, by the receive loop: events of ch

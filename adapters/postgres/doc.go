@@ -12,8 +12,8 @@
 // database or refused credentials (3D, 28), serialization failures and
 // deadlocks; sqlstore adds what every driver shares.
 //
-// Every connection, the pool's and pgnotify's listener's, is made by
-// Dialer: a bounded connect (and, through connect_timeout, a bounded
+// Every connection, the pool's and adapters/pgnotify's listener's, is made
+// by Dialer: a bounded connect (and, through connect_timeout, a bounded
 // startup handshake), TCP keepalive and, on Linux, TCP_USER_TIMEOUT, so
 // that a server that vanished without closing is noticed in seconds, not
 // after TCP's retransmissions give up.
@@ -21,8 +21,8 @@
 // Timestamps are stored in UTC and returned in UTC, truncated to the
 // microsecond as PostgreSQL stores them.
 //
-// With WithNotify, MessageRepository.Append also issues a NOTIFY carrying
-// the stored message (a wire envelope) in the transaction that stores it,
-// so that other instances hear of exactly the messages that commit; the
-// subpackage pgnotify listens for them.
+// The store knows nothing of notifiers: Module's MessageRepository runs a
+// sqlstore.AfterAppend hook, if the application provides one, in the
+// transaction that stores each message. adapters/pgnotify provides the
+// hook that issues the message's NOTIFY there.
 package postgres

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"github.com/jmoiron/sqlx"
@@ -22,9 +21,10 @@ type Config struct {
 
 // Module provides the PostgreSQL pool, the repositories behind their ports
 // and the database's HealthChecker. It needs a Config and a *slog.Logger,
-// and takes a NotifyConfig if one is provided (pgnotify.Module provides
-// it): the MessageRepository then issues a NOTIFY for every message it
-// stores. The pool connects (and migrates) when the application starts and
+// and takes a sqlstore.AfterAppend if one is provided: the
+// MessageRepository then runs it in the transaction of every message it
+// stores (pgnotify.Module provides one, which issues the message's NOTIFY;
+// this package knows nothing of it). The pool connects (and migrates) when the application starts and
 // closes when it stops, after everything that uses it.
 var Module = fx.Module("postgres",
 	fx.Provide(
@@ -39,16 +39,12 @@ var Module = fx.Module("postgres",
 type messageRepositoryParams struct {
 	fx.In
 	DB *sqlx.DB
-	// Notify is absent unless the PostgreSQL notifier is in use.
-	Notify NotifyConfig `optional:"true"`
+	// AfterAppend is absent (nil) unless another module provides one.
+	AfterAppend sqlstore.AfterAppend `optional:"true"`
 }
 
-func newMessageRepository(p messageRepositoryParams) (*MessageRepository, error) {
-	// Checked here, at start-up, rather than failing every Append.
-	if err := p.Notify.Validate(); err != nil {
-		return nil, fmt.Errorf("message repository: %w", err)
-	}
-	return NewMessageRepository(p.DB, WithNotify(p.Notify)), nil
+func newMessageRepository(p messageRepositoryParams) *MessageRepository {
+	return NewMessageRepository(p.DB, sqlstore.WithAfterAppend(p.AfterAppend))
 }
 
 func newDB(lc fx.Lifecycle, cfg Config, logger *slog.Logger) (*sqlx.DB, error) {

@@ -14,7 +14,7 @@ type ConversationRepository = sqlstore.ConversationRepository
 // (adapters/sqlstore), here on PostgreSQL.
 type MessageRepository = sqlstore.MessageRepository
 
-// MessageOption configures a MessageRepository (WithNotify).
+// MessageOption configures a MessageRepository (sqlstore.WithAfterAppend).
 type MessageOption = sqlstore.MessageOption
 
 // HealthChecker reports whether the database answers, for the readiness
@@ -28,7 +28,7 @@ func NewConversationRepository(db *sqlx.DB) *ConversationRepository {
 }
 
 // NewMessageRepository returns a MessageRepository on db, a pool from Open
-// or NewPool, configured by opts (WithNotify).
+// or NewPool, configured by opts (sqlstore.WithAfterAppend).
 func NewMessageRepository(db *sqlx.DB, opts ...MessageOption) *MessageRepository {
 	return sqlstore.NewMessageRepository(db, Dialect, opts...)
 }

@@ -1,4 +1,4 @@
-package postgres
+package pgnotify
 
 import (
 	"context"
@@ -19,12 +19,9 @@ import (
 // envelope is larger goes out partial, and receivers read it from the store.
 const NotifyMaxPayload = 7900
 
-// maxChannelName is the longest identifier PostgreSQL keeps (NAMEDATALEN-1
-// bytes): LISTEN would truncate a longer name and pg_notify refuses it.
-const maxChannelName = 63
-
-// NotifyConfig makes MessageRepository.Append issue a NOTIFY for each
-// message it stores. The zero value means no NOTIFY.
+// NotifyConfig makes the MessageRepository's Append (adapters/sqlstore, on
+// PostgreSQL) issue a NOTIFY for each message it stores. The zero value
+// means no NOTIFY.
 type NotifyConfig struct {
 	// Channel is the PostgreSQL channel the instances LISTEN on, one for
 	// all of Relay's channels. Empty disables the NOTIFY.
@@ -54,16 +51,23 @@ func (c NotifyConfig) Validate() error {
 	return nil
 }
 
-// WithNotify makes Append issue `SELECT pg_notify(channel, envelope)` in
-// the transaction that stores the message, after the INSERT: PostgreSQL
-// delivers it when, and only if, the transaction commits, in commit order,
-// so the other instances hear of every stored message and of nothing else,
-// in seq order per channel. A zero cfg is no NOTIFY.
-func WithNotify(cfg NotifyConfig) MessageOption {
-	if !cfg.Enabled() {
-		return sqlstore.WithAfterAppend(nil)
+// WithNotify makes the Append of a MessageRepository
+// (postgres.NewMessageRepository) issue `SELECT pg_notify(channel,
+// envelope)` in the transaction that stores the message, after the INSERT:
+// PostgreSQL delivers it when, and only if, the transaction commits, in
+// commit order, so the other instances hear of every stored message and of
+// nothing else, in seq order per channel. A zero cfg is no NOTIFY.
+func WithNotify(cfg NotifyConfig) sqlstore.MessageOption {
+	return sqlstore.WithAfterAppend(cfg.afterAppend())
+}
+
+// afterAppend is the MessageRepository's hook that issues the NOTIFY, or
+// nil (no hook) when c asks for none.
+func (c NotifyConfig) afterAppend() sqlstore.AfterAppend {
+	if !c.Enabled() {
+		return nil
 	}
-	return sqlstore.WithAfterAppend(cfg.notifyStored)
+	return c.notifyStored
 }
 
 // notifyStored issues the NOTIFY of m, which tx has just stored: the

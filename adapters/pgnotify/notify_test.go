@@ -1,4 +1,4 @@
-package postgres_test
+package pgnotify_test
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"github.com/relaymsg/relay/adapters/pgnotify"
 	"github.com/relaymsg/relay/adapters/postgres"
 	"github.com/relaymsg/relay/adapters/postgres/pgtest"
 	"github.com/relaymsg/relay/adapters/wire"
@@ -21,12 +22,13 @@ const testNotifyChannel = "relay_test_events"
 // TestRepositoryContractWithNotify runs the contract suite with the
 // NOTIFY on: it must change nothing of what the repositories do. Its
 // subtests share one database (the suite's ids are unique), which halves
-// the time the suite takes; TestRepositoryContract keeps them apart.
+// the time the suite takes; postgres's TestRepositoryContract keeps them
+// apart.
 func TestRepositoryContractWithNotify(t *testing.T) {
 	pgtest.SkipIfShort(t)
 	t.Parallel()
 	db, _ := pgtest.NewDatabase(t)
-	notify := postgres.WithNotify(postgres.NotifyConfig{Channel: testNotifyChannel, Origin: "i_test"})
+	notify := pgnotify.WithNotify(pgnotify.NotifyConfig{Channel: testNotifyChannel, Origin: "i_test"})
 	repotest.Run(t, func(t *testing.T) (ports.ConversationRepository, ports.MessageRepository) {
 		return postgres.NewConversationRepository(db), postgres.NewMessageRepository(db, notify)
 	})
@@ -41,7 +43,7 @@ func TestAppendNotifiesOnCommit(t *testing.T) {
 	db, dsn := pgtest.NewDatabase(t)
 	notifications := listen(t, dsn, testNotifyChannel)
 	convs := postgres.NewConversationRepository(db)
-	msgs := postgres.NewMessageRepository(db, postgres.WithNotify(postgres.NotifyConfig{Channel: testNotifyChannel, Origin: "i_a"}))
+	msgs := postgres.NewMessageRepository(db, pgnotify.WithNotify(pgnotify.NotifyConfig{Channel: testNotifyChannel, Origin: "i_a"}))
 	ctx := t.Context()
 	g, err := convs.CreateGroup(ctx, domain.Conversation{ID: "grp_n", Kind: domain.KindGroup, Name: "n", MemberIDs: []domain.UserID{"u_a"}})
 	if err != nil {
@@ -90,7 +92,7 @@ func TestAppendNotifiesOnCommit(t *testing.T) {
 		if env.Origin != "i_a" || env.Event.Kind != domain.EventMessage || env.Event.Message.Seq != want.Seq {
 			t.Fatalf("notification %d = %+v, want message %d from i_a", i, env, want.Seq)
 		}
-		partial := i == 2 // its envelope exceeds postgres.NotifyMaxPayload
+		partial := i == 2 // its envelope exceeds pgnotify.NotifyMaxPayload
 		if env.Partial != partial {
 			t.Fatalf("notification %d partial = %v, want %v", i, env.Partial, partial)
 		}
@@ -135,15 +137,15 @@ func receiveUntil(t *testing.T, c <-chan *pq.Notification, sentinel string) func
 func TestNotifyConfigValidate(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		cfg     postgres.NotifyConfig
+		cfg     pgnotify.NotifyConfig
 		enabled bool
 		valid   bool
 	}{
-		{postgres.NotifyConfig{}, false, true},
-		{postgres.NotifyConfig{Origin: "i_a"}, false, true},
-		{postgres.NotifyConfig{Channel: "relay_events", Origin: "i_a"}, true, true},
-		{postgres.NotifyConfig{Channel: "relay_events"}, true, false}, // its own messages would come back
-		{postgres.NotifyConfig{Channel: strings.Repeat("c", 64), Origin: "i_a"}, true, false},
+		{pgnotify.NotifyConfig{}, false, true},
+		{pgnotify.NotifyConfig{Origin: "i_a"}, false, true},
+		{pgnotify.NotifyConfig{Channel: "relay_events", Origin: "i_a"}, true, true},
+		{pgnotify.NotifyConfig{Channel: "relay_events"}, true, false}, // its own messages would come back
+		{pgnotify.NotifyConfig{Channel: strings.Repeat("c", 64), Origin: "i_a"}, true, false},
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Validate()
