@@ -136,15 +136,25 @@ func (g *gapHold) expired() <-chan time.Time {
 	return g.timer.C
 }
 
-// channels returns the channels with held or expected messages.
-func (g *gapHold) channels() []domain.ChannelID {
-	out := make([]domain.ChannelID, 0, len(g.held)+len(g.expect))
+// gapFill is a catch-up that the gap hold gave up waiting for: channel
+// read from the store up to seq upTo, which it is known to hold.
+type gapFill struct {
+	channel domain.ChannelID
+	upTo    int64
+}
+
+// expire is called when expired fires: it disarms the hold and returns
+// the catch-ups due, one per channel with held or expected messages. The
+// catch-ups release what they reach.
+func (g *gapHold) expire() []gapFill {
+	g.armed = false
+	out := make([]gapFill, 0, len(g.held)+len(g.expect))
 	for ch := range g.held {
-		out = append(out, ch)
+		out = append(out, gapFill{channel: ch, upTo: g.reach(ch)})
 	}
 	for ch := range g.expect {
 		if _, held := g.held[ch]; !held {
-			out = append(out, ch)
+			out = append(out, gapFill{channel: ch, upTo: g.reach(ch)})
 		}
 	}
 	return out
