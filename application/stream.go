@@ -106,17 +106,30 @@ func (s *Stream) Run(ctx context.Context, sink StreamSink) error {
 	return err
 }
 
+// run is the algorithm: subscribed already (SubscribeChannel.Execute),
+// replay from the store, then forward live events.
 func (s *Stream) run(ctx context.Context, sink StreamSink) error {
+	if err := s.replay(ctx, sink); err != nil {
+		return err
+	}
+	return s.live(ctx, sink)
+}
+
+// replay delivers each channel's stored messages after the starting
+// cursor, up to the last seq read when access was checked.
+func (s *Stream) replay(ctx context.Context, sink StreamSink) error {
 	for _, ch := range s.order {
 		if err := s.catchUp(ctx, ch, s.authorised[ch], accessRead, sink); err != nil {
 			return err
 		}
 	}
 	s.authorised = nil
-	if err := sink.Flush(); err != nil {
-		return err
-	}
+	return sink.Flush()
+}
 
+// live forwards queued events in batches, keeps the connection alive, and
+// fills the gaps that did not close by themselves, until the stream ends.
+func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 	heartbeat := time.NewTicker(s.heartbeat)
 	defer heartbeat.Stop()
 	defer s.gaps.stop()
@@ -292,17 +305,6 @@ func (s *Stream) deliverLive(ctx context.Context, m domain.Message, sink StreamS
 		return s.catchUp(ctx, m.Channel, s.gaps.reach(m.Channel), gapRead, sink)
 	}
 	return nil
-}
-
-// fillExpiredGaps reads from the store what the gap hold waited for in
-// vain: the gaps did not close by themselves, so a notification was lost.
-func (s *Stream) fillExpiredGaps(ctx context.Context, sink StreamSink) error {
-	for _, gap := range s.gaps.expire() {
-		if err := s.catchUp(ctx, gap.channel, gap.upTo, gapRead, sink); err != nil {
-			return err
-		}
-	}
-	return sink.Flush()
 }
 
 // readReason says why a stream catches a channel up from the store.

@@ -1,6 +1,7 @@
 package application
 
 import (
+	"context"
 	"slices"
 	"time"
 
@@ -18,6 +19,17 @@ const gapWait = 50 * time.Millisecond
 // maxHeld bounds the messages held per channel; past it the gap is filled
 // from the store at once.
 const maxHeld = 64
+
+// fillExpiredGaps reads from the store what the gap hold waited for in
+// vain: the gaps did not close by themselves, so a notification was lost.
+func (s *Stream) fillExpiredGaps(ctx context.Context, sink StreamSink) error {
+	for _, gap := range s.gaps.expire() {
+		if err := s.catchUp(ctx, gap.channel, gap.upTo, gapRead, sink); err != nil {
+			return err
+		}
+	}
+	return sink.Flush()
+}
 
 // gapHold keeps the messages that arrived ahead of a gap, per channel, until
 // the gap closes by itself or gapWait passes. It also keeps the seqs that
