@@ -106,17 +106,30 @@ func (s *Stream) Run(ctx context.Context, sink StreamSink) error {
 	return err
 }
 
+// run is the algorithm: subscribed already (SubscribeChannel.Execute),
+// replay from the store, then forward live events.
 func (s *Stream) run(ctx context.Context, sink StreamSink) error {
+	if err := s.replay(ctx, sink); err != nil {
+		return err
+	}
+	return s.live(ctx, sink)
+}
+
+// replay delivers each channel's stored messages after the starting
+// cursor, up to the last seq read when access was checked.
+func (s *Stream) replay(ctx context.Context, sink StreamSink) error {
 	for _, ch := range s.order {
-		if err := s.catchUp(ctx, ch, s.authorised[ch], sink); err != nil {
+		if err := s.catchUp(ctx, ch, s.authorised[ch], accessRead, sink); err != nil {
 			return err
 		}
 	}
 	s.authorised = nil
-	if err := sink.Flush(); err != nil {
-		return err
-	}
+	return sink.Flush()
+}
 
+// live forwards queued events in batches, keeps the connection alive, and
+// fills the gaps that did not close by themselves, until the stream ends.
+func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 	heartbeat := time.NewTicker(s.heartbeat)
 	defer heartbeat.Stop()
 	defer s.gaps.stop()
@@ -152,14 +165,7 @@ func (s *Stream) run(ctx context.Context, sink StreamSink) error {
 				return err
 			}
 		case <-s.gaps.expired():
-			// The gap did not close by itself: a notification was lost.
-			s.gaps.armed = false
-			for _, ch := range s.gaps.channels() {
-				if err := s.fillGap(ctx, ch, s.gaps.reach(ch), sink); err != nil {
-					return err
-				}
-			}
-			if err := sink.Flush(); err != nil {
+			if err := s.fillExpiredGaps(ctx, sink); err != nil {
 				return err
 			}
 		}
@@ -170,23 +176,14 @@ func (s *Stream) run(ctx context.Context, sink StreamSink) error {
 // maxBatch events, then flushes once. Events are shared with other
 // subscribers and only read.
 //
-// A resync followed in the batch by another resync that covers it, with
-// no event of its channel in between, is skipped: the later one checks
-// access and reads the store after everything the earlier one stood for.
-// While an instance cannot trust its notifier every local message is a
-// resync, and this keeps a burst of them to one access check and one read
-// per channel instead of two queries per message.
+// A resync of a channel followed in the batch by another resync of it,
+// with no event of the channel in between, is skipped: the later one
+// checks access and reads the store after everything the earlier one
+// stood for. While an instance cannot trust its notifier every local
+// message it cannot guard is a resync, and this keeps a burst of them to
+// one access check and one read instead of two queries per message.
 func (s *Stream) handleBatch(ctx context.Context, ev *domain.Event, sink StreamSink) error {
-	batch := append(s.batch[:0], ev)
-	for len(batch) < maxBatch {
-		select {
-		case next := <-s.sub.Events():
-			batch = append(batch, next)
-			continue
-		default:
-		}
-		break
-	}
+	batch := s.queued(append(s.batch[:0], ev))
 	defer func() {
 		clear(batch) // drop the references until the next batch
 		s.batch = batch[:0]
@@ -202,18 +199,25 @@ func (s *Stream) handleBatch(ctx context.Context, ev *domain.Event, sink StreamS
 	return sink.Flush()
 }
 
-// resyncedLater reports whether rest holds a resync that covers a resync
-// of ch (one of ch, or of every channel) before any other event of ch;
-// for ch zero (every channel), before any other event at all.
+// queued appends to batch the events already waiting in the subscription,
+// without waiting for more, until batch holds maxBatch.
+func (s *Stream) queued(batch []*domain.Event) []*domain.Event {
+	for len(batch) < maxBatch {
+		select {
+		case ev := <-s.sub.Events():
+			batch = append(batch, ev)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// resyncedLater reports whether the next event of ch in rest is a resync.
 func resyncedLater(rest []*domain.Event, ch domain.ChannelID) bool {
-	all := ch == (domain.ChannelID{})
 	for _, ev := range rest {
-		covers := ev.Kind == domain.EventResync && (ev.Channel == (domain.ChannelID{}) || ev.Channel == ch)
-		switch {
-		case covers && (!all || ev.Channel == ch):
-			return true
-		case all || ev.Channel == ch || ev.Channel == (domain.ChannelID{}):
-			return false
+		if ev.Channel == ch {
+			return ev.Kind == domain.EventResync
 		}
 	}
 	return false
@@ -298,48 +302,44 @@ func (s *Stream) deliverLive(ctx context.Context, m domain.Message, sink StreamS
 	if s.gaps.hold(m) {
 		// Too far behind to wait: the store has everything up to m (m is
 		// committed), so catching up delivers m too.
-		return s.fillGap(ctx, m.Channel, s.gaps.reach(m.Channel), sink)
+		return s.catchUp(ctx, m.Channel, s.gaps.reach(m.Channel), gapRead, sink)
 	}
 	return nil
 }
 
+// readReason says why a stream catches a channel up from the store.
+type readReason int
+
+const (
+	// accessRead reads up to the seq read with an access check: the
+	// replay, or a resync.
+	accessRead readReason = iota + 1
+	// gapRead fills a gap whose notifications did not arrive in time, or
+	// that is too long to wait for; the observer is told.
+	gapRead
+)
+
 // catchUp delivers the stored messages of channel after the cursor, up to
 // seq upTo: a position the store is known to have reached (read when
 // access was checked, or the seq of a committed message that arrived ahead
-// of a gap). It never reads past it, because a later message may follow a
-// member removal still waiting in the subscription's queue; those arrive
-// through the queue, in order with the removal.
-func (s *Stream) catchUp(ctx context.Context, channel domain.ChannelID, upTo int64, sink StreamSink) error {
-	_, err := s.catchUpCounting(ctx, channel, upTo, sink)
-	return err
-}
-
-// fillGap catches channel up to upTo because notifications did not arrive
-// in time, and tells the observer.
-func (s *Stream) fillGap(ctx context.Context, channel domain.ChannelID, upTo int64, sink StreamSink) error {
-	n, err := s.catchUpCounting(ctx, channel, upTo, sink)
-	if s.observer != nil && err == nil {
-		s.observer.GapFilled(channel, n)
-	}
-	return err
-}
-
-// catchUpCounting is catchUp that also says how many messages it delivered.
-func (s *Stream) catchUpCounting(ctx context.Context, channel domain.ChannelID, upTo int64, sink StreamSink) (int, error) {
+// of a gap, or a head). It never reads past it, because a later message
+// may follow a member removal still waiting in the subscription's queue;
+// those arrive through the queue, in order with the removal.
+func (s *Stream) catchUp(ctx context.Context, channel domain.ChannelID, upTo int64, why readReason, sink StreamSink) error {
 	number, ok := s.channels[channel]
 	if !ok {
-		return 0, nil
+		return nil
 	}
 	delivered := 0
 	for {
 		at, _ := s.cursor.Seq(number)
 		if at >= upTo {
 			s.gaps.release(channel, at)
-			return delivered, nil
+			break
 		}
 		page, err := s.reads.after(ctx, channel, at, upTo)
 		if err != nil {
-			return delivered, fmt.Errorf("replay %s: %w", channel, err)
+			return fmt.Errorf("replay %s: %w", channel, err)
 		}
 		for _, m := range page {
 			if m.Seq <= at {
@@ -349,7 +349,7 @@ func (s *Stream) catchUpCounting(ctx context.Context, channel domain.ChannelID, 
 				break
 			}
 			if err := s.send(number, m, sink); err != nil {
-				return delivered, err
+				return err
 			}
 			delivered++
 			at = m.Seq
@@ -358,9 +358,13 @@ func (s *Stream) catchUpCounting(ctx context.Context, channel domain.ChannelID, 
 			// The store ends here: whatever was held or expected is at or
 			// before the cursor now.
 			s.gaps.drop(channel)
-			return delivered, nil
+			break
 		}
 	}
+	if why == gapRead && s.observer != nil {
+		s.observer.GapFilled(channel, delivered)
+	}
+	return nil
 }
 
 func (s *Stream) send(number int64, m domain.Message, sink StreamSink) error {

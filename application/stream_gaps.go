@@ -1,6 +1,7 @@
 package application
 
 import (
+	"context"
 	"slices"
 	"time"
 
@@ -18,6 +19,17 @@ const gapWait = 50 * time.Millisecond
 // maxHeld bounds the messages held per channel; past it the gap is filled
 // from the store at once.
 const maxHeld = 64
+
+// fillExpiredGaps reads from the store what the gap hold waited for in
+// vain: the gaps did not close by themselves, so a notification was lost.
+func (s *Stream) fillExpiredGaps(ctx context.Context, sink StreamSink) error {
+	for _, gap := range s.gaps.expire() {
+		if err := s.catchUp(ctx, gap.channel, gap.upTo, gapRead, sink); err != nil {
+			return err
+		}
+	}
+	return sink.Flush()
+}
 
 // gapHold keeps the messages that arrived ahead of a gap, per channel, until
 // the gap closes by itself or gapWait passes. It also keeps the seqs that
@@ -136,15 +148,25 @@ func (g *gapHold) expired() <-chan time.Time {
 	return g.timer.C
 }
 
-// channels returns the channels with held or expected messages.
-func (g *gapHold) channels() []domain.ChannelID {
-	out := make([]domain.ChannelID, 0, len(g.held)+len(g.expect))
+// gapFill is a catch-up that the gap hold gave up waiting for: channel
+// read from the store up to seq upTo, which it is known to hold.
+type gapFill struct {
+	channel domain.ChannelID
+	upTo    int64
+}
+
+// expire is called when expired fires: it disarms the hold and returns
+// the catch-ups due, one per channel with held or expected messages. The
+// catch-ups release what they reach.
+func (g *gapHold) expire() []gapFill {
+	g.armed = false
+	out := make([]gapFill, 0, len(g.held)+len(g.expect))
 	for ch := range g.held {
-		out = append(out, ch)
+		out = append(out, gapFill{channel: ch, upTo: g.reach(ch)})
 	}
 	for ch := range g.expect {
 		if _, held := g.held[ch]; !held {
-			out = append(out, ch)
+			out = append(out, gapFill{channel: ch, upTo: g.reach(ch)})
 		}
 	}
 	return out

@@ -4,62 +4,31 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/relaymsg/relay/domain"
 )
 
-// resync catches channel up from the store — every channel of the stream
-// when channel is zero — after the notifier said that events may have been
-// lost. A lost event may have been a member removal, so access is checked
-// again first: a channel the caller may no longer read is dropped instead.
+// resync catches channel up from the store after the notifier said that
+// its events may have been lost. A lost event may have been a member
+// removal, so access is checked again first: a channel the caller may no
+// longer read (or that no longer exists) is dropped instead.
 func (s *Stream) resync(ctx context.Context, channel domain.ChannelID, sink StreamSink) error {
-	channels := s.openChannels(channel)
-	if len(channels) == 0 {
+	if _, ok := s.channels[channel]; !ok {
 		return nil
 	}
-	states, err := s.convs.ChannelStates(ctx, channels, s.principal.UserID)
+	states, err := s.convs.ChannelStates(ctx, []domain.ChannelID{channel}, s.principal.UserID)
 	if err != nil {
 		return fmt.Errorf("recheck access: %w", err)
 	}
-	readable := make(map[domain.ChannelID]bool, len(states))
-	last := make(map[domain.ChannelID]int64, len(states))
-	for _, st := range states {
-		readable[st.Channel] = s.principal.CanAccess(st.IsMember)
-		last[st.Channel] = st.LastSeq
-		s.removals[st.Channel] = st.Removals
+	i := slices.IndexFunc(states, func(st domain.ChannelState) bool { return st.Channel == channel })
+	if i < 0 || !s.principal.CanAccess(states[i].IsMember) {
+		return s.dropChannel(channel, sink)
 	}
-	for _, ch := range channels {
-		if !readable[ch] {
-			if err := s.dropChannel(ch, sink); err != nil {
-				return err
-			}
-			continue
-		}
-		// Access was checked at last[ch]; later messages come through the
-		// queue, behind any removal that followed the check.
-		if err := s.catchUp(ctx, ch, last[ch], sink); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// openChannels returns channel if the stream still has it, or every open
-// channel in request order when channel is zero.
-func (s *Stream) openChannels(channel domain.ChannelID) []domain.ChannelID {
-	if channel != (domain.ChannelID{}) {
-		if _, ok := s.channels[channel]; ok {
-			return []domain.ChannelID{channel}
-		}
-		return nil
-	}
-	out := make([]domain.ChannelID, 0, len(s.channels))
-	for _, ch := range s.order {
-		if _, ok := s.channels[ch]; ok {
-			out = append(out, ch)
-		}
-	}
-	return out
+	s.removals[channel] = states[i].Removals
+	// Access was checked at LastSeq; later messages come through the
+	// queue, behind any removal that followed the check.
+	return s.catchUp(ctx, channel, states[i].LastSeq, accessRead, sink)
 }
 
 // removeChannel stops the stream's channel when its caller was removed from

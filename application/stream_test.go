@@ -520,7 +520,7 @@ func TestStreamRun(t *testing.T) {
 			name: "resync of one channel catches it up",
 			script: []step{
 				steps(commitSilently(chA, 7), commitSilently(chB, 4), push(resync(chA))),
-				push(resync(domain.ChannelID{})),
+				push(resync(chB)),
 				cancelRun,
 			},
 			want: []string{"flush", "A6 {A:6 B:3}", "A7 {A:7 B:3}", "flush", "B4 {A:7 B:4}", "flush"},
@@ -535,7 +535,7 @@ func TestStreamRun(t *testing.T) {
 						{Channel: chA, Number: 10, LastSeq: 5, IsMember: true},
 						{Channel: chB, Number: 20, LastSeq: 3, IsMember: false},
 					}
-				}, commitSilently(chA, 6), push(resync(domain.ChannelID{}))),
+				}, commitSilently(chA, 6), push(resync(chA), resync(chB))),
 				publish(chB, 4),
 				cancelRun,
 			},
@@ -558,7 +558,7 @@ func TestStreamRun(t *testing.T) {
 			name:  "a service caller keeps every channel on resync",
 			setup: streamSetup{principal: domain.Principal{UserID: "svc", Admin: true}, states: []domain.ChannelState{{Channel: chA, Number: 10, LastSeq: 5}}},
 			script: []step{
-				steps(commitSilently(chA, 6), push(resync(domain.ChannelID{}))),
+				steps(commitSilently(chA, 6), push(resync(chA))),
 				cancelRun,
 			},
 			want: []string{"flush", "A6 {A:6}", "flush"},
@@ -580,7 +580,7 @@ func TestStreamRun(t *testing.T) {
 			name: "the caller removed from a group: the channel stops",
 			script: []step{
 				push(removed(chB, "u_alice")),
-				steps(publish(chB, 4), push(resync(domain.ChannelID{}), resync(chB), removed(chB, "u_alice")), publish(chA, 6)),
+				steps(publish(chB, 4), push(resync(chA), resync(chB), removed(chB, "u_alice")), publish(chA, 6)),
 				cancelRun,
 			},
 			want: []string{"flush", "removed B {A:5}", "flush", "A6 {A:6}", "flush"},
@@ -668,8 +668,8 @@ func TestStreamRun(t *testing.T) {
 			wantErr: domain.ErrUnavailable,
 		},
 		{
-			name:    "the store fails on a resync of every channel",
-			script:  []step{steps(func(h *streamHarness) { h.store.fail(domain.ErrUnavailable) }, push(resync(domain.ChannelID{})))},
+			name:    "the store fails on a resync",
+			script:  []step{steps(func(h *streamHarness) { h.store.fail(domain.ErrUnavailable) }, push(resync(chA), resync(chB)))},
 			want:    []string{"flush"},
 			wantErr: domain.ErrUnavailable,
 		},

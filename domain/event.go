@@ -10,9 +10,9 @@ const (
 	// EventMemberRemoved tells that UserID left the group of Channel.
 	EventMemberRemoved
 	// EventResync tells subscribers that notifications of Channel may have
-	// been lost (a notifier reconnect, say): each stream must check the
-	// store for messages past its cursor. A zero Channel means every
-	// channel of the subscription.
+	// been lost (a notifier reconnect, say): each stream must check access
+	// and the store for messages past its cursor. It always names one
+	// channel; a notifier that lost track of several sends one per channel.
 	EventResync
 	// EventHead tells where Channel stands in the store (Head): streams
 	// behind Head.LastSeq read what they lack, and streams that know of

@@ -23,8 +23,10 @@
 //   - While the transport is not receiving a channel (its connection
 //     failed, or the channel is newly watched and its SUBSCRIBE or LISTEN
 //     not yet confirmed), local messages of it reach local subscribers as
-//     resyncs: a member removal published elsewhere is missed meanwhile,
-//     and a resync checks access before reading.
+//     guarded messages, or as resyncs when they do not know their
+//     channel's removals at commit: a member removal published elsewhere
+//     is missed meanwhile, so a stream checks access before delivering
+//     unless no removal was committed since its last check.
 //   - With a Store, every HeadInterval each watched channel's head (last
 //     seq, member removals) goes to its local subscribers, which catch up
 //     or re-check access if they are behind. That covers what nothing

@@ -75,7 +75,6 @@ type Notifier struct {
 	transport  Transport
 	id         string
 	maxPayload int
-	retry      time.Duration
 	store      Store
 	heads      time.Duration
 	logger     *slog.Logger
@@ -88,14 +87,8 @@ type Notifier struct {
 	watchMu sync.RWMutex
 	watched map[domain.ChannelID]bool
 
-	// degraded is set while the pending set is not empty: new events then
-	// join the queue instead of each waiting for the failing transport's
-	// timeout, and they do not overtake older ones. Written under mu.
-	degraded   atomic.Bool
-	mu         sync.Mutex
-	pending    *pendingSet
-	dropLogged bool          // a drop was logged in this degraded period
-	wake       chan struct{} // capacity 1: the re-publish loop has work
+	// queue keeps what the transport failed to publish, for re-publishing.
+	queue *republisher
 
 	lifeMu  sync.Mutex // serializes Start and Close
 	started bool
@@ -142,14 +135,12 @@ func NewNotifier(transport Transport, opts Options) (*Notifier, error) {
 		transport:  transport,
 		id:         id,
 		maxPayload: transport.MaxPayload(),
-		retry:      retry,
 		store:      opts.Store,
 		heads:      opts.HeadInterval,
 		logger:     logger,
 		metrics:    m,
 		watched:    make(map[domain.ChannelID]bool),
-		pending:    newPendingSet(maxPending),
-		wake:       make(chan struct{}, 1),
+		queue:      newRepublisher(transport, id, maxPending, retry, logger, m),
 	}
 	hubOpts := opts.Hub
 	if hubOpts.Logger == nil {
@@ -186,11 +177,11 @@ func (n *Notifier) Start(ctx context.Context) error {
 	n.started = true
 	loopCtx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	n.loops.Go(func() { n.republishLoop(loopCtx) })
+	n.loops.Go(func() { n.queue.run(loopCtx) })
 	if n.store != nil {
 		n.loops.Go(func() { n.headLoop(loopCtx, n.heads) })
 	}
-	n.signal() // events may have been queued before Start
+	n.queue.signal() // events may have been queued before Start
 	return nil
 }
 
@@ -211,11 +202,11 @@ func (n *Notifier) Publish(ctx context.Context, ev domain.Event) error {
 		// Retrying would not help: the event itself is at fault.
 		return fmt.Errorf("cluster notifier: %w: %w", domain.ErrInvalid, err)
 	}
-	if n.degraded.Load() && n.queueIfDegraded(ctx, ev, sent) {
+	if n.queue.queueIfDegraded(ctx, ev, sent) {
 		return fmt.Errorf("cluster notifier: publish to %s: %w: queued behind earlier events", ev.Channel, domain.ErrUnavailable)
 	}
 	if err := n.transport.Publish(ctx, ev, payload); err != nil {
-		n.enqueue(ctx, ev, sent)
+		n.queue.enqueue(ctx, ev, sent)
 		return fmt.Errorf("cluster notifier: publish to %s: %w: %w", ev.Channel, domain.ErrUnavailable, err)
 	}
 	return nil

@@ -33,7 +33,7 @@ type pendingEntry struct {
 }
 
 // pendingSet is the bounded set of events to re-publish, oldest first. Not
-// safe for concurrent use: the Notifier guards it with its mutex.
+// safe for concurrent use: the republisher guards it with its mutex.
 type pendingSet struct {
 	max   int
 	order list.List // of *pendingEntry

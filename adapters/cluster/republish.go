@@ -3,67 +3,108 @@ package cluster
 import (
 	"context"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/relaymsg/relay/adapters/wire"
 	"github.com/relaymsg/relay/domain"
 )
 
+// republisher keeps the events the transport failed to publish and
+// re-publishes them, oldest first, once it works again. Its lock is its
+// own: the Notifier's other jobs never wait for it.
+type republisher struct {
+	transport  Transport
+	id         string // the instance id the envelopes carry
+	maxPayload int
+	retry      time.Duration
+	logger     *slog.Logger
+	metrics    *metrics
+
+	// degraded is set while the pending set is not empty: new events then
+	// join the queue instead of each waiting for the failing transport's
+	// timeout, and they do not overtake older ones. Written under mu.
+	degraded   atomic.Bool
+	mu         sync.Mutex
+	pending    *pendingSet
+	dropLogged bool          // a drop was logged in this degraded period
+	wake       chan struct{} // capacity 1: the loop has work
+}
+
+func newRepublisher(transport Transport, id string, maxPending int, retry time.Duration, logger *slog.Logger,
+	m *metrics) *republisher {
+	return &republisher{
+		transport:  transport,
+		id:         id,
+		maxPayload: transport.MaxPayload(),
+		retry:      retry,
+		logger:     logger,
+		metrics:    m,
+		pending:    newPendingSet(maxPending),
+		wake:       make(chan struct{}, 1),
+	}
+}
+
 // queueIfDegraded queues ev if events are still waiting to be re-published,
 // and reports whether it did.
-func (n *Notifier) queueIfDegraded(ctx context.Context, ev domain.Event, sent time.Time) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if !n.degraded.Load() {
+func (r *republisher) queueIfDegraded(ctx context.Context, ev domain.Event, sent time.Time) bool {
+	if !r.degraded.Load() {
+		return false // the usual case, without the lock
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.degraded.Load() {
 		return false
 	}
-	n.addLocked(ctx, ev, sent)
+	r.addLocked(ctx, ev, sent)
 	return true
 }
 
 // enqueue keeps ev, which the transport failed to publish, for the
 // re-publish loop.
-func (n *Notifier) enqueue(ctx context.Context, ev domain.Event, sent time.Time) {
-	n.mu.Lock()
-	if !n.degraded.Load() {
-		n.degraded.Store(true)
-		n.dropLogged = false
-		n.logger.LogAttrs(ctx, slog.LevelWarn, "notifier transport failing: queuing events for re-publishing",
+func (r *republisher) enqueue(ctx context.Context, ev domain.Event, sent time.Time) {
+	r.mu.Lock()
+	if !r.degraded.Load() {
+		r.degraded.Store(true)
+		r.dropLogged = false
+		r.logger.LogAttrs(ctx, slog.LevelWarn, "notifier transport failing: queuing events for re-publishing",
 			slog.String("channel", ev.Channel.String()))
 	}
-	n.addLocked(ctx, ev, sent)
-	n.mu.Unlock()
-	n.signal()
+	r.addLocked(ctx, ev, sent)
+	r.mu.Unlock()
+	r.signal()
 }
 
-func (n *Notifier) addLocked(ctx context.Context, ev domain.Event, sent time.Time) {
-	n.metrics.publishFailures.Inc()
-	evicted, dropped := n.pending.add(ev, sent)
-	n.metrics.pending.Set(float64(n.pending.len()))
+func (r *republisher) addLocked(ctx context.Context, ev domain.Event, sent time.Time) {
+	r.metrics.publishFailures.Inc()
+	evicted, dropped := r.pending.add(ev, sent)
+	r.metrics.pending.Set(float64(r.pending.len()))
 	if !dropped {
 		return
 	}
-	n.metrics.pendingDropped.Inc()
+	r.metrics.pendingDropped.Inc()
 	// Once per degraded period: a long outage would otherwise log a line
 	// per message. The counter has the total.
-	if !n.dropLogged {
-		n.dropLogged = true
-		n.logger.LogAttrs(ctx, slog.LevelWarn, "re-publish set full: dropping the oldest events",
-			slog.Int("max_pending", n.pending.max), slog.String("channel", evicted.Channel.String()))
+	if !r.dropLogged {
+		r.dropLogged = true
+		r.logger.LogAttrs(ctx, slog.LevelWarn, "re-publish set full: dropping the oldest events",
+			slog.Int("max_pending", r.pending.max), slog.String("channel", evicted.Channel.String()))
 	}
 }
 
-func (n *Notifier) signal() {
+// signal tells the loop that there may be work.
+func (r *republisher) signal() {
 	select {
-	case n.wake <- struct{}{}:
+	case r.wake <- struct{}{}:
 	default:
 	}
 }
 
-// republishLoop re-publishes pending events, oldest first, until ctx is
-// done. Each attempt comes RetryInterval after the failure before it: an
-// immediate retry would most likely fail too.
-func (n *Notifier) republishLoop(ctx context.Context) {
+// run re-publishes pending events, oldest first, until ctx is done. Each
+// attempt comes RetryInterval after the failure before it: an immediate
+// retry would most likely fail too.
+func (r *republisher) run(ctx context.Context) {
 	pause := time.NewTimer(time.Hour)
 	pause.Stop()
 	defer pause.Stop()
@@ -71,24 +112,24 @@ func (n *Notifier) republishLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-n.wake:
+		case <-r.wake:
 		}
 		total := 0
 		for {
-			pause.Reset(n.retry)
+			pause.Reset(r.retry)
 			select {
 			case <-ctx.Done():
 				return
 			case <-pause.C:
 			}
-			sent, finished := n.drain(ctx)
+			sent, finished := r.drain(ctx)
 			total += sent
 			if finished {
 				break
 			}
 		}
 		if total > 0 {
-			n.logger.LogAttrs(ctx, slog.LevelInfo, "notifier transport recovered: pending events re-published",
+			r.logger.LogAttrs(ctx, slog.LevelInfo, "notifier transport recovered: pending events re-published",
 				slog.Int("events", total))
 		}
 	}
@@ -96,44 +137,44 @@ func (n *Notifier) republishLoop(ctx context.Context) {
 
 // drain re-publishes pending events until none is left (finished) or the
 // transport fails.
-func (n *Notifier) drain(ctx context.Context) (sent int, finished bool) {
+func (r *republisher) drain(ctx context.Context) (sent int, finished bool) {
 	for {
-		e, ok := n.next()
+		e, ok := r.next()
 		if !ok {
 			return sent, true
 		}
-		if err := n.republish(ctx, e); err != nil {
+		if err := r.republish(ctx, e); err != nil {
 			return sent, false
 		}
 		sent++
-		n.mu.Lock()
-		n.pending.done(e)
-		n.metrics.pending.Set(float64(n.pending.len()))
-		n.mu.Unlock()
+		r.mu.Lock()
+		r.pending.done(e)
+		r.metrics.pending.Set(float64(r.pending.len()))
+		r.mu.Unlock()
 	}
 }
 
 // next returns the oldest pending event; when there is none it ends the
-// degraded period, under the same lock that Publish checks it with, so
-// that no event is queued after the loop has stopped looking.
-func (n *Notifier) next() (pendingEntry, bool) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	e, ok := n.pending.front()
+// degraded period, under the same lock that queueIfDegraded checks it
+// with, so that no event is queued after the loop has stopped looking.
+func (r *republisher) next() (pendingEntry, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.pending.front()
 	if !ok {
-		n.degraded.Store(false)
+		r.degraded.Store(false)
 	}
 	return e, ok
 }
 
-func (n *Notifier) republish(ctx context.Context, e pendingEntry) error {
-	payload, err := wire.EncodeLimited(e.ev, n.id, n.maxPayload, e.sent)
+func (r *republisher) republish(ctx context.Context, e pendingEntry) error {
+	payload, err := wire.EncodeLimited(e.ev, r.id, r.maxPayload, e.sent)
 	if err != nil {
 		// Publish encoded it once already, so this cannot happen; dropping
 		// beats retrying forever.
-		n.logger.LogAttrs(ctx, slog.LevelError, "drop pending event", slog.String("channel", e.ev.Channel.String()),
+		r.logger.LogAttrs(ctx, slog.LevelError, "drop pending event", slog.String("channel", e.ev.Channel.String()),
 			slog.Any("error", err))
 		return nil
 	}
-	return n.transport.Publish(ctx, e.ev, payload)
+	return r.transport.Publish(ctx, e.ev, payload)
 }
