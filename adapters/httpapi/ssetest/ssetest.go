@@ -7,7 +7,11 @@
 // streams with adapters/sseclient.
 package ssetest
 
-import "github.com/relaymsg/relay/adapters/sseclient"
+import (
+	"io"
+
+	"github.com/relaymsg/relay/adapters/sseclient"
+)
 
 // Event is one block of a stream (see sseclient.Event).
 type Event = sseclient.Event
@@ -16,4 +20,4 @@ type Event = sseclient.Event
 type Reader = sseclient.Reader
 
 // NewReader returns a Reader of r.
-var NewReader = sseclient.NewReader
+func NewReader(r io.Reader) *Reader { return sseclient.NewReader(r) }
