@@ -18,6 +18,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/relaymsg/relay/adapters/authtoken"
 	"github.com/relaymsg/relay/adapters/httpapi"
 	"github.com/relaymsg/relay/adapters/postgres/pgtest"
 	"github.com/relaymsg/relay/cmd/relay/app"
@@ -140,7 +141,7 @@ func newAdmin(t testing.TB, id string) user { return user{id: id, token: sign(t,
 
 func sign(t testing.TB, sub string, admin bool, ttl time.Duration) string {
 	t.Helper()
-	tok, err := httpapi.SignToken(testSecret, sub, admin, ttl, time.Now())
+	tok, err := authtoken.Sign(testSecret, sub, admin, ttl, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relaymsg/relay/adapters/httpapi"
+	"github.com/relaymsg/relay/adapters/authtoken"
 )
 
 func TestSendMessageAnswer(t *testing.T) {
@@ -226,7 +226,7 @@ func TestUnauthenticated(t *testing.T) {
 }
 
 func signWith(secret []byte, sub string) (string, error) {
-	return httpapi.SignToken(secret, sub, false, time.Hour, time.Now())
+	return authtoken.Sign(secret, sub, false, time.Hour, time.Now())
 }
 
 // tamper returns tok with its payload changed to claim admin rights and

@@ -10,7 +10,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/relaymsg/relay/adapters/httpapi"
+	"github.com/relaymsg/relay/adapters/authtoken"
 	"github.com/relaymsg/relay/adapters/httpapi/ssetest"
 )
 
@@ -31,7 +31,7 @@ func TestAuthRejectsBadTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	future := time.Now().Add(time.Hour).Unix()
-	expired, err := httpapi.SignToken(testSecret, "u_alice", false, -time.Minute, time.Now())
+	expired, err := authtoken.Sign(testSecret, "u_alice", false, -time.Minute, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestAuthAcceptsValidTokens(t *testing.T) {
 		name   string
 		header string
 	}{
-		{"signed by SignToken", "Bearer " + e.token("u_alice")},
+		{"signed by authtoken.Sign", "Bearer " + e.token("u_alice")},
 		{"scheme in lower case", "bearer " + e.token("u_alice")},
 		// A token without exp never expires (see the package doc).
 		{"without exp", "Bearer " + signClaims(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"sub": "u_alice"})},
@@ -130,43 +130,5 @@ func TestAccessTokenQueryOnlyOnSSE(t *testing.T) {
 	bad := e.openAny("not-a-token", []string{ch.String()}, ssetest.Options{QueryToken: true})
 	if bad.Response.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("bad query token: status = %d, want 401", bad.Response.StatusCode)
-	}
-}
-
-func TestSignTokenRefusesBadInput(t *testing.T) {
-	t.Parallel()
-	if _, err := httpapi.SignToken(nil, "u_alice", false, time.Hour, time.Now()); err == nil {
-		t.Error("empty secret: no error")
-	}
-	if _, err := httpapi.SignToken(testSecret, "", false, time.Hour, time.Now()); err == nil {
-		t.Error("empty sub: no error")
-	}
-}
-
-// SignToken's claims are what the middleware reads back: sub, admin, exp.
-func TestSignTokenClaims(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	tok, err := httpapi.SignToken(testSecret, "svc", true, time.Minute, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	claims := jwt.MapClaims{}
-	if _, err := jwt.ParseWithClaims(tok, claims, func(*jwt.Token) (any, error) { return testSecret, nil }); err != nil {
-		t.Fatal(err)
-	}
-	if claims["sub"] != "svc" || claims["admin"] != true || claims["exp"] != float64(now.Add(time.Minute).Unix()) {
-		t.Errorf("claims = %v", claims)
-	}
-	tok, _ = httpapi.SignToken(testSecret, "u_alice", false, 0, now)
-	claims = jwt.MapClaims{}
-	if _, err := jwt.ParseWithClaims(tok, claims, func(*jwt.Token) (any, error) { return testSecret, nil }); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := claims["exp"]; ok {
-		t.Errorf("ttl 0 set exp: %v", claims)
-	}
-	if _, ok := claims["admin"]; ok {
-		t.Errorf("non-admin token has an admin claim: %v", claims)
 	}
 }

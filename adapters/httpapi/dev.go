@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/relaymsg/relay/adapters/authtoken"
 	"github.com/relaymsg/relay/domain"
 )
 
@@ -38,7 +39,7 @@ func (h *Handler) devToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	now := h.auth.now()
-	tok, err := SignToken(h.cfg.AuthSecret, *req.Sub, false, DevTokenTTL, now)
+	tok, err := authtoken.Sign(h.cfg.AuthSecret, *req.Sub, false, DevTokenTTL, now)
 	if err != nil {
 		return err
 	}

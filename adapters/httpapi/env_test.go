@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/relaymsg/relay/adapters/authtoken"
 	"github.com/relaymsg/relay/adapters/httpapi"
 	"github.com/relaymsg/relay/application"
 	"github.com/relaymsg/relay/domain"
@@ -101,7 +102,7 @@ func (e *env) admin(user string) string { return sign(e.t, user, true, time.Hour
 
 func sign(t *testing.T, user string, admin bool, ttl time.Duration) string {
 	t.Helper()
-	tok, err := httpapi.SignToken(testSecret, user, admin, ttl, time.Now())
+	tok, err := authtoken.Sign(testSecret, user, admin, ttl, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/relaymsg/relay/adapters/authtoken"
 	"github.com/relaymsg/relay/adapters/httpapi"
 	"github.com/relaymsg/relay/adapters/httpapi/ssetest"
 )
@@ -71,7 +72,7 @@ func FuzzTokenParser(f *testing.F) {
 	secret := []byte("fuzz-secret-0123456789-0123456789-abcdef")
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	for _, sub := range []string{"u_alice", "svc_bot"} {
-		tok, err := httpapi.SignToken(secret, sub, sub == "svc_bot", time.Hour, now)
+		tok, err := authtoken.Sign(secret, sub, sub == "svc_bot", time.Hour, now)
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relaymsg/relay/adapters/httpapi"
+	"github.com/relaymsg/relay/adapters/authtoken"
 	"github.com/relaymsg/relay/adapters/httpapi/ssetest"
 	"github.com/relaymsg/relay/domain"
 	"github.com/relaymsg/relay/ports"
@@ -76,7 +76,7 @@ func TestStreamTokenExpired(t *testing.T) {
 	past := time.Now().Add(-time.Hour)
 	e := newEnv(t, func(o *envOptions) { o.now = func() time.Time { return past } })
 	dm := e.seedDM("u_alice", "u_bob")
-	tok, err := httpapi.SignToken(testSecret, "u_alice", false, time.Hour-time.Minute, past)
+	tok, err := authtoken.Sign(testSecret, "u_alice", false, time.Hour-time.Minute, past)
 	if err != nil {
 		t.Fatal(err)
 	}

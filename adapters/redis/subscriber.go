@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"slices"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/relaymsg/relay/adapters/backoff"
 	"github.com/relaymsg/relay/adapters/cluster"
 	"github.com/relaymsg/relay/domain"
 )
@@ -20,6 +20,12 @@ const (
 	minBackoff = 50 * time.Millisecond
 	maxBackoff = 2 * time.Second
 )
+
+// newBackoff returns the pacing of reconnect and resubscribe attempts, with
+// jitter so that instances do not all reconnect at once after a restart.
+func newBackoff() *backoff.Backoff {
+	return &backoff.Backoff{Min: minBackoff, Max: maxBackoff, Jitter: 0.5}
+}
 
 // subscribeBatch bounds the channels of one SUBSCRIBE or UNSUBSCRIBE.
 const subscribeBatch = 1000
@@ -33,7 +39,7 @@ const subscribeBatch = 1000
 // outage through Ping, to pace the retries, and to pass on the
 // confirmations of the resubscription, which resync each channel.
 func (t *Transport) receiveLoop(ctx context.Context, h cluster.Handler) {
-	backoff := minBackoff
+	pause := newBackoff()
 	needPing := true      // the connection must be proved (first time, after an error, after silence)
 	awaitingPong := false // a PING was sent and nothing has arrived since
 	for ctx.Err() == nil {
@@ -44,7 +50,7 @@ func (t *Transport) receiveLoop(ctx context.Context, h cluster.Handler) {
 			cancel()
 			if err != nil {
 				t.markDown(ctx, h, err)
-				if !pause(ctx, &backoff) {
+				if !pause.Wait(ctx) {
 					return
 				}
 				continue
@@ -64,13 +70,13 @@ func (t *Transport) receiveLoop(ctx context.Context, h cluster.Handler) {
 			// connection) or a broken connection.
 			t.markDown(ctx, h, err)
 			needPing, awaitingPong = true, false
-			if !pause(ctx, &backoff) {
+			if !pause.Wait(ctx) {
 				return
 			}
 			continue
 		}
 		awaitingPong = false
-		backoff = minBackoff
+		pause.Reset()
 		t.markUp(ctx)
 		t.dispatch(h, msg)
 	}
@@ -112,22 +118,6 @@ func (t *Transport) dispatch(h cluster.Handler, msg any) {
 func isTimeout(err error) bool {
 	var netErr net.Error
 	return errors.As(err, &netErr) && netErr.Timeout()
-}
-
-// pause waits for the backoff, with jitter so that instances do not all
-// reconnect at once after a restart, and doubles it. It reports false if
-// ctx ended first.
-func pause(ctx context.Context, backoff *time.Duration) bool {
-	d := *backoff/2 + rand.N(*backoff/2+1)
-	*backoff = min(*backoff*2, maxBackoff)
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
 }
 
 // markDown records that the subscriber connection failed, logging only the
@@ -179,7 +169,7 @@ func (t *Transport) syncLoop(ctx context.Context) {
 	// may have reconnected before adding them to its set, so the new
 	// connection lacks them. Sending SUBSCRIBE again is harmless.
 	resend := make(map[domain.ChannelID]bool)
-	backoff := minBackoff
+	pause := newBackoff()
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
@@ -215,10 +205,9 @@ func (t *Transport) syncLoop(ctx context.Context) {
 			return
 		}
 		if len(resend) > 0 {
-			retry.Reset(backoff/2 + rand.N(backoff/2+1))
-			backoff = min(backoff*2, maxBackoff)
+			retry.Reset(pause.Next())
 		} else {
-			backoff = minBackoff
+			pause.Reset()
 		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/relaymsg/relay/adapters/httpapi"
+	"github.com/relaymsg/relay/adapters/authtoken"
 )
 
 // requestTimeout bounds every REST request of the run.
@@ -44,7 +44,7 @@ func (a *api) close() { a.hc.CloseIdleConnections() }
 
 // token returns a token for user that lasts the whole run.
 func (a *api) token(user string) (string, error) {
-	return httpapi.SignToken(a.secret, user, false, a.ttl, time.Now())
+	return authtoken.Sign(a.secret, user, false, a.ttl, time.Now())
 }
 
 // serviceToken returns a service token for user that lasts the whole run.
@@ -54,7 +54,7 @@ func (a *api) token(user string) (string, error) {
 // senders. The service limits (SERVICE_PUBLISH_RATE, 1000/s) are far
 // above that; a faster run raises them on the server.
 func (a *api) serviceToken(user string) (string, error) {
-	return httpapi.SignToken(a.secret, user, true, a.ttl, time.Now())
+	return authtoken.Sign(a.secret, user, true, a.ttl, time.Now())
 }
 
 // statusError is an answer with an unexpected status.

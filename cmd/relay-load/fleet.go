@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/relaymsg/relay/adapters/backoff"
 )
 
 // fleet is every stream of the run, each read by its own goroutine, which
@@ -107,7 +109,7 @@ func (f *fleet) waitDelivered(ctx context.Context, finals map[string]int64, time
 		if f.delivered(finals) {
 			return true
 		}
-		if time.Now().After(deadline) || !sleep(ctx, 10*time.Millisecond) {
+		if time.Now().After(deadline) || !backoff.Sleep(ctx, 10*time.Millisecond) {
 			return false
 		}
 	}

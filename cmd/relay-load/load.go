@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/relaymsg/relay/adapters/backoff"
 )
 
 // Pauses around the measurements of the server's memory.
@@ -108,7 +110,7 @@ func (l *load) openStreams(ctx context.Context) (*fleet, error) {
 	err = f.waitReady(ctx, l.cfg.OpenTimeout, l.progress)
 	if err == nil {
 		l.progress.printf("all %d streams ready", len(f.streams))
-		if !sleep(ctx, settle) {
+		if !backoff.Sleep(ctx, settle) {
 			err = ctx.Err()
 		}
 	}
@@ -135,7 +137,7 @@ func (l *load) measure(ctx context.Context, f *fleet, sum *summary) error {
 		stop()
 	} else {
 		l.progress.printf("holding %d idle streams for %s", len(f.streams), l.cfg.Duration)
-		if !sleep(ctx, l.cfg.Duration) {
+		if !backoff.Sleep(ctx, l.cfg.Duration) {
 			return ctx.Err()
 		}
 	}
@@ -205,7 +207,7 @@ func (l *load) closedSnapshot(ctx context.Context, before snapshot) snapshot {
 			return snapshot{}
 		}
 		settled := s.SSEConnections == 0 && s.Goroutines <= before.Goroutines
-		if settled || time.Now().After(deadline) || !sleep(ctx, 100*time.Millisecond) {
+		if settled || time.Now().After(deadline) || !backoff.Sleep(ctx, 100*time.Millisecond) {
 			return s
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/relaymsg/relay/adapters/backoff"
 )
 
 // sender posts messages at a fixed rate, round-robin over the groups, with
@@ -62,7 +64,7 @@ func (s *sender) send(ctx context.Context, rate float64, d time.Duration) sendRe
 func (s *sender) schedule(ctx context.Context, jobs chan<- int, total int, start time.Time, interval time.Duration) {
 	defer close(jobs)
 	for n := 0; n < total && ctx.Err() == nil; n++ {
-		if wait := time.Until(start.Add(time.Duration(n) * interval)); wait > 0 && !sleep(ctx, wait) {
+		if wait := time.Until(start.Add(time.Duration(n) * interval)); wait > 0 && !backoff.Sleep(ctx, wait) {
 			return
 		}
 		select {

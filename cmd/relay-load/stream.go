@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync/atomic"
 	"time"
 
-	"github.com/relaymsg/relay/adapters/httpapi/ssetest"
+	"github.com/relaymsg/relay/adapters/backoff"
+	"github.com/relaymsg/relay/adapters/sseclient"
 )
 
 // Reconnection policy of a stream.
@@ -20,7 +20,7 @@ const (
 )
 
 // errServerEnded is a stream the server closed (cut off, shutting down).
-var errServerEnded = errors.New("the server ended the stream")
+var errServerEnded = sseclient.ErrEnded
 
 // errLimited is a stream the server refused for a limit (event: limited):
 // the server is fine and asked to be called back, so it is no failure.
@@ -43,8 +43,6 @@ type stream struct {
 	reconnects int
 	limited    int // sessions refused for a limit (connection rate, stream slots)
 	readies    int // ready events received, one per successful session
-	cursor     string
-	retry      time.Duration
 }
 
 // streamEnv is what every stream shares.
@@ -56,50 +54,54 @@ type streamEnv struct {
 }
 
 // run keeps the stream open until ctx is done, reconnecting with its cursor
-// whenever the server ends it. onReady is called once: with nil at the
-// first ready event, or with the error that made the stream give up first.
+// whenever the server ends it, after the server's retry (constant: the
+// server jitters it). onReady is called once: with nil at the first ready
+// event, or with the error that made the stream give up first.
 func (s *stream) run(ctx context.Context, onReady func(error)) {
-	failures := 0
-	for ctx.Err() == nil {
-		readies := s.readies
-		err := s.session(ctx, onReady)
-		if ctx.Err() != nil {
-			return
-		}
-		if s.readies > readies {
-			failures = 0 // the session worked for a while
-		}
-		if errors.Is(err, errLimited) {
-			// Come back when told, as a browser would: opening 1000 streams
-			// from one address takes a while at the server's default
-			// SSE_CONNECT_RATE, and that is not an error of the run.
-			s.limited++
-			if !sleep(ctx, s.retryDelay()) {
-				return
-			}
-			continue
-		}
-		failures++
-		s.env.errs.add(kindOf(err), fmt.Errorf("%s: %w", s.channel, err))
-		if refused(err) || failures >= maxFailures {
-			s.env.errs.add("stream_gave_up", fmt.Errorf("%s: %w", s.channel, err))
-			onReady(err)
-			return
-		}
-		if s.readies > 0 {
-			s.reconnects++
-		}
-		if !sleep(ctx, s.retryDelay()) {
-			return
-		}
+	err := sseclient.Follow(ctx, sseclient.Options{
+		URL:         sseclient.StreamURL(s.env.base, []string{s.channel}),
+		Token:       s.token,
+		Client:      s.env.hc,
+		Backoff:     backoff.Backoff{Min: defaultRetry},
+		MaxFailures: maxFailures,
+		OnRetry:     s.retrying,
+	}, func(ev sseclient.Event) error { return s.handle(ev, onReady) })
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	err = asStatusError(err)
+	s.env.errs.add(kindOf(err), fmt.Errorf("%s: %w", s.channel, err))
+	s.env.errs.add("stream_gave_up", fmt.Errorf("%s: %w", s.channel, err))
+	onReady(err)
+}
+
+// retrying counts a session that ended and will be reconnected.
+func (s *stream) retrying(r sseclient.Retry) {
+	if r.Throttled {
+		// Come back when told, as a browser would: opening 1000 streams
+		// from one address takes a while at the server's default
+		// SSE_CONNECT_RATE, and that is not an error of the run.
+		s.limited++
+		return
+	}
+	err := asStatusError(r.Err)
+	s.env.errs.add(kindOf(err), fmt.Errorf("%s: %w", s.channel, err))
+	if s.readies > 0 {
+		s.reconnects++
 	}
 }
 
-// refused reports whether err is a 4xx answer, which no retry can change
-// (API.md keeps 4xx on /api/sse for requests that can never succeed).
-func refused(err error) bool {
-	var se *statusError
-	return errors.As(err, &se) && se.status >= 400 && se.status < 500
+// asStatusError gives a refused stream request the run's error for an
+// unexpected status, as its REST requests have.
+func asStatusError(err error) error {
+	if se, ok := errors.AsType[*sseclient.StatusError](err); ok {
+		body := se.Body
+		if len(body) > 200 {
+			body = body[:200]
+		}
+		return &statusError{method: http.MethodGet, path: "/api/sse", status: se.Status, body: body}
+	}
+	return err
 }
 
 // kindOf names the error log kind of a session's end.
@@ -114,63 +116,21 @@ func kindOf(err error) string {
 	}
 }
 
-func (s *stream) retryDelay() time.Duration {
-	if s.retry > 0 {
-		return s.retry
-	}
-	return defaultRetry
-}
-
-// session opens the stream once, resuming from the cursor, and reads it
-// until it ends.
-func (s *stream) session(ctx context.Context, onReady func(error)) error {
-	c, err := ssetest.Open(ctx, s.env.hc, s.env.base, []string{s.channel},
-		ssetest.Options{Token: s.token, LastEventID: s.cursor})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if c.Response.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(c.Response.Body, 200))
-		return &statusError{method: http.MethodGet, path: "/api/sse", status: c.Response.StatusCode, body: string(body)}
-	}
-	for {
-		ev, err := c.Next()
-		if errors.Is(err, io.EOF) {
-			return errServerEnded
-		}
-		if err != nil {
-			return err
-		}
-		if err := s.handle(ev, onReady); err != nil {
-			return err
-		}
-	}
-}
-
-// handle processes one block of the stream.
-func (s *stream) handle(ev ssetest.Event, onReady func(error)) error {
-	if ev.HasRetry {
-		s.retry = ev.Retry
-	}
+// handle processes one event of the stream; Follow resumes from the id of
+// each event it accepts and keeps the server's retry.
+func (s *stream) handle(ev sseclient.Event, onReady func(error)) error {
 	switch ev.Event {
 	case "ready":
-		if ev.HasID {
-			s.cursor = ev.ID
-		}
 		s.readies++
 		onReady(nil)
 	case "message":
 		if err := s.message(ev.Data, s.env.clock.now()); err != nil {
 			return err
 		}
-		if ev.HasID {
-			s.cursor = ev.ID
-		}
 	case "limited":
-		return fmt.Errorf("%w: %s", errLimited, ev.Data)
+		return sseclient.Throttle(fmt.Errorf("%w: %s", errLimited, ev.Data))
 	case "":
-		// A comment (heartbeat) or a retry-only block.
+		// A comment (heartbeat) or a retry-only block: Follow passes none.
 	default:
 		return fmt.Errorf("unexpected event %q: %s", ev.Event, ev.Data)
 	}
@@ -200,16 +160,4 @@ func (s *stream) message(data string, now time.Duration) error {
 		s.env.errs.add("foreign_message", fmt.Errorf("%s seq %d: content without a send time", s.channel, m.Seq))
 	}
 	return nil
-}
-
-// sleep waits for d or until ctx is done; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -12,11 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relaymsg/relay/adapters/httpapi/ssetest"
+	"github.com/relaymsg/relay/adapters/sseclient"
 )
 
 // TestStreamHandle feeds a stream the blocks of a recorded SSE answer and
-// checks what it made of them: cursor, seq checks and latencies.
+// checks what it made of them: seq checks and latencies; then it serves
+// the answer to the stream's run and checks that the reconnection resumes
+// from the last cursor after the server's retry.
 func TestStreamHandle(t *testing.T) {
 	t.Parallel()
 	msg := func(id string, seq int, sentAt time.Duration) string {
@@ -28,7 +30,7 @@ func TestStreamHandle(t *testing.T) {
 	env := &streamEnv{clock: newClock(), errs: newErrorLog()}
 	s := &stream{channel: "group:g", env: env}
 	readies := 0
-	r := ssetest.NewReader(strings.NewReader(body))
+	r := sseclient.NewReader(strings.NewReader(body))
 	for {
 		ev, err := r.Next()
 		if err != nil {
@@ -42,11 +44,11 @@ func TestStreamHandle(t *testing.T) {
 			t.Fatalf("handle(%q): %v", ev.Raw, err)
 		}
 	}
-	if readies != 1 || s.retry != 2*time.Second {
-		t.Errorf("readies %d, retry %v; want 1, 2s", readies, s.retry)
+	if readies != 1 {
+		t.Errorf("readies %d, want 1", readies)
 	}
-	if s.cursor != "c3b" || s.received != 3 || s.progress.Load() != 3 {
-		t.Errorf("cursor %q, received %d, progress %d; want c3b, 3, 3", s.cursor, s.received, s.progress.Load())
+	if s.received != 3 || s.progress.Load() != 3 {
+		t.Errorf("received %d, progress %d; want 3, 3", s.received, s.progress.Load())
 	}
 	if s.checker.gaps != 1 || s.checker.duplicates != 1 || s.checker.missing(3) != 1 {
 		t.Errorf("checker = %+v; want one gap, one duplicate, one missing", s.checker)
@@ -54,8 +56,34 @@ func TestStreamHandle(t *testing.T) {
 	if len(s.latencies) != 2 {
 		t.Errorf("%d latencies, want 2 (the duplicate is not timed)", len(s.latencies))
 	}
-	if err := s.handle(ssetest.Event{Event: "token_expired", Data: "{}", DataLines: 1}, func(error) {}); err == nil {
+	if err := s.handle(sseclient.Event{Event: "token_expired", Data: "{}", DataLines: 1}, func(error) {}); err == nil {
 		t.Error("token_expired was accepted; the run's tokens must outlive it")
+	}
+
+	var (
+		calls   atomic.Int32
+		first   time.Time
+		cursor  string
+		retry   time.Duration
+		resumed = make(chan struct{})
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			first = time.Now()
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = io.WriteString(w, body)
+			return
+		}
+		cursor, retry = r.Header.Get("Last-Event-ID"), time.Since(first)
+		close(resumed)
+		http.Error(w, `{"error":{}}`, http.StatusNotFound) // ends the run
+	}))
+	defer srv.Close()
+	s = &stream{channel: "group:g", token: "t", env: &streamEnv{base: srv.URL, hc: srv.Client(), clock: newClock(), errs: newErrorLog()}}
+	s.run(t.Context(), func(error) {})
+	<-resumed
+	if cursor != "c3b" || retry < 2*time.Second {
+		t.Errorf("reconnected with cursor %q after %v; want c3b after the retry of 2s", cursor, retry)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/relaymsg/relay/adapters/httpapi"
+	"github.com/relaymsg/relay/adapters/authtoken"
 	"github.com/relaymsg/relay/cmd/relay/app"
 )
 
@@ -147,7 +147,7 @@ func token(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	tok, err := httpapi.SignToken(secret, *sub, *admin, *ttl, time.Now())
+	tok, err := authtoken.Sign(secret, *sub, *admin, *ttl, time.Now())
 	if err != nil {
 		return err
 	}

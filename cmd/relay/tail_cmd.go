@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/relaymsg/relay/adapters/httpapi"
+	"github.com/relaymsg/relay/adapters/authtoken"
 	"github.com/relaymsg/relay/cmd/relay/app"
 	"github.com/relaymsg/relay/cmd/relay/tail"
 )
@@ -88,7 +88,7 @@ func tailToken(flagValue string, getenv func(string) string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tok, err := httpapi.SignToken(secret, tailSubject, true, 0, time.Now())
+	tok, err := authtoken.Sign(secret, tailSubject, true, 0, time.Now())
 	if err != nil {
 		return "", fmt.Errorf("sign a service token: %w", err)
 	}

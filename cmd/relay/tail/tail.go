@@ -15,7 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/relaymsg/relay/adapters/httpapi/ssetest"
+	"github.com/relaymsg/relay/adapters/backoff"
+	"github.com/relaymsg/relay/adapters/sseclient"
 )
 
 // Backoff bounds: the first retry waits what the server asked for
@@ -62,10 +63,8 @@ type message struct {
 // follower is one Run's state.
 type follower struct {
 	opts   Options
-	out    io.Writer // messages
-	status io.Writer // connection news
-	cursor string
-	retry  time.Duration
+	out    io.Writer        // messages
+	status io.Writer        // connection news
 	seen   map[string]int64 // channel → last seq printed
 }
 
@@ -77,39 +76,21 @@ func Run(ctx context.Context, opts Options, out, status io.Writer) error {
 	if opts.BaseURL == "" || len(opts.Channels) == 0 || opts.Token == "" {
 		return errors.New("tail: a URL, at least one channel and a token are required")
 	}
-	opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
-	f := &follower{opts: opts, out: out, status: status, cursor: opts.Cursor, seen: make(map[string]int64)}
-	failures := 0
-	for {
-		progressed, err := f.session(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case errors.Is(err, ErrTokenExpired), errors.As(err, new(*refusedError)):
-			return err
-		}
-		if progressed {
-			failures = 0
-		}
-		failures++
-		wait := f.backoff(failures)
-		fmt.Fprintf(status, "tail: %v; reconnecting in %v\n", err, wait)
-		if !sleep(ctx, wait) {
-			return nil
-		}
+	f := &follower{opts: opts, out: out, status: status, seen: make(map[string]int64)}
+	err := sseclient.Follow(ctx, sseclient.Options{
+		URL:         sseclient.StreamURL(opts.BaseURL, opts.Channels),
+		Token:       opts.Token,
+		LastEventID: opts.Cursor,
+		Client:      opts.Client,
+		Backoff:     backoff.Backoff{Min: DefaultRetry, Max: MaxRetry},
+		OnRetry: func(r sseclient.Retry) {
+			fmt.Fprintf(status, "tail: %v; reconnecting in %v\n", r.Err, r.Wait)
+		},
+	}, f.handle)
+	if se, ok := errors.AsType[*sseclient.StatusError](err); ok {
+		return &refusedError{status: se.Status, body: se.Body}
 	}
-}
-
-// backoff is the pause before reconnecting after failures in a row.
-func (f *follower) backoff(failures int) time.Duration {
-	d := f.retry
-	if d <= 0 {
-		d = DefaultRetry
-	}
-	for i := 1; i < failures && d < MaxRetry; i++ {
-		d *= 2
-	}
-	return min(d, MaxRetry)
+	return err
 }
 
 // refusedError is a 4xx answer, which no retry can change (API.md keeps 4xx
@@ -129,68 +110,20 @@ func (e *refusedError) Error() string {
 	return fmt.Sprintf("tail: refused (%d)", e.status)
 }
 
-// session opens the stream once, from the cursor, and reads it until it
-// ends. progressed tells whether the server accepted it (its ready event
-// arrived), so that the backoff starts over.
-func (f *follower) session(ctx context.Context) (progressed bool, err error) {
-	c, err := ssetest.Open(ctx, f.opts.Client, f.opts.BaseURL, f.opts.Channels,
-		ssetest.Options{Token: f.opts.Token, LastEventID: f.cursor})
-	if err != nil {
-		return false, err
-	}
-	defer c.Close()
-	switch code := c.Response.StatusCode; {
-	case code >= 400 && code < 500:
-		body, _ := io.ReadAll(io.LimitReader(c.Response.Body, 4096))
-		return false, &refusedError{status: code, body: string(body)}
-	case code != http.StatusOK:
-		return false, fmt.Errorf("server answered %d", code)
-	}
-	for {
-		ev, err := c.Next()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = errors.New("the server ended the stream")
-			}
-			return progressed, err
-		}
-		if ev.HasRetry {
-			f.retry = ev.Retry
-		}
-		ready, err := f.handle(ev)
-		progressed = progressed || ready
-		if err != nil {
-			return progressed, err
-		}
-	}
-}
-
-// handle prints one block of the stream and reports whether it was the
-// ready event.
-func (f *follower) handle(ev ssetest.Event) (ready bool, err error) {
+// handle prints one event of the stream. Follow resumes from the id of
+// each event it accepts.
+func (f *follower) handle(ev sseclient.Event) error {
 	switch ev.Event {
 	case "ready":
 		fmt.Fprintf(f.status, "tail: following %s (cursor %s)\n", strings.Join(f.opts.Channels, ", "), ev.ID)
-		f.advance(ev)
-		return true, nil
 	case "message":
-		if err := f.message(ev.Data); err != nil {
-			return false, err
-		}
-		f.advance(ev)
+		return f.message(ev.Data)
 	case "channel_removed":
 		fmt.Fprintf(f.status, "tail: no longer a member: %s\n", ev.Data)
-		f.advance(ev)
 	case "token_expired":
-		return false, ErrTokenExpired
+		return sseclient.Stop(ErrTokenExpired)
 	}
-	return false, nil
-}
-
-func (f *follower) advance(ev ssetest.Event) {
-	if ev.HasID {
-		f.cursor = ev.ID
-	}
+	return nil
 }
 
 // message prints a message event's data, unless it was printed already.
@@ -213,16 +146,4 @@ func (f *follower) message(data string) error {
 	}
 	_, err := fmt.Fprintf(f.out, "%s %s #%d %s: %s\n", m.CreatedAt, m.Channel, m.Seq, sender, m.Content)
 	return err
-}
-
-// sleep waits for d or until ctx is done; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
