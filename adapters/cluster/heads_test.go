@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/relaymsg/relay/adapters/cluster"
@@ -114,13 +115,18 @@ func TestHeadsOfWatchedChannels(t *testing.T) {
 
 func TestNoHeadsWithoutStore(t *testing.T) {
 	t.Parallel()
-	b := &bus{}
-	n := newInstance(t, b, cluster.Options{HeadInterval: time.Millisecond})
-	other := newInstance(t, b, cluster.Options{})
-	ch := clustertest.NewChannel()
-	sub := clustertest.SubscribeConfirmed(t, n, ch)
-	time.Sleep(20 * time.Millisecond) // many intervals: any head would be queued by now
-	expectNothingBefore(t, sub, other, clustertest.Message(ch, 1))
+	// In a bubble the twenty intervals pass at once, and deterministically:
+	// every goroutine of the notifier has run by the time Sleep returns.
+	synctest.Test(t, func(t *testing.T) {
+		b := &bus{}
+		n := newInstance(t, b, cluster.Options{HeadInterval: time.Millisecond})
+		other := newInstance(t, b, cluster.Options{})
+		ch := clustertest.NewChannel()
+		sub := clustertest.SubscribeConfirmed(t, n, ch)
+		time.Sleep(20 * time.Millisecond) // twenty intervals: any head would be queued by now
+		synctest.Wait()
+		expectNothingBefore(t, sub, other, clustertest.Message(ch, 1))
+	})
 }
 
 // TestUnconfirmedChannelsResync checks that while the transport is not

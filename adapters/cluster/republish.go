@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/relaymsg/relay/adapters/backoff"
 	"github.com/relaymsg/relay/adapters/wire"
 	"github.com/relaymsg/relay/domain"
 )
@@ -105,9 +106,6 @@ func (r *republisher) signal() {
 // attempt comes RetryInterval after the failure before it: an immediate
 // retry would most likely fail too.
 func (r *republisher) run(ctx context.Context) {
-	pause := time.NewTimer(time.Hour)
-	pause.Stop()
-	defer pause.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -116,11 +114,8 @@ func (r *republisher) run(ctx context.Context) {
 		}
 		total := 0
 		for {
-			pause.Reset(r.retry)
-			select {
-			case <-ctx.Done():
+			if !backoff.Sleep(ctx, r.retry) {
 				return
-			case <-pause.C:
 			}
 			sent, finished := r.drain(ctx)
 			total += sent

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/lib/pq"
 
+	"github.com/relaymsg/relay/adapters/backoff"
 	"github.com/relaymsg/relay/adapters/cluster"
 	"github.com/relaymsg/relay/domain"
 )
@@ -103,7 +103,7 @@ func (t *Transport) takeFresh() []domain.ChannelID {
 // after every reconnect. A LISTEN the server refuses (a hot standby does)
 // is retried, since the server may change (a fail-over).
 func (t *Transport) listenLoop(ctx context.Context, l *pq.Listener) {
-	backoff := t.minReconnect
+	pause := backoff.Backoff{Min: t.minReconnect, Max: t.maxReconnect}
 	for attempt := 0; ; attempt++ {
 		err := l.Listen(t.channel)
 		if err == nil || errors.Is(err, pq.ErrChannelAlreadyOpen) {
@@ -120,10 +120,9 @@ func (t *Transport) listenLoop(ctx context.Context, l *pq.Listener) {
 			t.logger.LogAttrs(ctx, slog.LevelError, "postgres listener: LISTEN refused: retrying",
 				slog.String("pg_channel", t.channel), slog.Any("error", err))
 		}
-		if !sleep(ctx, backoff) {
+		if !pause.Wait(ctx) {
 			return
 		}
-		backoff = min(2*backoff, t.maxReconnect)
 	}
 }
 
@@ -136,16 +135,4 @@ func (t *Transport) markListening(ctx context.Context) {
 		signal(t.resyncAll)
 	}
 	t.logger.LogAttrs(ctx, slog.LevelInfo, "postgres listener: listening", slog.String("pg_channel", t.channel))
-}
-
-// sleep waits for d and reports true, or false if ctx ends first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
 }
