@@ -121,9 +121,17 @@ func queryChannel(q url.Values) (domain.ChannelID, error) {
 
 // queryHistoryPage parses the limit, after and before parameters into
 // numbers; domain.NewHistoryQuery checks them. A limit that is not one
-// integer breaks the same rule as one out of range.
+// integer breaks the same rule as one out of range. The answer names the
+// first parameter at fault, in the order limit, after, before: before a
+// parameter that does not parse, a rule broken by those parsed before it.
 func queryHistoryPage(q url.Values) (domain.HistoryPage, error) {
 	var page domain.HistoryPage
+	fail := func(parseErr error) (domain.HistoryPage, error) {
+		if _, err := domain.NewHistoryQuery(domain.ChannelID{}, page); err != nil {
+			return domain.HistoryPage{}, err
+		}
+		return domain.HistoryPage{}, parseErr
+	}
 	if vs, ok := q["limit"]; ok {
 		n, err := strconv.ParseInt(vs[0], 10, 64)
 		if len(vs) != 1 || err != nil {
@@ -140,11 +148,11 @@ func queryHistoryPage(q url.Values) (domain.HistoryPage, error) {
 			continue
 		}
 		if len(vs) != 1 {
-			return domain.HistoryPage{}, badRequest(codeValidation, p.name+": give it once")
+			return fail(badRequest(codeValidation, p.name+": give it once"))
 		}
 		n, err := strconv.ParseInt(vs[0], 10, 64)
 		if err != nil {
-			return domain.HistoryPage{}, badRequest(codeValidation, p.name+": must be a non-negative integer")
+			return fail(badRequest(codeValidation, p.name+": must be a non-negative integer"))
 		}
 		*p.dst = &n
 	}

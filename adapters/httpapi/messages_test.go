@@ -240,6 +240,10 @@ func TestListMessagesRejectMessages(t *testing.T) {
 		"&after=-1": "after: must be a non-negative integer", "&after=x": "after: must be a non-negative integer",
 		"&before=-2": "before: must be a non-negative integer", "&after=1&after=2": "after: give it once",
 		"&after=1&before=3": "after, before: give at most one",
+		// Two faults: the first parameter's is the answer.
+		"&limit=0&after=x": limit, "&limit=500&before=1&before=2": limit, "&after=-1&before=x": "after: must be a non-negative integer",
+		"&after=x&before=-1": "after: must be a non-negative integer", "&after=-1&before=1": "after: must be a non-negative integer",
+		"&limit=abc&after=-1": limit, "&after=1&before=1&before=2": "before: give it once",
 	} {
 		r := e.do(http.MethodGet, base+query, alice, nil)
 		want := `{"error":{"code":"validation_failed","message":"` + message + `"}}`
