@@ -8,14 +8,12 @@ import (
 	"github.com/relaymsg/relay/ports"
 )
 
-// ListMessagesQuery asks for a page of a conversation's history, anchored
-// as domain.HistoryQuery describes. Limit 0 means domain.DefaultPageSize.
+// ListMessagesQuery asks for a page of a conversation's history.
 type ListMessagesQuery struct {
 	Principal domain.Principal
-	Channel   domain.ChannelID
-	Anchor    domain.PageAnchor
-	Seq       int64
-	Limit     int
+	// History is the page, as domain.NewHistoryQuery validated it: its
+	// rules are checked there, not here.
+	History domain.HistoryQuery
 }
 
 // ListMessages returns a page of history to a member (or a service caller).
@@ -29,24 +27,12 @@ func NewListMessages(convs ports.ConversationRepository, msgs ports.MessageRepos
 	return &ListMessages{convs: convs, msgs: msgs}
 }
 
-// Execute validates the page, authorizes the caller and returns the page,
-// oldest first.
+// Execute authorizes the caller and returns the page, oldest first.
 func (uc *ListMessages) Execute(ctx context.Context, q ListMessagesQuery) ([]domain.Message, error) {
-	if q.Limit == 0 {
-		q.Limit = domain.DefaultPageSize
-	}
-	switch {
-	case q.Limit < 1 || q.Limit > domain.MaxPageSize:
-		return nil, domain.Invalid("limit", "must be an integer from 1 to 200")
-	case q.Seq < 0:
-		return nil, domain.Invalid("seq", "must not be negative")
-	case q.Anchor != domain.PageLatest && q.Anchor != domain.PageAfter && q.Anchor != domain.PageBefore:
-		return nil, domain.Invalid("anchor", "must be latest, after or before")
-	}
-	if err := authorizeRead(ctx, uc.convs, q.Principal, q.Channel); err != nil {
+	if err := authorizeRead(ctx, uc.convs, q.Principal, q.History.Channel); err != nil {
 		return nil, err
 	}
-	page, err := uc.msgs.List(ctx, domain.HistoryQuery{Channel: q.Channel, Anchor: q.Anchor, Seq: q.Seq, Limit: q.Limit})
+	page, err := uc.msgs.List(ctx, q.History)
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}

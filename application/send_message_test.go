@@ -3,8 +3,11 @@ package application_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang/mock/gomock"
 
@@ -13,36 +16,71 @@ import (
 	"github.com/relaymsg/relay/ports"
 )
 
-// asMember and asService are the AppendOptions of a member's message and a
-// service principal's.
-var (
-	asMember  = ports.AppendOptions{}
-	asService = ports.AppendOptions{Service: true}
-)
+// asMember is the AppendOptions of a member's message.
+var asMember = ports.AppendOptions{}
+
+// sendHistory is what dmAB holds before each TestSendMessage case: 16
+// messages of u_bob, after 2 member removals, so the next message is seq 17.
+func sendHistory() []domain.Message {
+	out := make([]domain.Message, 16)
+	for i := range out {
+		out[i] = domain.Message{ID: fmt.Sprintf("msg_old_%d", i+1), Channel: dmAB, Seq: int64(i + 1),
+			SenderID: "u_bob", Content: "earlier", CreatedAt: fixedNow.Add(-time.Hour)}
+	}
+	return out
+}
 
 func TestSendMessage(t *testing.T) {
 	t.Parallel()
 	cmd := application.SendMessageCommand{Principal: alice, Channel: dmAB, Content: "  hi  ", PersonaID: "p_42"}
 	retry := cmd
 	retry.ClientMessageID = "c-1"
-	// toStore is what Append must receive: trimmed, with id and time set.
-	toStore := domain.Message{ID: "msg_1", Channel: dmAB, SenderID: "u_alice", PersonaID: "p_42",
+	// stored is what the store must hold: trimmed, with id, time and the
+	// channel's next seq.
+	stored := domain.Message{ID: "msg_1", Channel: dmAB, Seq: 17, SenderID: "u_alice", PersonaID: "p_42",
 		Content: "hi", CreatedAt: fixedNow}
-	stored := toStore
-	stored.Seq = 17
 	storedRetry := stored
 	storedRetry.ClientMessageID = "c-1"
-	toStoreRetry := toStore
-	toStoreRetry.ClientMessageID = "c-1"
+	// earlier is the message an earlier request with retry's key stored.
 	earlier := storedRetry
 	earlier.ID, earlier.Seq, earlier.CreatedAt = "msg_0", 9, fixedNow.Add(-1)
+	withEarlier := func(change func(m *domain.Message)) func(*memStore, *memNotifier) {
+		return func(s *memStore, _ *memNotifier) {
+			m := earlier
+			change(&m)
+			s.put(m)
+		}
+	}
+	same := func(*domain.Message) {}
+	// concurrently makes a concurrent request store m between the use
+	// case's look-up and its append.
+	concurrently := func(m domain.Message) func(*memStore, *memNotifier) {
+		return func(s *memStore, _ *memNotifier) {
+			s.beforeAppend = func(s *memStore) { s.beforeAppend = nil; s.put(m) }
+		}
+	}
+	otherContent := earlier
+	otherContent.Content = "something else"
+	fromService := domain.Message{ID: "msg_1", Channel: dmAB, Seq: 17, SenderID: "svc_bot", Content: "hi", CreatedAt: fixedNow}
+
+	// event is the event of m's commit after the history's 2 removals.
+	event := func(m domain.Message) *domain.Event {
+		ev := domain.CommittedMessageEvent(m, 2)
+		return &ev
+	}
 
 	tests := []struct {
-		name        string
-		cmd         application.SendMessageCommand
-		setup       func(f *fixture)
-		want        application.SendMessageResult
-		wantErr     error
+		name  string
+		cmd   application.SendMessageCommand
+		setup func(s *memStore, n *memNotifier)
+		want  application.SendMessageResult
+		// wantErr is the error Execute returns; then nothing is published.
+		wantErr error
+		// wantAdded is what the store holds after the history: the
+		// message sent, or one stored by an earlier or concurrent request.
+		wantAdded []domain.Message
+		// wantEvent is the event published, nil for none.
+		wantEvent   *domain.Event
 		wantWarning bool
 	}{
 		{name: "empty content", cmd: application.SendMessageCommand{Principal: alice, Channel: dmAB, Content: " \n "},
@@ -54,205 +92,107 @@ func TestSendMessage(t *testing.T) {
 			wantErr: domain.ErrInvalid},
 		{name: "admin with invalid content", cmd: application.SendMessageCommand{Principal: service, Channel: dmAB},
 			wantErr: domain.ErrInvalid},
+		{name: "non-member", cmd: application.SendMessageCommand{Principal: domain.Principal{UserID: "u_carol"}, Channel: dmAB, Content: "hi"},
+			wantErr: domain.ErrNotFound},
+		{name: "membership check fails", cmd: cmd,
+			setup:   func(s *memStore, _ *memNotifier) { s.isMemberErr = domain.ErrUnavailable },
+			wantErr: domain.ErrUnavailable},
 		{
-			name: "non-member",
-			cmd:  cmd,
-			setup: func(f *fixture) {
-				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(false, nil)
-			},
-			wantErr: domain.ErrNotFound,
-		},
-		{
-			name: "membership check fails",
-			cmd:  cmd,
-			setup: func(f *fixture) {
-				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(false, domain.ErrUnavailable)
-			},
-			wantErr: domain.ErrUnavailable,
-		},
-		{
-			name: "member, new message",
-			cmd:  cmd,
-			setup: func(f *fixture) {
-				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				gomock.InOrder(
-					f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(stored, int64(2), nil),
-					// The event carries the removals the append saw.
-					f.notifier.EXPECT().Publish(liveContext(), domain.CommittedMessageEvent(stored, 2)).Return(nil),
-				)
-			},
-			want: application.SendMessageResult{Message: stored, Created: true},
+			// Stored trimmed, with id, time and the next seq; the event
+			// carries the removals the append saw.
+			name: "member, new message", cmd: cmd,
+			want:      application.SendMessageResult{Message: stored, Created: true},
+			wantAdded: []domain.Message{stored}, wantEvent: event(stored),
 		},
 		{
 			// The store checks again under the conversation's lock: a
 			// removal committed after the fast path refuses the message.
-			name: "removed between the check and the append",
-			cmd:  cmd,
-			setup: func(f *fixture) {
-				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(domain.Message{}, int64(0), domain.ErrNotFound)
+			name: "removed between the check and the append", cmd: cmd,
+			setup: func(s *memStore, _ *memNotifier) {
+				s.beforeAppend = func(s *memStore) { s.remove(dmAB, "u_alice") }
 			},
 			wantErr: domain.ErrNotFound,
 		},
 		{
-			name: "admin skips membership",
-			cmd:  application.SendMessageCommand{Principal: service, Channel: dmAB, Content: "hi"},
-			setup: func(f *fixture) {
-				m := domain.Message{ID: "msg_1", Channel: dmAB, SenderID: "svc_bot", Content: "hi", CreatedAt: fixedNow}
-				s := m
-				s.Seq = 3
-				gomock.InOrder(
-					f.msgs.EXPECT().Append(gomock.Any(), m, asService).Return(s, int64(0), nil),
-					f.notifier.EXPECT().Publish(gomock.Any(), domain.CommittedMessageEvent(s, 0)).Return(nil),
-				)
-			},
-			want: application.SendMessageResult{Message: domain.Message{ID: "msg_1", Channel: dmAB, Seq: 3,
-				SenderID: "svc_bot", Content: "hi", CreatedAt: fixedNow}, Created: true},
+			name: "admin skips membership", cmd: application.SendMessageCommand{Principal: service, Channel: dmAB, Content: "hi"},
+			want:      application.SendMessageResult{Message: fromService, Created: true},
+			wantAdded: []domain.Message{fromService}, wantEvent: event(fromService),
 		},
 		{
-			name: "admin into a missing conversation",
-			cmd:  application.SendMessageCommand{Principal: service, Channel: dmAB, Content: "hi"},
-			setup: func(f *fixture) {
-				f.msgs.EXPECT().Append(gomock.Any(), gomock.Any(), asService).Return(domain.Message{}, int64(0), domain.ErrNotFound)
-			},
+			name:    "admin into a missing conversation",
+			cmd:     application.SendMessageCommand{Principal: service, Channel: groupTeam, Content: "hi"},
 			wantErr: domain.ErrNotFound,
 		},
 		{
-			name: "first use of a client message id",
-			cmd:  retry,
-			setup: func(f *fixture) {
-				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				gomock.InOrder(
-					f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(domain.Message{}, domain.ErrNotFound),
-					f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry, asMember).Return(storedRetry, int64(0), nil),
-					f.notifier.EXPECT().Publish(gomock.Any(), domain.CommittedMessageEvent(storedRetry, 0)).Return(nil),
-				)
-			},
-			want: application.SendMessageResult{Message: storedRetry, Created: true},
+			name: "first use of a client message id", cmd: retry,
+			want:      application.SendMessageResult{Message: storedRetry, Created: true},
+			wantAdded: []domain.Message{storedRetry}, wantEvent: event(storedRetry),
 		},
 		{
-			name: "retry returns the original",
-			cmd:  retry,
-			setup: func(f *fixture) {
-				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(earlier, nil)
-			},
-			want: application.SendMessageResult{Message: earlier, Created: false},
+			name: "retry returns the original", cmd: retry, setup: withEarlier(same),
+			want:      application.SendMessageResult{Message: earlier, Created: false},
+			wantAdded: []domain.Message{earlier},
 		},
 		{
-			name: "same key, different content",
-			cmd:  retry,
-			setup: func(f *fixture) {
-				other := earlier
-				other.Content = "something else"
-				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(other, nil)
-			},
-			wantErr: domain.ErrConflict,
+			name: "same key, different content", cmd: retry,
+			setup:     withEarlier(func(m *domain.Message) { m.Content = "something else" }),
+			wantErr:   domain.ErrConflict,
+			wantAdded: []domain.Message{otherContent},
 		},
 		{
-			name: "same key, different channel",
-			cmd:  retry,
-			setup: func(f *fixture) {
-				other := earlier
-				other.Channel = groupTeam
-				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(other, nil)
-			},
-			wantErr: domain.ErrConflict,
+			name: "same key, different channel", cmd: retry,
+			setup:     withEarlier(func(m *domain.Message) { m.Channel = groupTeam }),
+			wantErr:   domain.ErrConflict,
+			wantAdded: []domain.Message{func() domain.Message { m := earlier; m.Channel = groupTeam; return m }()},
 		},
 		{
-			name: "same key, different persona",
-			cmd:  retry,
-			setup: func(f *fixture) {
-				other := earlier
-				other.PersonaID = ""
-				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(other, nil)
-			},
-			wantErr: domain.ErrConflict,
+			name: "same key, different persona", cmd: retry,
+			setup:     withEarlier(func(m *domain.Message) { m.PersonaID = "" }),
+			wantErr:   domain.ErrConflict,
+			wantAdded: []domain.Message{func() domain.Message { m := earlier; m.PersonaID = ""; return m }()},
 		},
 		{
-			name: "idempotency lookup fails",
-			cmd:  retry,
-			setup: func(f *fixture) {
-				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(domain.Message{}, domain.ErrUnavailable)
-			},
+			name: "idempotency lookup fails", cmd: retry,
+			setup:   func(s *memStore, _ *memNotifier) { s.findErr = domain.ErrUnavailable },
 			wantErr: domain.ErrUnavailable,
 		},
 		{
-			name: "concurrent retry wins the race",
-			cmd:  retry,
-			setup: func(f *fixture) {
-				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				gomock.InOrder(
-					f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(domain.Message{}, domain.ErrNotFound),
-					f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry, asMember).Return(domain.Message{}, int64(0), domain.ErrConflict),
-					f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(earlier, nil),
-				)
-			},
-			want: application.SendMessageResult{Message: earlier, Created: false},
+			name: "concurrent retry wins the race", cmd: retry, setup: concurrently(earlier),
+			want:      application.SendMessageResult{Message: earlier, Created: false},
+			wantAdded: []domain.Message{earlier},
 		},
 		{
-			name: "concurrent request with the same key and other content wins the race",
-			cmd:  retry,
-			setup: func(f *fixture) {
-				other := earlier
-				other.Content = "something else"
-				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				gomock.InOrder(
-					f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(domain.Message{}, domain.ErrNotFound),
-					f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry, asMember).Return(domain.Message{}, int64(0), domain.ErrConflict),
-					f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(other, nil),
-				)
-			},
+			name: "concurrent request with the same key and other content wins the race", cmd: retry,
+			setup:     concurrently(otherContent),
+			wantErr:   domain.ErrConflict,
+			wantAdded: []domain.Message{otherContent},
+		},
+		{
+			// The append says the key is taken, yet the look-up finds no
+			// message under it: a conflict all the same.
+			name: "conflict without a winner to find", cmd: retry,
+			setup:   func(s *memStore, _ *memNotifier) { s.appendErr = domain.ErrConflict },
 			wantErr: domain.ErrConflict,
 		},
 		{
-			name: "conflict without a winner to find",
-			cmd:  retry,
-			setup: func(f *fixture) {
-				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				f.msgs.EXPECT().FindByClientID(gomock.Any(), domain.UserID("u_alice"), "c-1").Return(domain.Message{}, domain.ErrNotFound).Times(2)
-				f.msgs.EXPECT().Append(gomock.Any(), toStoreRetry, asMember).Return(domain.Message{}, int64(0), domain.ErrConflict)
-			},
-			wantErr: domain.ErrConflict,
-		},
-		{
-			name: "append fails",
-			cmd:  cmd,
-			setup: func(f *fixture) {
-				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(domain.Message{}, int64(0), domain.ErrUnavailable)
-			},
+			name: "append fails", cmd: cmd,
+			setup:   func(s *memStore, _ *memNotifier) { s.appendErr = domain.ErrUnavailable },
 			wantErr: domain.ErrUnavailable,
 		},
 		{
-			name: "publish fails",
-			cmd:  cmd,
-			setup: func(f *fixture) {
-				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				gomock.InOrder(
-					f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(stored, int64(0), nil),
-					f.notifier.EXPECT().Publish(gomock.Any(), domain.CommittedMessageEvent(stored, 0)).Return(errors.New("boom")),
-				)
-			},
-			want:        application.SendMessageResult{Message: stored, Created: true},
-			wantWarning: true,
+			// The message is committed: a failed publish does not fail the
+			// command, and is logged.
+			name: "publish fails", cmd: cmd,
+			setup:     func(_ *memStore, n *memNotifier) { n.err = errors.New("boom") },
+			want:      application.SendMessageResult{Message: stored, Created: true},
+			wantAdded: []domain.Message{stored}, wantWarning: true,
 		},
 		{
 			// An unavailable notifier logs its outage itself: no line per message.
-			name: "publish fails, notifier unavailable",
-			cmd:  cmd,
-			setup: func(f *fixture) {
-				f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
-				gomock.InOrder(
-					f.msgs.EXPECT().Append(gomock.Any(), toStore, asMember).Return(stored, int64(0), nil),
-					f.notifier.EXPECT().Publish(gomock.Any(), domain.CommittedMessageEvent(stored, 0)).Return(domain.ErrUnavailable),
-				)
-			},
-			want: application.SendMessageResult{Message: stored, Created: true},
+			name: "publish fails, notifier unavailable", cmd: cmd,
+			setup:     func(_ *memStore, n *memNotifier) { n.err = domain.ErrUnavailable },
+			want:      application.SendMessageResult{Message: stored, Created: true},
+			wantAdded: []domain.Message{stored},
 		},
 	}
 	for _, tt := range tests {
@@ -260,14 +200,33 @@ func TestSendMessage(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
 			f.fixedClockAndIDs()
-			if tt.setup != nil {
-				tt.setup(f)
+			store := newMemStore().conversation(dmAB, "u_alice", "u_bob")
+			history := sendHistory()
+			for _, m := range history {
+				store.put(m)
 			}
-			uc := application.NewSendMessage(f.convs, f.msgs, f.notifier, f.ids, f.clock, f.logger)
+			store.removals[dmAB] = 2
+			notifier := &memNotifier{}
+			if tt.setup != nil {
+				tt.setup(store, notifier)
+			}
+			uc := application.NewSendMessage(store, store, notifier, f.ids, f.clock, f.logger)
 			got, err := uc.Execute(t.Context(), tt.cmd)
 			checkErr(t, err, tt.wantErr)
 			if got != tt.want {
 				t.Fatalf("result = %+v, want %+v", got, tt.want)
+			}
+			if added := store.stored()[len(history):]; !reflect.DeepEqual(added, tt.wantAdded) && len(added)+len(tt.wantAdded) > 0 {
+				t.Fatalf("the store holds %+v after the history; want %+v", added, tt.wantAdded)
+			}
+			events, tries := notifier.published()
+			switch {
+			case tt.wantEvent != nil && (len(events) != 1 || !reflect.DeepEqual(events[0], *tt.wantEvent)):
+				t.Fatalf("published %+v; want %+v", events, *tt.wantEvent)
+			case tt.wantEvent == nil && len(events) > 0:
+				t.Fatalf("published %+v; want nothing", events)
+			case tt.want.Created && tries != 1:
+				t.Fatalf("%d publishes of a committed message; want 1", tries)
 			}
 			if logged := strings.Contains(f.logs.String(), `"message_id":"msg_1"`); logged != tt.wantWarning {
 				t.Fatalf("publish warning logged = %v, want %v; log: %s", logged, tt.wantWarning, f.logs)

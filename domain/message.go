@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -110,11 +111,61 @@ const (
 // HistoryQuery selects a page of a channel's history. Pages are always
 // returned oldest first. The anchor is explicit because seq 0 is a real
 // position ("after 0" is the first page), not an absent one.
+//
+// A HistoryQuery is valid as NewHistoryQuery or HistoryAfter makes it: a
+// known anchor, a non-negative seq and a limit of at least 1. Those are
+// the one place its rules are checked; the use cases and stores trust it.
 type HistoryQuery struct {
 	Channel ChannelID
 	Anchor  PageAnchor
 	Seq     int64 // the anchor's seq, for PageAfter and PageBefore
 	Limit   int
+}
+
+// HistoryPage is a page of history as a client asks for it, each field
+// nil when the client left it out.
+type HistoryPage struct {
+	Limit  *int64 // DefaultPageSize when nil, else 1 to MaxPageSize
+	After  *int64 // the page after this seq (0: the first page)
+	Before *int64 // the page before this seq; at most one of After and Before
+}
+
+// NewHistoryQuery validates page and returns the query of channel's
+// history it asks for: the latest messages when it names no anchor. A
+// broken rule is a ValidationError naming the parameter, in the order
+// limit, after, before.
+func NewHistoryQuery(channel ChannelID, page HistoryPage) (HistoryQuery, error) {
+	q := HistoryQuery{Channel: channel, Anchor: PageLatest, Limit: DefaultPageSize}
+	if page.Limit != nil {
+		if *page.Limit < 1 || *page.Limit > MaxPageSize {
+			return HistoryQuery{}, InvalidHistoryLimit()
+		}
+		q.Limit = int(*page.Limit)
+	}
+	for _, p := range []struct {
+		name string
+		seq  *int64
+	}{{"after", page.After}, {"before", page.Before}} {
+		if p.seq != nil && *p.seq < 0 {
+			return HistoryQuery{}, Invalid(p.name, "must be a non-negative integer")
+		}
+	}
+	switch {
+	case page.After != nil && page.Before != nil:
+		return HistoryQuery{}, Invalid("after, before", "give at most one")
+	case page.After != nil:
+		q.Anchor, q.Seq = PageAfter, *page.After
+	case page.Before != nil:
+		q.Anchor, q.Seq = PageBefore, *page.Before
+	}
+	return q, nil
+}
+
+// InvalidHistoryLimit is the ValidationError of a page limit that is not
+// an integer from 1 to MaxPageSize, whether out of range or not a number
+// at all.
+func InvalidHistoryLimit() error {
+	return Invalid("limit", fmt.Sprintf("must be an integer from 1 to %d", MaxPageSize))
 }
 
 // HistoryAfter selects the first limit messages of channel after seq.

@@ -67,6 +67,8 @@ type MessageRepository interface {
 	// message id, or domain.ErrNotFound.
 	FindByClientID(ctx context.Context, sender domain.UserID, clientMessageID string) (domain.Message, error)
 	// List returns a page of history, oldest first (see domain.HistoryQuery).
+	// q is valid (domain.NewHistoryQuery, domain.HistoryAfter): a store
+	// does not check it again.
 	List(ctx context.Context, q domain.HistoryQuery) ([]domain.Message, error)
 }
 

@@ -2,6 +2,8 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -146,28 +148,60 @@ func eval[T any](p *page, expr string) T {
 	return v
 }
 
-// waitUntil polls the expression expr in p's tab until it gives want, and
+// waitUntil waits until the expression expr in p's tab gives want, and
 // fails t with the last value if it does not within waitTimeout.
 func waitUntil[T comparable](p *page, what, expr string, want T) {
 	p.t.Helper()
 	waitValue(p, what, expr, func(v T) bool { return v == want })
 }
 
-// waitValue polls expr until ok accepts its value and returns that value.
+// waitValue waits until ok accepts the value of expr and returns that
+// value. It does not poll: the page itself answers with expr's value as
+// soon as a change of the document changes it (every expression waited on
+// reads the document), and ok judges each value in turn.
 func waitValue[T any](p *page, what, expr string, ok func(T) bool) T {
 	p.t.Helper()
-	deadline := time.Now().Add(waitTimeout)
+	ctx, cancel := context.WithTimeout(p.ctx, waitTimeout)
+	defer cancel()
+	var v T
+	last := "" // no JSON text: the first evaluation answers at once
 	for {
-		v := eval[T](p, expr)
+		quoted, _ := json.Marshal(last) // a JavaScript string literal
+		next, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(awaitChangeJS, expr, quoted),
+			chromedp.EvalAwaitPromise))
+		if ctx.Err() != nil {
+			p.t.Fatalf("%s: waited %s for %s; last value %+v", p.name, waitTimeout, what, v)
+		}
+		if err != nil {
+			p.t.Fatalf("%s: evaluate %s: %v", p.name, expr, err)
+		}
+		if err := json.Unmarshal([]byte(next), &v); err != nil {
+			p.t.Fatalf("%s: decode the value of %s, %s: %v", p.name, expr, next, err)
+		}
 		if ok(v) {
 			return v
 		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("%s: waited %s for %s; last value %v", p.name, waitTimeout, what, v)
-		}
-		time.Sleep(20 * time.Millisecond)
+		last = next
 	}
 }
+
+// awaitChangeJS is a promise of the JSON text of an expression (the first
+// %s) once it differs from the JSON text given (the second, quoted): at
+// once if it does, else at the first mutation of the document that
+// changes it.
+const awaitChangeJS = `(() => {
+	const read = () => JSON.stringify(%s);
+	const last = %s;
+	return new Promise(resolve => {
+		const now = read();
+		if (now !== last) { resolve(now); return; }
+		const watch = new MutationObserver(() => {
+			const v = read();
+			if (v !== last) { watch.disconnect(); resolve(v); }
+		});
+		watch.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+	});
+})()`
 
 // connStateJS reads the page's stream state: idle, connecting, live,
 // reconnecting or closed.

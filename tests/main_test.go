@@ -3,6 +3,11 @@
 // when it must signal or restart it) on a fresh PostgreSQL database (or,
 // in sqlite_test.go, a fresh SQLite file) and speaks to it over real HTTP
 // only.
+//
+// Under -short only the tests that need no server run: those on SQLite,
+// in-process. A test that needs PostgreSQL (pgtest.SkipIfShort), Redis, a
+// browser or the built binary is skipped there; without -short it fails,
+// never skips, when what it needs is missing.
 package tests
 
 import (

@@ -4,12 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/relaymsg/relay/adapters/postgres/pgtest"
 )
 
 // errRemoved ends a sender's loop: its post was refused as not_found, which
@@ -34,10 +31,7 @@ func TestRemovedMemberCannotPost(t *testing.T) {
 	t.Parallel()
 	stores := map[string]func(t *testing.T) *testApp{
 		"postgres": func(t *testing.T) *testApp { return startApp(t) },
-		"sqlite": func(t *testing.T) *testApp {
-			pgtest.SkipIfShort(t)
-			return startAppOn(t, "sqlite:"+filepath.Join(t.TempDir(), "relay.db"), nil)
-		},
+		"sqlite":   startSQLiteApp,
 	}
 	for name, start := range stores {
 		t.Run(name, func(t *testing.T) {

@@ -7,15 +7,14 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/relaymsg/relay/adapters/postgres/pgtest"
 )
 
-// startSQLiteApp starts the service on a fresh SQLite file in t's
-// temporary directory, as DATABASE_URL=sqlite:PATH selects.
+// startSQLiteApp starts the service in-process on a fresh SQLite file in
+// t's temporary directory, as DATABASE_URL=sqlite:PATH selects. It needs
+// no server, so its tests run under -short too; those that run the built
+// binary are skipped there by relayBinary all the same.
 func startSQLiteApp(t *testing.T) *testApp {
 	t.Helper()
-	pgtest.SkipIfShort(t) // a black-box test, though it needs no PostgreSQL
 	return startAppOn(t, "sqlite:"+filepath.Join(t.TempDir(), "relay.db"), nil)
 }
 

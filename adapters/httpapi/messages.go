@@ -81,36 +81,22 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := queryLimit(q, domain.DefaultPageSize, domain.MaxPageSize)
+	page, err := queryHistoryPage(q)
 	if err != nil {
 		return err
 	}
-	after, err := queryInt(q, "after", 0)
+	history, err := domain.NewHistoryQuery(channel, page)
 	if err != nil {
 		return err
 	}
-	before, err := queryInt(q, "before", 0)
-	if err != nil {
-		return err
-	}
-	if q.Has("after") && q.Has("before") {
-		return badRequest(codeValidation, "after, before: give at most one")
-	}
-	anchor, seq := domain.PageLatest, int64(0)
-	switch {
-	case q.Has("after"):
-		anchor, seq = domain.PageAfter, after
-	case q.Has("before"):
-		anchor, seq = domain.PageBefore, before
-	}
-	page, err := h.uc.ListMessages.Execute(r.Context(), application.ListMessagesQuery{
-		Principal: principalOf(r), Channel: channel, Anchor: anchor, Seq: seq, Limit: limit,
+	msgs, err := h.uc.ListMessages.Execute(r.Context(), application.ListMessagesQuery{
+		Principal: principalOf(r), History: history,
 	})
 	if err != nil {
 		return err
 	}
-	out := make([]messageJSON, len(page))
-	for i, m := range page {
+	out := make([]messageJSON, len(msgs))
+	for i, m := range msgs {
 		out[i] = toMessageJSON(m)
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -131,6 +117,46 @@ func queryChannel(q url.Values) (domain.ChannelID, error) {
 		}
 	}
 	return bodyChannel(dmID, groupID)
+}
+
+// queryHistoryPage parses the limit, after and before parameters into
+// numbers; domain.NewHistoryQuery checks them. A limit that is not one
+// integer breaks the same rule as one out of range. The answer names the
+// first parameter at fault, in the order limit, after, before: before a
+// parameter that does not parse, a rule broken by those parsed before it.
+func queryHistoryPage(q url.Values) (domain.HistoryPage, error) {
+	var page domain.HistoryPage
+	fail := func(parseErr error) (domain.HistoryPage, error) {
+		if _, err := domain.NewHistoryQuery(domain.ChannelID{}, page); err != nil {
+			return domain.HistoryPage{}, err
+		}
+		return domain.HistoryPage{}, parseErr
+	}
+	if vs, ok := q["limit"]; ok {
+		n, err := strconv.ParseInt(vs[0], 10, 64)
+		if len(vs) != 1 || err != nil {
+			return domain.HistoryPage{}, domain.InvalidHistoryLimit()
+		}
+		page.Limit = &n
+	}
+	for _, p := range []struct {
+		name string
+		dst  **int64
+	}{{"after", &page.After}, {"before", &page.Before}} {
+		vs, ok := q[p.name]
+		if !ok {
+			continue
+		}
+		if len(vs) != 1 {
+			return fail(badRequest(codeValidation, p.name+": give it once"))
+		}
+		n, err := strconv.ParseInt(vs[0], 10, 64)
+		if err != nil {
+			return fail(badRequest(codeValidation, p.name+": must be a non-negative integer"))
+		}
+		*p.dst = &n
+	}
+	return page, nil
 }
 
 // queryLimit parses the page size parameter limit: def when absent, and

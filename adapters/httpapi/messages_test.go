@@ -224,3 +224,31 @@ func TestListMessagesRejects(t *testing.T) {
 		e.do(http.MethodGet, base+"&limit="+limit, alice, nil).expect(t, http.StatusOK, "")
 	}
 }
+
+// TestListMessagesRejectMessages pins the body of each refusal of a page:
+// the rules moved to domain.NewHistoryQuery, the answers stayed.
+func TestListMessagesRejectMessages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.seedDM("u_alice", "u_bob")
+	alice := e.token("u_alice")
+	base := "/api/messages?directMessageId=dm_u_alice_u_bob"
+	limit := "limit: must be an integer from 1 to 200"
+	for query, message := range map[string]string{
+		"&limit=0": limit, "&limit=201": limit, "&limit=-1": limit, "&limit=ten": limit, "&limit=": limit,
+		"&limit=1&limit=2": limit, "&limit=0&after=-1": limit,
+		"&after=-1": "after: must be a non-negative integer", "&after=x": "after: must be a non-negative integer",
+		"&before=-2": "before: must be a non-negative integer", "&after=1&after=2": "after: give it once",
+		"&after=1&before=3": "after, before: give at most one",
+		// Two faults: the first parameter's is the answer.
+		"&limit=0&after=x": limit, "&limit=500&before=1&before=2": limit, "&after=-1&before=x": "after: must be a non-negative integer",
+		"&after=x&before=-1": "after: must be a non-negative integer", "&after=-1&before=1": "after: must be a non-negative integer",
+		"&limit=abc&after=-1": limit, "&after=1&before=1&before=2": "before: give it once",
+	} {
+		r := e.do(http.MethodGet, base+query, alice, nil)
+		want := `{"error":{"code":"validation_failed","message":"` + message + `"}}`
+		if r.status != http.StatusBadRequest || strings.TrimSpace(string(r.body)) != want {
+			t.Errorf("GET …%s = %d %s; want 400 %s", query, r.status, r.body, want)
+		}
+	}
+}

@@ -14,12 +14,16 @@ import (
 	"github.com/relaymsg/relay/adapters/sqlstore"
 )
 
+// DefaultMaxOpenConns is PoolConfig's MaxOpenConns when it is zero.
+const DefaultMaxOpenConns = 20
+
 // PoolConfig sizes the connection pool. A zero field takes its default, so
 // PoolConfig{} is a sensible configuration.
 type PoolConfig struct {
-	// MaxOpenConns bounds the connections to PostgreSQL (default 20). Every
-	// instance of the service holds up to this many, so instances times
-	// MaxOpenConns must stay below the server's max_connections.
+	// MaxOpenConns bounds the connections to PostgreSQL
+	// (DefaultMaxOpenConns). Every instance of the service holds up to this
+	// many, so instances times MaxOpenConns must stay below the server's
+	// max_connections.
 	MaxOpenConns int
 	// MaxIdleConns bounds the idle connections kept (default MaxOpenConns,
 	// so a burst does not pay for reconnecting).
@@ -39,7 +43,7 @@ type PoolConfig struct {
 
 func (c PoolConfig) withDefaults() PoolConfig {
 	if c.MaxOpenConns <= 0 {
-		c.MaxOpenConns = 20
+		c.MaxOpenConns = DefaultMaxOpenConns
 	}
 	if c.MaxIdleConns <= 0 || c.MaxIdleConns > c.MaxOpenConns {
 		c.MaxIdleConns = c.MaxOpenConns

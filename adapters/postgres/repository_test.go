@@ -50,9 +50,9 @@ func TestAppendStoresUTCMicroseconds(t *testing.T) {
 	if stored.CreatedAt != want {
 		t.Fatalf("Append returned CreatedAt %v; want %v", stored.CreatedAt, want)
 	}
-	page, err := msgs.List(ctx, domain.HistoryQuery{Channel: g.Channel()})
+	page, err := msgs.List(ctx, domain.HistoryQuery{Channel: g.Channel(), Limit: domain.DefaultPageSize})
 	if err != nil || len(page) != 1 {
-		t.Fatalf("List = %v, %v; want one message (Limit 0 means the default page)", page, err)
+		t.Fatalf("List = %v, %v; want one message", page, err)
 	}
 	if !page[0].CreatedAt.Equal(want) || page[0].CreatedAt.Location() != time.UTC {
 		t.Fatalf("List returned CreatedAt %v; want %v", page[0].CreatedAt, want)

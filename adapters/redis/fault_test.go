@@ -1,10 +1,15 @@
 package redis_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,17 +233,25 @@ func TestHalfOpenConnection(t *testing.T) {
 	proxy := clustertest.StartProxy(t, hostOf(t, base))
 	p := prefix()
 	a := newNode(t, redis.Options{Prefix: p})
+	pings := countPings(t, proxy.Addr())
 	b := newNode(t, redis.Options{
-		Prefix: p, URL: withHost(t, base, proxy.Addr()),
+		Prefix: p, URL: withHost(t, base, pings.addr()),
 		HealthInterval: 50 * time.Millisecond, PingTimeout: 200 * time.Millisecond,
 	})
 	ch := clustertest.NewChannel()
 	onB := clustertest.SubscribeConfirmed(t, b, ch)
 
-	// Idle for several health intervals, each PING answered: a quiet
-	// connection is not a dead one. (Showing that something does not
-	// happen takes time passing.)
-	time.Sleep(6 * 50 * time.Millisecond)
+	// Idle for several health checks, each PING answered: a quiet
+	// connection is not a dead one. The subscriber sends a PING only once
+	// the one before was answered or reported lost, so seven sent means
+	// six were done with.
+	from := pings.count()
+	eventually(t, "six health checks of the idle connection", func(context.Context) error {
+		if got := pings.count() - from; got < 7 {
+			return fmt.Errorf("%d PINGs sent", got)
+		}
+		return nil
+	})
 	if got := b.logs.Count(lostLog); got != 0 {
 		t.Fatalf("a healthy idle connection was reported lost %d times", got)
 	}
@@ -328,5 +341,68 @@ func TestPublishBoundedWhenStalled(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Publish while stalled still blocked after 5 s (PublishTimeout 200 ms): the context deadline is ignored")
+	}
+}
+
+// pingCounter forwards TCP connections to a target and counts the PING
+// commands the clients send through it.
+type pingCounter struct {
+	ln    net.Listener
+	pings atomic.Int64
+}
+
+// countPings starts a pingCounter in front of target; it stops with t.
+func countPings(t *testing.T, target string) *pingCounter {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &pingCounter{ln: ln}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = client.Close()
+				continue
+			}
+			closeBoth := func() { _ = client.Close(); _ = server.Close() }
+			wg.Go(func() { defer closeBoth(); _, _ = io.Copy(client, server) })
+			wg.Go(func() { defer closeBoth(); c.scan(client, server) })
+		}
+	})
+	return c
+}
+
+func (c *pingCounter) addr() string { return c.ln.Addr().String() }
+func (c *pingCounter) count() int64 { return c.pings.Load() }
+
+// scan copies src to dst, counting the RESP commands PING in it; a command
+// split across reads is counted too.
+func (c *pingCounter) scan(src io.Reader, dst io.Writer) {
+	cmd := []byte("\r\nping\r\n")
+	var tail []byte
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+			seen := bytes.ToLower(append(tail, buf[:n]...))
+			c.pings.Add(int64(bytes.Count(seen, cmd)))
+			// Keep what could begin a command the next read completes,
+			// never a whole one (it is counted).
+			tail = append(tail[:0], seen[max(0, len(seen)-len(cmd)+1):]...)
+		}
+		if err != nil {
+			return
+		}
 	}
 }

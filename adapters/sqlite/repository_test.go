@@ -64,7 +64,7 @@ func TestAppendManyWriters(t *testing.T) {
 			t.Fatalf("sorted seqs[%d] = %d; want each of 1..%d exactly once", i, seq, writers*each)
 		}
 	}
-	page, err := msgs.List(t.Context(), domain.HistoryQuery{Channel: g.Channel(), Anchor: domain.PageAfter, Seq: writers*each - 3})
+	page, err := msgs.List(t.Context(), domain.HistoryAfter(g.Channel(), writers*each-3, domain.DefaultPageSize))
 	if err != nil || len(page) != 3 || page[2].Seq != writers*each {
 		t.Fatalf("List after %d = %d messages, %v; want the last 3", writers*each-3, len(page), err)
 	}
@@ -96,7 +96,7 @@ func TestTimesAreIntegerMicroseconds(t *testing.T) {
 	if raw.Type != "integer" || raw.Micro != want.UnixMicro() {
 		t.Fatalf("created_at is stored as %s %d; want integer %d", raw.Type, raw.Micro, want.UnixMicro())
 	}
-	page, err := msgs.List(t.Context(), domain.HistoryQuery{Channel: g.Channel()})
+	page, err := msgs.List(t.Context(), domain.HistoryQuery{Channel: g.Channel(), Limit: domain.DefaultPageSize})
 	if err != nil || len(page) != 1 {
 		t.Fatalf("List = %v, %v; want one message", page, err)
 	}

@@ -183,17 +183,11 @@ func (r *MessageRepository) FindByClientID(ctx context.Context, sender domain.Us
 // List returns a page of the channel's history, oldest first, anchored as
 // q.Anchor says (domain.HistoryQuery). Each is a range scan of the
 // (conversation_id, seq) index. A channel that does not exist has no
-// messages; whether the caller may read it is the use case's concern. A
-// Limit of 0 or less means domain.DefaultPageSize; a larger one than
-// domain.MaxPageSize is honoured, since refusing it is the API's business,
-// not the store's. An unknown anchor is domain.ErrInvalid.
+// messages; whether the caller may read it is the use case's concern. q
+// is trusted as domain.NewHistoryQuery or domain.HistoryAfter made it: its
+// limit is taken as given (a replay reads pages larger than
+// domain.MaxPageSize).
 func (r *MessageRepository) List(ctx context.Context, q domain.HistoryQuery) ([]domain.Message, error) {
-	if q.Anchor != domain.PageLatest && q.Anchor != domain.PageAfter && q.Anchor != domain.PageBefore {
-		return nil, domain.Invalid("anchor", "must be latest, after or before")
-	}
-	if q.Limit <= 0 {
-		q.Limit = domain.DefaultPageSize
-	}
 	query, args, desc := HistoryQuery(q)
 	var rows []messageRow
 	if err := r.db.SelectContext(ctx, &rows, r.db.Rebind(query), args...); err != nil {

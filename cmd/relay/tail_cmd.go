@@ -45,7 +45,7 @@ func tailCmd(args []string, getenv func(string) string, stdout, stderr io.Writer
 	if defaultURL == "" {
 		addr := getenv("ADDR")
 		if addr == "" {
-			addr = ":8080"
+			addr = app.DefaultAddr
 		}
 		defaultURL = app.URL(app.Config{Addr: addr})
 	}

@@ -13,7 +13,10 @@ import (
 
 	"github.com/relaymsg/relay/adapters/cluster"
 	"github.com/relaymsg/relay/adapters/httpapi"
+	"github.com/relaymsg/relay/adapters/memory"
 	"github.com/relaymsg/relay/adapters/postgres"
+	"github.com/relaymsg/relay/adapters/redis"
+	"github.com/relaymsg/relay/application"
 	"github.com/relaymsg/relay/domain"
 )
 
@@ -54,6 +57,20 @@ type Config struct {
 	Limits httpapi.Limits
 }
 
+// Defaults of the settings that belong to the service as a whole rather
+// than to one adapter; the others are the adapters' and use cases' own
+// (httpapi.DefaultRetryInterval, memory.DefaultQueueSize, …).
+const (
+	// DefaultAddr is the listen address when ADDR is unset.
+	DefaultAddr = ":8080"
+	// DefaultRedisClientName is the CLIENT SETNAME of the Redis
+	// connections when REDIS_CLIENT_NAME is unset.
+	DefaultRedisClientName = "relay"
+	// DefaultShutdownTimeout bounds start-up and graceful shutdown when
+	// SHUTDOWN_TIMEOUT is unset.
+	DefaultShutdownTimeout = 15 * time.Second
+)
+
 // MinAuthSecretLength is the shortest AUTH_SECRET accepted: an HS256 key
 // shorter than this is guessable.
 const MinAuthSecretLength = 32
@@ -74,25 +91,25 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	dev := r.boolean("RELAY_DEV")
 	cfg := Config{
 		Dev:             dev,
-		Addr:            r.addr("ADDR", ":8080"),
+		Addr:            r.addr("ADDR", DefaultAddr),
 		RedisURL:        r.redisURL("REDIS_URL"),
-		RedisPrefix:     r.text("REDIS_PREFIX", "relay:"),
-		RedisClientName: r.redisClientName("REDIS_CLIENT_NAME", "relay"),
+		RedisPrefix:     r.text("REDIS_PREFIX", redis.DefaultPrefix),
+		RedisClientName: r.redisClientName("REDIS_CLIENT_NAME", DefaultRedisClientName),
 		HeadInterval:    r.duration("NOTIFIER_HEAD_INTERVAL", cluster.DefaultHeadInterval, 100*time.Millisecond, 10*time.Minute),
 		AuthSecret:      r.secret("AUTH_SECRET", dev),
-		Heartbeat:       r.duration("HEARTBEAT_INTERVAL", 15*time.Second, time.Second, time.Hour),
-		SSERetry:        r.duration("SSE_RETRY", 2*time.Second, 100*time.Millisecond, time.Hour),
-		SSEWriteTimeout: r.duration("SSE_WRITE_TIMEOUT", 10*time.Second, time.Second, time.Hour),
-		MaxBodyBytes:    int64(r.integer("MAX_BODY_BYTES", 256<<10, 16<<10, 64<<20)),
+		Heartbeat:       r.duration("HEARTBEAT_INTERVAL", application.DefaultHeartbeat, time.Second, time.Hour),
+		SSERetry:        r.duration("SSE_RETRY", httpapi.DefaultRetryInterval, 100*time.Millisecond, time.Hour),
+		SSEWriteTimeout: r.duration("SSE_WRITE_TIMEOUT", httpapi.DefaultWriteTimeout, time.Second, time.Hour),
+		MaxBodyBytes:    int64(r.integer("MAX_BODY_BYTES", httpapi.DefaultMaxBodyBytes, 16<<10, 64<<20)),
 		ReadTimeout:     r.duration("REQUEST_READ_TIMEOUT", httpapi.DefaultReadTimeout, time.Second, 10*time.Minute),
 		RequestTimeout:  r.duration("REQUEST_TIMEOUT", httpapi.DefaultRequestTimeout, time.Second, 10*time.Minute),
-		QueueSize:       r.integer("SUBSCRIBER_QUEUE_SIZE", 256, 16, 1<<20),
+		QueueSize:       r.integer("SUBSCRIBER_QUEUE_SIZE", memory.DefaultQueueSize, 16, 1<<20),
 		// A group of one cannot add anybody; far beyond a million, every
 		// member's list and every fan-out of the group is the problem.
 		MaxGroupMembers:  r.integer("MAX_GROUP_MEMBERS", domain.DefaultMaxGroupMembers, 2, 1_000_000),
-		DBMaxOpenConns:   r.integer("DB_MAX_OPEN_CONNS", 20, 2, 10000),
+		DBMaxOpenConns:   r.integer("DB_MAX_OPEN_CONNS", postgres.DefaultMaxOpenConns, 2, 10000),
 		DBConnectTimeout: r.duration("DB_CONNECT_TIMEOUT", postgres.DefaultConnectTimeout, time.Second, 10*time.Minute),
-		ShutdownTimeout:  r.duration("SHUTDOWN_TIMEOUT", 15*time.Second, time.Second, 10*time.Minute),
+		ShutdownTimeout:  r.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout, time.Second, 10*time.Minute),
 		LogLevel:         r.level("LOG_LEVEL"),
 		LogFormat:        r.oneOf("LOG_FORMAT", map[bool]string{false: "json", true: "text"}[dev], "json", "text"),
 	}

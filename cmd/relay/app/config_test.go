@@ -38,7 +38,10 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if cfg.Addr != ":8080" || cfg.Heartbeat != 15*time.Second || cfg.SSERetry != 2*time.Second ||
 		cfg.QueueSize != 256 || cfg.MaxBodyBytes != 256<<10 || cfg.LogLevel != slog.LevelInfo || cfg.LogFormat != "json" ||
 		cfg.RedisClientName != "relay" || cfg.HeadInterval != 5*time.Second || cfg.ReadTimeout != 30*time.Second ||
-		cfg.RequestTimeout != 10*time.Second || cfg.MaxGroupMembers != 5000 {
+		cfg.RequestTimeout != 10*time.Second || cfg.MaxGroupMembers != 5000 ||
+		cfg.SSEWriteTimeout != 10*time.Second || cfg.DBMaxOpenConns != 20 ||
+		cfg.DBConnectTimeout != 5*time.Second || cfg.ShutdownTimeout != 15*time.Second ||
+		cfg.RedisPrefix != "relay:" {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 	wantLimits := httpapi.Limits{
