@@ -3,6 +3,7 @@ package pgnotify_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -82,7 +83,7 @@ func TestListenerKilled(t *testing.T) {
 	}
 	// The reconnect attempts fail for as long as the database refuses
 	// connections, so the failure is there to be seen.
-	eventually(t, "b not ready while its listener is down", failing(b.Ping))
+	clustertest.Await(t, "b not ready while its listener is down", failing(b.Ping))
 	a.send(t, ch, "missed") // b's subscriber learns of it from the resync
 	// b's own message reaches its subscriber through the store: a member
 	// removal NOTIFYed meanwhile is lost to b, and the resync checks
@@ -91,7 +92,7 @@ func TestListenerKilled(t *testing.T) {
 	if ev := clustertest.Next(t, onB); ev.Kind != domain.EventResync || ev.Channel != other {
 		t.Fatalf("b's subscriber got %+v while b's listener is down, want a resync of %s", ev, other)
 	}
-	eventually(t, "b still not ready", failing(b.Ping))
+	clustertest.Await(t, "b still not ready", failing(b.Ping))
 
 	allowConnections(t, db, true)
 	want := map[domain.ChannelID]bool{ch: true, other: true}
@@ -101,8 +102,8 @@ func TestListenerKilled(t *testing.T) {
 	}
 	b.waitReady(t)
 	expectMessage(t, onB, a.send(t, ch, "after"))
-	eventually(t, "outage logged once", logged(b, lostLog, 1))
-	eventually(t, "recovery logged once", logged(b, restoredLog, 1))
+	clustertest.Await(t, "outage logged once", logged(b, lostLog, 1))
+	clustertest.Await(t, "recovery logged once", logged(b, restoredLog, 1))
 }
 
 // TestUnreachableAtStart starts an instance while the database refuses
@@ -120,7 +121,7 @@ func TestUnreachableAtStart(t *testing.T) {
 
 	b := newNode(t, db, dsn, pgnotify.Options{})
 	onB := clustertest.Subscribe(t, b, ch)
-	eventually(t, "first failure logged", logged(b, failedLog, 1))
+	clustertest.Await(t, "first failure logged", logged(b, failedLog, 1))
 	if err := b.Ping(t.Context()); !errors.Is(err, domain.ErrUnavailable) {
 		t.Fatalf("Ping = %v, want ErrUnavailable", err)
 	}
@@ -139,8 +140,8 @@ func TestCloseWhileUnreachable(t *testing.T) {
 	db, _ := pgtest.NewDatabase(t)
 	// Port 1 on loopback: connection refused at once.
 	n := newNode(t, db, "postgres://postgres@127.0.0.1:1/none?sslmode=disable", pgnotify.Options{})
-	eventually(t, "failure logged", logged(n, failedLog, 1))
-	eventually(t, "not ready", failing(n.Ping))
+	clustertest.Await(t, "failure logged", logged(n, failedLog, 1))
+	clustertest.Await(t, "not ready", failing(n.Ping))
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -172,18 +173,24 @@ func TestHalfOpenListener(t *testing.T) {
 	ch := newGroup(t, db)
 	onB := clustertest.SubscribeConfirmed(t, b, ch)
 
-	// Idle for several health intervals, each ping answered: a quiet
-	// connection is not a dead one. (Showing that something does not
-	// happen takes time passing.)
-	time.Sleep(6 * 50 * time.Millisecond)
+	// Idle for several health checks, each ping answered: a quiet
+	// connection is not a dead one. Only b's listener crosses the proxy
+	// and nothing else is sent on it, so each reply is a check done with.
+	from := proxy.Replies()
+	clustertest.Await(t, "six health checks of the idle connection", func(context.Context) error {
+		if got := proxy.Replies() - from; got < 6 {
+			return fmt.Errorf("%d health checks answered", got)
+		}
+		return nil
+	})
 	if got := b.logs.Count(lostLog); got != 0 {
 		t.Fatalf("a healthy idle connection was reported lost %d times", got)
 	}
 
 	proxy.Stall()
 	// Only the health ping can notice: nothing closes.
-	eventually(t, "stalled connection noticed", logged(b, lostLog, 1))
-	eventually(t, "b not ready while stalled", failing(b.Ping))
+	clustertest.Await(t, "stalled connection noticed", logged(b, lostLog, 1))
+	clustertest.Await(t, "b not ready while stalled", failing(b.Ping))
 	a.send(t, ch, "missed")
 
 	proxy.Restore()

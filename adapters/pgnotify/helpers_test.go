@@ -120,13 +120,6 @@ func expectMessage(t *testing.T, sub ports.Subscription, m domain.Message) {
 	}
 }
 
-func eventually(t *testing.T, what string, check func(context.Context) error) {
-	t.Helper()
-	if err := clustertest.Eventually(t.Context(), check); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
 func logged(n node, prefix string, want int) func(context.Context) error {
 	return func(context.Context) error {
 		if got := n.logs.Count(prefix); got != want {

@@ -79,7 +79,7 @@ func TestModuleLifecycle(t *testing.T) {
 		}
 	})
 	other := newNode(t, db, dsn, pgnotify.Options{})
-	eventually(t, "application ready", n.Ping)
+	clustertest.Await(t, "application ready", n.Ping)
 	other.waitReady(t)
 	ch := newGroup(t, db)
 	local := clustertest.SubscribeConfirmed(t, n, ch)

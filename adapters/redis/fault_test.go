@@ -40,13 +40,6 @@ func publish(t *testing.T, n ports.Notifier, ev domain.Event) {
 	}
 }
 
-func eventually(t *testing.T, what string, check func(context.Context) error) {
-	t.Helper()
-	if err := clustertest.Eventually(t.Context(), check); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
 func logged(n node, prefix string, want int) func(context.Context) error {
 	return func(context.Context) error {
 		if got := n.logs.Count(prefix); got != want {
@@ -100,7 +93,7 @@ func TestSubscribesOnlyToWatchedChannels(t *testing.T) {
 	y1.Close()
 	// Changes are applied in order: once y is gone, x1's leaving has been
 	// handled too, and x must still be there for x2.
-	eventually(t, "y unsubscribed", func(ctx context.Context) error {
+	clustertest.Await(t, "y unsubscribed", func(ctx context.Context) error {
 		got, err := redisChannels(ctx, c, p)
 		if err != nil {
 			return err
@@ -114,7 +107,7 @@ func TestSubscribesOnlyToWatchedChannels(t *testing.T) {
 		return nil
 	})
 	x2.Unsubscribe(x)
-	eventually(t, "x unsubscribed", func(ctx context.Context) error {
+	clustertest.Await(t, "x unsubscribed", func(ctx context.Context) error {
 		got, err := redisChannels(ctx, c, p)
 		if err != nil {
 			return err
@@ -135,7 +128,7 @@ func TestSubscribesOnlyToWatchedChannels(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("slow subscriber not cut off")
 	}
-	eventually(t, "z unsubscribed after the cut-off", func(ctx context.Context) error {
+	clustertest.Await(t, "z unsubscribed after the cut-off", func(ctx context.Context) error {
 		got, err := redisChannels(ctx, c, p)
 		if err != nil {
 			return err
@@ -173,8 +166,8 @@ func TestReconnectAfterClientKill(t *testing.T) {
 			delete(want, ev.Channel)
 		}
 		b.waitReady(t)
-		eventually(t, "outage logged once", logged(b, lostLog, round+1))
-		eventually(t, "recovery logged once", logged(b, restoredLog, round+1))
+		clustertest.Await(t, "outage logged once", logged(b, lostLog, round+1))
+		clustertest.Await(t, "recovery logged once", logged(b, restoredLog, round+1))
 		if newID := pubsubClientID(t, c, b.name); newID == id {
 			t.Fatalf("subscriber connection %s still there after CLIENT KILL", id)
 		}
@@ -199,7 +192,7 @@ func TestOutage(t *testing.T) {
 	onB := clustertest.SubscribeConfirmed(t, b, ch)
 
 	proxy.Cut()
-	eventually(t, "b not ready while cut off", failing(b.Ping))
+	clustertest.Await(t, "b not ready while cut off", failing(b.Ping))
 	publish(t, a, clustertest.Message(ch, 1)) // b misses it
 	expectMessage(t, onA, ch, 1)
 	if err := b.Publish(t.Context(), clustertest.Message(ch, 2)); !errors.Is(err, domain.ErrUnavailable) {
@@ -220,8 +213,8 @@ func TestOutage(t *testing.T) {
 	expectMessage(t, onA, ch, 2)
 	publish(t, a, clustertest.Message(ch, 3))
 	expectMessage(t, onB, ch, 3)
-	eventually(t, "outage logged once", logged(b, lostLog, 1))
-	eventually(t, "recovery logged once", logged(b, restoredLog, 1))
+	clustertest.Await(t, "outage logged once", logged(b, lostLog, 1))
+	clustertest.Await(t, "recovery logged once", logged(b, restoredLog, 1))
 }
 
 // TestHalfOpenConnection stalls an instance's connections without closing
@@ -246,7 +239,7 @@ func TestHalfOpenConnection(t *testing.T) {
 	// the one before was answered or reported lost, so seven sent means
 	// six were done with.
 	from := pings.count()
-	eventually(t, "six health checks of the idle connection", func(context.Context) error {
+	clustertest.Await(t, "six health checks of the idle connection", func(context.Context) error {
 		if got := pings.count() - from; got < 7 {
 			return fmt.Errorf("%d PINGs sent", got)
 		}
@@ -259,8 +252,8 @@ func TestHalfOpenConnection(t *testing.T) {
 
 	proxy.Stall()
 	// Only the health check can notice: nothing closes.
-	eventually(t, "stalled connection noticed", logged(b, lostLog, 1))
-	eventually(t, "b not ready while stalled", failing(b.Ping))
+	clustertest.Await(t, "stalled connection noticed", logged(b, lostLog, 1))
+	clustertest.Await(t, "b not ready while stalled", failing(b.Ping))
 
 	proxy.Restore()
 	clustertest.ExpectKind(t, onB, domain.EventResync)
@@ -282,7 +275,7 @@ func TestUnreachableAtStart(t *testing.T) {
 	b := newNode(t, redis.Options{Prefix: p, URL: withHost(t, base, proxy.Addr())})
 	ch := clustertest.NewChannel()
 	onB := clustertest.Subscribe(t, b, ch)
-	eventually(t, "first failure logged", logged(b, failedLog, 1))
+	clustertest.Await(t, "first failure logged", logged(b, failedLog, 1))
 	if err := b.Ping(t.Context()); !errors.Is(err, domain.ErrUnavailable) {
 		t.Fatalf("Ping = %v, want ErrUnavailable", err)
 	}

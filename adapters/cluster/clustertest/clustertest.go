@@ -76,6 +76,15 @@ func NewInstance(t *testing.T, transport cluster.Transport, queueSize int) (*clu
 	return n, w
 }
 
+// Await fails t unless check returns nil within notifiertest.Timeout
+// (see Eventually); what names the awaited condition in the failure.
+func Await(t testing.TB, what string, check func(context.Context) error) {
+	t.Helper()
+	if err := Eventually(t.Context(), check); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
 // Eventually calls check until it returns nil, and returns its last error
 // if it has not by notifiertest.Timeout.
 func Eventually(ctx context.Context, check func(context.Context) error) error {

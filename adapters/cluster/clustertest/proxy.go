@@ -3,6 +3,7 @@ package clustertest
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -20,6 +21,8 @@ type Proxy struct {
 	mode  proxyMode
 	conns map[net.Conn]struct{} // both ends of every forwarded connection
 	wg    sync.WaitGroup
+
+	replies atomic.Int64 // reads from the target forwarded to a client
 }
 
 type proxyMode int
@@ -70,13 +73,19 @@ func (p *Proxy) accept() {
 		}
 		p.conns[client], p.conns[server] = struct{}{}, struct{}{}
 		p.mu.Unlock()
-		p.wg.Go(func() { p.pipe(server, client) })
-		p.wg.Go(func() { p.pipe(client, server) })
+		p.wg.Go(func() { p.pipe(server, client, nil) })
+		p.wg.Go(func() { p.pipe(client, server, &p.replies) })
 	}
 }
 
-// pipe copies from src to dst, dropping what it reads while stalled.
-func (p *Proxy) pipe(dst, src net.Conn) {
+// Replies returns how many reads from the target the proxy has forwarded
+// to its clients so far. On an otherwise idle connection each answer to a
+// health check is one, so a test can wait for checks instead of for time.
+func (p *Proxy) Replies() int64 { return p.replies.Load() }
+
+// pipe copies from src to dst, dropping what it reads while stalled, and
+// counts the forwarded reads in forwarded when it is not nil.
+func (p *Proxy) pipe(dst, src net.Conn, forwarded *atomic.Int64) {
 	defer func() {
 		_ = dst.Close()
 		_ = src.Close()
@@ -95,6 +104,9 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 			if !stalled {
 				if _, werr := dst.Write(buf[:n]); werr != nil {
 					return
+				}
+				if forwarded != nil {
+					forwarded.Add(1)
 				}
 			}
 		}
