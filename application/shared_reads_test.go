@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/relaymsg/relay/domain"
@@ -67,47 +68,42 @@ func lastSeq(page []domain.Message) int64 {
 
 func TestSharedReadsOneReadForStreamsAtOneSeq(t *testing.T) {
 	t.Parallel()
-	store := &listStore{last: 10, gate: make(chan struct{}), entered: make(chan struct{}, 1)}
-	r := newSharedReads(store)
+	synctest.Test(t, func(t *testing.T) {
+		store := &listStore{last: 10, gate: make(chan struct{}), entered: make(chan struct{}, 1)}
+		r := newSharedReads(store)
 
-	const streams = 50
-	results := make([]int64, streams)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		page, err := r.after(t.Context(), g, 4, 10)
-		if err != nil {
-			t.Errorf("first reader: %v", err)
+		const streams = 50
+		results := make([]int64, streams)
+		var wg sync.WaitGroup
+		for i := range streams {
+			wg.Go(func() {
+				page, err := r.after(t.Context(), g, 4, 10)
+				if err != nil {
+					t.Errorf("reader %d: %v", i, err)
+				}
+				results[i] = lastSeq(page)
+			})
 		}
-		results[0] = lastSeq(page)
-	})
-	<-store.entered // the first read is in flight: the others join it
-	for i := 1; i < streams; i++ {
-		wg.Go(func() {
-			page, err := r.after(t.Context(), g, 4, 10)
-			if err != nil {
-				t.Errorf("reader %d: %v", i, err)
+		synctest.Wait() // one reader is in the store, the others wait for its page
+		<-store.entered
+		close(store.gate)
+		wg.Wait()
+		if n := store.calls.Load(); n != 1 {
+			t.Errorf("%d store reads for %d streams at one seq, want 1", n, streams)
+		}
+		for i, last := range results {
+			if last != 10 {
+				t.Errorf("reader %d got a page up to %d, want 10", i, last)
 			}
-			results[i] = lastSeq(page)
-		})
-	}
-	time.Sleep(10 * time.Millisecond) // let them reach the wait; a late one is served by the finished page
-	close(store.gate)
-	wg.Wait()
-	if n := store.calls.Load(); n != 1 {
-		t.Errorf("%d store reads for %d streams at one seq, want 1", n, streams)
-	}
-	for i, last := range results {
-		if last != 10 {
-			t.Errorf("reader %d got a page up to %d, want 10", i, last)
 		}
-	}
-	// A stream arriving just after is served by the finished page too.
-	if page, err := r.after(t.Context(), g, 4, 8); err != nil || lastSeq(page) != 10 {
-		t.Errorf("late reader: page up to %d, %v; want 10", lastSeq(page), err)
-	}
-	if n := store.calls.Load(); n != 1 {
-		t.Errorf("%d store reads after a late reader, want 1", n)
-	}
+		// A stream arriving just after is served by the finished page too.
+		if page, err := r.after(t.Context(), g, 4, 8); err != nil || lastSeq(page) != 10 {
+			t.Errorf("late reader: page up to %d, %v; want 10", lastSeq(page), err)
+		}
+		if n := store.calls.Load(); n != 1 {
+			t.Errorf("%d store reads after a late reader, want 1", n)
+		}
+	})
 }
 
 // A page read before upTo was committed ends short of it: serving it would
@@ -176,33 +172,35 @@ func TestSharedReadsErrors(t *testing.T) {
 	})
 	t.Run("a reader that gives up does not fail the others", func(t *testing.T) {
 		t.Parallel()
-		store := &listStore{last: 6, gate: make(chan struct{}), entered: make(chan struct{}, 2)}
-		r := newSharedReads(store)
-		leader, cancel := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() {
-			_, err := r.after(leader, g, 4, 6)
-			done <- err
-		}()
-		<-store.entered
-		var page []domain.Message
-		var err error
-		waited := make(chan struct{})
-		go func() {
-			defer close(waited)
-			page, err = r.after(t.Context(), g, 4, 6)
-		}()
-		time.Sleep(10 * time.Millisecond) // the second reader waits for the first
-		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Fatalf("leader: %v, want context.Canceled", err)
-		}
-		<-store.entered // the second reader reads for itself
-		close(store.gate)
-		<-waited
-		if err != nil || lastSeq(page) != 6 {
-			t.Fatalf("second reader: up to %d, %v; want 6", lastSeq(page), err)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			store := &listStore{last: 6, gate: make(chan struct{}), entered: make(chan struct{}, 2)}
+			r := newSharedReads(store)
+			leader, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() {
+				_, err := r.after(leader, g, 4, 6)
+				done <- err
+			}()
+			<-store.entered
+			var page []domain.Message
+			var err error
+			waited := make(chan struct{})
+			go func() {
+				defer close(waited)
+				page, err = r.after(t.Context(), g, 4, 6)
+			}()
+			synctest.Wait() // the second reader waits for the first's page
+			cancel()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Fatalf("leader: %v, want context.Canceled", err)
+			}
+			<-store.entered // the second reader reads for itself
+			close(store.gate)
+			<-waited
+			if err != nil || lastSeq(page) != 6 {
+				t.Fatalf("second reader: up to %d, %v; want 6", lastSeq(page), err)
+			}
+		})
 	})
 }
 
