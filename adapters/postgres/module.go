@@ -24,8 +24,9 @@ type Config struct {
 // and takes a sqlstore.AfterAppend if one is provided: the
 // MessageRepository then runs it in the transaction of every message it
 // stores (pgnotify.Module provides one, which issues the message's NOTIFY;
-// this package knows nothing of it). The pool connects (and migrates) when the application starts and
-// closes when it stops, after everything that uses it.
+// this package knows nothing of it). The pool connects (and migrates) when
+// the application starts and closes when it stops, after everything that
+// uses it.
 var Module = fx.Module("postgres",
 	fx.Provide(
 		newDB,
