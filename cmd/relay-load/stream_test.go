@@ -25,7 +25,7 @@ func TestStreamHandle(t *testing.T) {
 		content := encodeContent("r", seq, sentAt, 0)
 		return "id: " + id + "\nevent: message\ndata: {\"seq\":" + strconv.Itoa(seq) + ",\"content\":\"" + content + "\"}\n\n"
 	}
-	body := "retry: 2000\n\nid: c0\nevent: ready\ndata: {\"channels\":[\"group:g\"]}\n\n" +
+	body := "retry: 200\n\nid: c0\nevent: ready\ndata: {\"channels\":[\"group:g\"]}\n\n" +
 		msg("c1", 1, 0) + ": ping\n\n" + msg("c3", 3, 0) + msg("c3b", 3, 0)
 	env := &streamEnv{clock: newClock(), errs: newErrorLog()}
 	s := &stream{channel: "group:g", env: env}
@@ -82,8 +82,8 @@ func TestStreamHandle(t *testing.T) {
 	s = &stream{channel: "group:g", token: "t", env: &streamEnv{base: srv.URL, hc: srv.Client(), clock: newClock(), errs: newErrorLog()}}
 	s.run(t.Context(), func(error) {})
 	<-resumed
-	if cursor != "c3b" || retry < 2*time.Second {
-		t.Errorf("reconnected with cursor %q after %v; want c3b after the retry of 2s", cursor, retry)
+	if cursor != "c3b" || retry < 200*time.Millisecond {
+		t.Errorf("reconnected with cursor %q after %v; want c3b after the retry of 200ms", cursor, retry)
 	}
 }
 
