@@ -273,6 +273,9 @@ type conversation struct {
 	MemberIDs []string `json:"memberIds"`
 	CreatedAt string   `json:"createdAt"`
 	LastSeq   int64    `json:"lastSeq"`
+	// The caller's view, in GET /api/conversations only.
+	ReadSeq     int64 `json:"readSeq"`
+	UnreadCount int64 `json:"unreadCount"`
 }
 
 // channel is the conversation's SSE channel.
