@@ -71,6 +71,7 @@ FUZZ_TARGETS = \
 	./adapters/httpapi:FuzzCreateDMBody \
 	./adapters/httpapi:FuzzCreateGroupBody \
 	./adapters/httpapi:FuzzAddMemberBody \
+	./adapters/httpapi:FuzzMarkReadBody \
 	./adapters/httpapi:FuzzEventWriter \
 	./adapters/httpapi:FuzzTokenParser
 

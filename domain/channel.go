@@ -41,6 +41,18 @@ func DMChannel(id ConversationID) ChannelID { return ChannelID{Kind: KindDM, ID:
 // GroupChannel returns the channel of a group.
 func GroupChannel(id ConversationID) ChannelID { return ChannelID{Kind: KindGroup, ID: id} }
 
+// ChannelOf returns the channel of the conversation id, whose prefix
+// ("dm_" or "grp_", ConversationKind.IDPrefix) tells its kind; false when
+// id has neither, so names no conversation this service made.
+func ChannelOf(id ConversationID) (ChannelID, bool) {
+	for _, k := range []ConversationKind{KindDM, KindGroup} {
+		if strings.HasPrefix(string(id), k.IDPrefix()+"_") && len(id) > len(k.IDPrefix())+1 {
+			return ChannelID{Kind: k, ID: id}, true
+		}
+	}
+	return ChannelID{}, false
+}
+
 // String returns the wire form, "dm:dm_…" or "group:grp_…".
 func (c ChannelID) String() string { return string(c.Kind) + ":" + string(c.ID) }
 

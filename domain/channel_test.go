@@ -77,6 +77,29 @@ func TestChannelOfConversation(t *testing.T) {
 	}
 }
 
+func TestChannelOf(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		id     domain.ConversationID
+		want   domain.ChannelID
+		wantOK bool
+	}{
+		{"dm_01j", domain.DMChannel("dm_01j"), true},
+		{"grp_01j", domain.GroupChannel("grp_01j"), true},
+		{"dm_", domain.ChannelID{}, false},
+		{"grp_", domain.ChannelID{}, false},
+		{"grp01j", domain.ChannelID{}, false},
+		{"msg_01j", domain.ChannelID{}, false},
+		{"", domain.ChannelID{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := domain.ChannelOf(tt.id)
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("ChannelOf(%q) = %v, %v; want %v, %v", tt.id, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
+
 func TestValidationErrorIsErrInvalid(t *testing.T) {
 	t.Parallel()
 	err := domain.Invalid("content", "is required")

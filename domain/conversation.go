@@ -49,6 +49,13 @@ type Conversation struct {
 	CreatedAt time.Time
 	// LastSeq is the seq of the newest message, 0 when there is none.
 	LastSeq int64
+	// ReadSeq and UnreadCount are one member's view of the conversation,
+	// set only where a member asks for their own conversations
+	// (ports.ConversationRepository.ListForMember) and zero elsewhere:
+	// the seq of the last message the member has read (0 when none), and
+	// how many messages after it others sent.
+	ReadSeq     int64
+	UnreadCount int64
 }
 
 // Channel returns the conversation's stream.

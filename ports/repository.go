@@ -33,7 +33,10 @@ type ConversationRepository interface {
 	// first q.Limit (≥ 1) after q.After. The page's Next is the position of
 	// its last conversation when more follow, zero otherwise. Conversations
 	// created after the first page was read sort before it, so they never
-	// shift or repeat the items of later pages.
+	// shift or repeat the items of later pages. Each conversation carries
+	// q.Member's view of it: ReadSeq, and UnreadCount, the messages after
+	// ReadSeq that q.Member did not send, counted by the store without
+	// loading them.
 	ListForMember(ctx context.Context, q domain.ConversationPageQuery) (domain.ConversationPage, error)
 	// AddMember adds user to a group of fewer than maxMembers (≥ 1) members;
 	// adding a member twice is not an error, even to a full group. Adding
@@ -45,6 +48,15 @@ type ConversationRepository interface {
 	// RemoveMember removes user from a group and reports whether it was a
 	// member.
 	RemoveMember(ctx context.Context, group domain.ChannelID, user domain.UserID) (removed bool, err error)
+	// MarkRead raises user's read position in the conversation to seq,
+	// clamped to the conversation's last seq, and returns the position it
+	// now holds and whether this call moved it. A position never moves
+	// backwards: a lower seq changes nothing (moved=false), and concurrent
+	// calls end at the highest of them, because the clamp, the comparison
+	// and the write are one statement or transaction. A conversation that
+	// does not exist, or of which user is not a member, is
+	// domain.ErrNotFound. seq is ≥ 0: a store does not check it again.
+	MarkRead(ctx context.Context, channel domain.ChannelID, user domain.UserID, seq int64) (readSeq int64, moved bool, err error)
 }
 
 // MessageRepository stores messages.

@@ -42,6 +42,7 @@ var testLimits = map[string]string{
 	"DM_CREATE_RATE": "100000", "DM_CREATE_BURST": "100000",
 	"GROUP_CREATE_RATE": "100000", "GROUP_CREATE_BURST": "100000",
 	"MEMBER_ADD_RATE": "100000", "MEMBER_ADD_BURST": "100000",
+	"READ_RATE": "100000", "READ_BURST": "100000",
 	"SSE_CONNECT_RATE": "100000", "SSE_CONNECT_BURST": "100000",
 }
 
@@ -272,6 +273,9 @@ type conversation struct {
 	MemberIDs []string `json:"memberIds"`
 	CreatedAt string   `json:"createdAt"`
 	LastSeq   int64    `json:"lastSeq"`
+	// The caller's view, in GET /api/conversations only.
+	ReadSeq     int64 `json:"readSeq"`
+	UnreadCount int64 `json:"unreadCount"`
 }
 
 // channel is the conversation's SSE channel.

@@ -24,6 +24,7 @@ var (
 	DefaultDMCreateRate           = Rate{PerSecond: 5, Burst: 20}
 	DefaultGroupCreateRate        = Rate{PerSecond: 1, Burst: 10}
 	DefaultMemberAddRate          = Rate{PerSecond: 5, Burst: 50}
+	DefaultReadRate               = Rate{PerSecond: 20, Burst: 40}
 	DefaultServicePublishRate     = Rate{PerSecond: 1000, Burst: 2000}
 	DefaultServiceDMCreateRate    = Rate{PerSecond: 100, Burst: 200}
 	DefaultServiceGroupCreateRate = Rate{PerSecond: 100, Burst: 200}
@@ -51,6 +52,13 @@ type Limits struct {
 	// adding them, is limited because it grows their conversation lists.
 	Publish, DMCreate, GroupCreate, MemberAdd                             Rate
 	ServicePublish, ServiceDMCreate, ServiceGroupCreate, ServiceMemberAdd Rate
+	// Read is the rate of POST /api/conversations/{id}/read of each user,
+	// and of each service token subject in a bucket of its own: a read
+	// position is a member's, which a service token is only where it is a
+	// member, so it has no rate of its own. Marking reads writes to the
+	// store, and a client that marks on every message shown would
+	// otherwise write as fast as it scrolls.
+	Read Rate
 }
 
 func (l Limits) withDefaults() Limits {
@@ -65,6 +73,7 @@ func (l Limits) withDefaults() Limits {
 	l.DMCreate = l.DMCreate.orDefault(DefaultDMCreateRate)
 	l.GroupCreate = l.GroupCreate.orDefault(DefaultGroupCreateRate)
 	l.MemberAdd = l.MemberAdd.orDefault(DefaultMemberAddRate)
+	l.Read = l.Read.orDefault(DefaultReadRate)
 	l.ServicePublish = l.ServicePublish.orDefault(DefaultServicePublishRate)
 	l.ServiceDMCreate = l.ServiceDMCreate.orDefault(DefaultServiceDMCreateRate)
 	l.ServiceGroupCreate = l.ServiceGroupCreate.orDefault(DefaultServiceGroupCreateRate)
@@ -81,10 +90,11 @@ const (
 	limitDMCreateRate    = "dm_create_rate"
 	limitGroupCreateRate = "group_create_rate"
 	limitMemberAddRate   = "member_add_rate"
+	limitReadRate        = "read_rate"
 )
 
 var limitNames = []string{limitStreamsPerUser, limitStreams, limitSSEConnectRate,
-	limitPublishRate, limitDMCreateRate, limitGroupCreateRate, limitMemberAddRate}
+	limitPublishRate, limitDMCreateRate, limitGroupCreateRate, limitMemberAddRate, limitReadRate}
 
 // Error codes of a refusal by a limit.
 const (
@@ -114,6 +124,7 @@ type admission struct {
 	dms        *userRate
 	groups     *userRate
 	members    *userRate
+	read       *userRate
 }
 
 func newAdmission(l Limits, now func() time.Time) *admission {
@@ -125,6 +136,7 @@ func newAdmission(l Limits, now func() time.Time) *admission {
 		dms:        newUserRate(limitDMCreateRate, l.DMCreate, l.ServiceDMCreate, "too many direct messages opened; slow down"),
 		groups:     newUserRate(limitGroupCreateRate, l.GroupCreate, l.ServiceGroupCreate, "too many groups created; slow down"),
 		members:    newUserRate(limitMemberAddRate, l.MemberAdd, l.ServiceMemberAdd, "too many members added; slow down"),
+		read:       newUserRate(limitReadRate, l.Read, l.Read, "too many read positions marked; slow down"),
 	}
 }
 

@@ -90,13 +90,14 @@ type UseCases struct {
 	AddMember           *application.AddMember
 	RemoveMember        *application.RemoveMember
 	ListConversations   *application.ListConversations
+	MarkRead            *application.MarkRead
 	SubscribeChannel    *application.SubscribeChannel
 }
 
 func (uc UseCases) validate() error {
 	if uc.SendMessage == nil || uc.ListMessages == nil || uc.CreateDirectMessage == nil ||
 		uc.CreateGroup == nil || uc.AddMember == nil || uc.RemoveMember == nil ||
-		uc.ListConversations == nil || uc.SubscribeChannel == nil {
+		uc.ListConversations == nil || uc.MarkRead == nil || uc.SubscribeChannel == nil {
 		return errors.New("httpapi: every use case is required")
 	}
 	return nil

@@ -139,11 +139,39 @@ func (h *Handler) listConversations(w http.ResponseWriter, r *http.Request) erro
 		// base64url, so it needs no escaping.
 		w.Header().Set("Link", fmt.Sprintf(`</api/conversations?limit=%d&after=%s>; rel="next"`, limit, next))
 	}
-	out := make([]conversationJSON, len(page.Conversations))
+	out := make([]memberConversationJSON, len(page.Conversations))
 	for i, c := range page.Conversations {
-		out[i] = toConversationJSON(c)
+		out[i] = toMemberConversationJSON(c)
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type markReadRequest struct {
+	Seq *int64 `json:"seq"`
+}
+
+// markRead: POST /api/conversations/{id}/read {"seq": N} → 204. The
+// answer says nothing of where the position ended (clamped, or already
+// further): the caller's other devices learn it from the inbox stream.
+func (h *Handler) markRead(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathConversationID(r)
+	if err != nil {
+		return err
+	}
+	var req markReadRequest
+	if err := decodeJSON(w, r, h.cfg.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if req.Seq == nil {
+		return required("seq")
+	}
+	if _, err := h.uc.MarkRead.Execute(r.Context(), application.MarkReadCommand{
+		Principal: principalOf(r), ConversationID: id, Seq: *req.Seq,
+	}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

@@ -141,8 +141,8 @@ func TestListConversations(t *testing.T) {
 	e.send(e.token("u_carol"), g, "hello")
 	r = e.do(http.MethodGet, "/api/conversations", e.token("u_alice"), nil)
 	r.expect(t, http.StatusOK, "")
-	want := `[{"id":"grp_team","kind":"group","name":"grp_team","memberIds":["u_alice","u_carol"],"createdAt":"` + createdAt + `","lastSeq":1},` +
-		`{"id":"dm_u_alice_u_bob","kind":"dm","memberIds":["u_alice","u_bob"],"createdAt":"` + createdAt + `","lastSeq":0}]` + "\n"
+	want := `[{"id":"grp_team","kind":"group","name":"grp_team","memberIds":["u_alice","u_carol"],"createdAt":"` + createdAt + `","lastSeq":1,"readSeq":0,"unreadCount":1},` +
+		`{"id":"dm_u_alice_u_bob","kind":"dm","memberIds":["u_alice","u_bob"],"createdAt":"` + createdAt + `","lastSeq":0,"readSeq":0,"unreadCount":0}]` + "\n"
 	if string(r.body) != want {
 		t.Fatalf("body = %s\nwant   %s", r.body, want)
 	}

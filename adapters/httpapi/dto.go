@@ -79,6 +79,21 @@ func toConversationJSON(c domain.Conversation) conversationJSON {
 	return out
 }
 
+// memberConversationJSON is one item of GET /api/conversations: the
+// conversation with the caller's view of it. Only the list has that view
+// (the store's ListForMember sets it), so the answers of POST /api/dms and
+// /api/groups, whose existing DM would otherwise claim 0 and 0, keep to
+// conversationJSON.
+type memberConversationJSON struct {
+	conversationJSON
+	ReadSeq     int64 `json:"readSeq"`
+	UnreadCount int64 `json:"unreadCount"`
+}
+
+func toMemberConversationJSON(c domain.Conversation) memberConversationJSON {
+	return memberConversationJSON{conversationJSON: toConversationJSON(c), ReadSeq: c.ReadSeq, UnreadCount: c.UnreadCount}
+}
+
 // formatTime renders t as RFC 3339 in UTC, as the API promises whatever
 // zone the store returned.
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

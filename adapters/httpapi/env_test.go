@@ -72,6 +72,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		AddMember:           application.NewAddMember(convs, o.groups),
 		RemoveMember:        application.NewRemoveMember(convs, e.notifier, logger),
 		ListConversations:   application.NewListConversations(convs),
+		MarkRead:            application.NewMarkRead(convs),
 		SubscribeChannel:    application.NewSubscribeChannel(convs, msgs, e.notifier, o.heartbeat, logger),
 	}
 	metrics, err := httpapi.NewMetrics(e.registry)

@@ -21,7 +21,13 @@ type fakeStore struct {
 	order   []domain.ChannelID
 	msgs    map[domain.ChannelID][]domain.Message
 	number  int64
-	failErr error // every call fails with it when set
+	read    map[readKey]int64 // read positions
+	failErr error             // every call fails with it when set
+}
+
+type readKey struct {
+	channel domain.ChannelID
+	user    domain.UserID
 }
 
 var (
@@ -30,7 +36,8 @@ var (
 )
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{convs: map[domain.ChannelID]*domain.Conversation{}, msgs: map[domain.ChannelID][]domain.Message{}}
+	return &fakeStore{convs: map[domain.ChannelID]*domain.Conversation{}, msgs: map[domain.ChannelID][]domain.Message{},
+		read: map[readKey]int64{}}
 }
 
 func (s *fakeStore) setFail(err error) {
@@ -120,7 +127,14 @@ func (s *fakeStore) ListForMember(_ context.Context, q domain.ConversationPageQu
 	var all []domain.Conversation
 	for _, ch := range s.order {
 		if c := s.convs[ch]; c.HasMember(q.Member) && q.After.Before(*c) {
-			all = append(all, *c)
+			v := *c
+			v.ReadSeq = s.read[readKey{ch, q.Member}]
+			for _, m := range s.msgs[ch] {
+				if m.Seq > v.ReadSeq && m.SenderID != q.Member {
+					v.UnreadCount++
+				}
+			}
+			all = append(all, v)
 		}
 	}
 	slices.SortFunc(all, func(a, b domain.Conversation) int {
@@ -167,6 +181,25 @@ func (s *fakeStore) RemoveMember(_ context.Context, g domain.ChannelID, u domain
 	}
 	c.MemberIDs = slices.DeleteFunc(c.MemberIDs, func(m domain.UserID) bool { return m == u })
 	return true, nil
+}
+
+func (s *fakeStore) MarkRead(_ context.Context, ch domain.ChannelID, u domain.UserID, seq int64) (int64, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return 0, false, s.failErr
+	}
+	c, ok := s.convs[ch]
+	if !ok || !c.HasMember(u) {
+		return 0, false, fmt.Errorf("mark read %s: %w", ch, domain.ErrNotFound)
+	}
+	k := readKey{ch, u}
+	target := min(seq, c.LastSeq)
+	if target <= s.read[k] {
+		return s.read[k], false, nil
+	}
+	s.read[k] = target
+	return target, true, nil
 }
 
 func (s *fakeStore) Append(_ context.Context, m domain.Message, opts ports.AppendOptions) (domain.Message, int64, error) {

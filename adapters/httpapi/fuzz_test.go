@@ -58,6 +58,14 @@ func FuzzSendMessageBody(f *testing.F) {
 	)
 }
 
+// FuzzMarkReadBody fuzzes the body of POST /api/conversations/{id}/read.
+func FuzzMarkReadBody(f *testing.F) {
+	fuzzBody(f, "/api/conversations/grp_team/read",
+		`{"seq":0}`, `{"seq":5}`, `{"seq":-1}`, `{"seq":1.5}`, `{"seq":"1"}`,
+		`{"seq":1e3}`, `{"seq":9223372036854775807}`, `{"seq":9223372036854775808}`,
+	)
+}
+
 // FuzzCreateDMBody fuzzes the body of POST /api/dms.
 func FuzzCreateDMBody(f *testing.F) {
 	fuzzBody(f, "/api/dms",
@@ -100,6 +108,9 @@ func (s *fakeStore) fingerprint() string {
 	var lines []string
 	for ch, c := range s.convs {
 		lines = append(lines, fmt.Sprintf("%s name=%q members=%q lastSeq=%d messages=%d", ch, c.Name, c.MemberIDs, c.LastSeq, len(s.msgs[ch])))
+	}
+	for k, seq := range s.read {
+		lines = append(lines, fmt.Sprintf("%s read by %s to %d", k.channel, k.user, seq))
 	}
 	slices.Sort(lines)
 	return fmt.Sprintf("%d conversations, number %d\n%s", len(s.convs), s.number, strings.Join(lines, "\n"))

@@ -124,6 +124,7 @@ func (h *Handler) routes(deps Deps) http.Handler {
 	r.Handle("/api/groups/{id}/members", limited(h.admission.members, h.addMember)).Methods(http.MethodPost)
 	r.Handle("/api/groups/{id}/members/{userId}", api(h.removeMember)).Methods(http.MethodDelete)
 	r.Handle("/api/conversations", api(h.listConversations)).Methods(http.MethodGet)
+	r.Handle("/api/conversations/{id}/read", limited(h.admission.read, h.markRead)).Methods(http.MethodPost)
 	r.Handle("/api/messages", limited(h.admission.publish, h.sendMessage)).Methods(http.MethodPost)
 	r.Handle("/api/messages", api(h.listMessages)).Methods(http.MethodGet)
 	r.Handle("/api/sse", h.requireAuth(true, h.handle(h.subscribe))).Methods(http.MethodGet)

@@ -45,6 +45,7 @@ type handlerParams struct {
 	AddMember           *application.AddMember
 	RemoveMember        *application.RemoveMember
 	ListConversations   *application.ListConversations
+	MarkRead            *application.MarkRead
 	SubscribeChannel    *application.SubscribeChannel
 
 	Config    Config
@@ -63,6 +64,7 @@ func newHandler(p handlerParams) (*Handler, error) {
 		AddMember:           p.AddMember,
 		RemoveMember:        p.RemoveMember,
 		ListConversations:   p.ListConversations,
+		MarkRead:            p.MarkRead,
 		SubscribeChannel:    p.SubscribeChannel,
 	}, p.Config, Deps{Logger: p.Logger, Metrics: p.Metrics, Gatherer: p.Gatherer, Readiness: p.Readiness})
 }

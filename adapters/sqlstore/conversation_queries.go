@@ -69,23 +69,36 @@ func (r *ConversationRepository) ChannelStates(ctx context.Context, channels []d
 	return states, nil
 }
 
+// memberView is the columns of a member's view of the conversations of a
+// derived table c that carries the member's viewer and read_seq: the
+// unread count is a range scan of the (conversation_id, seq) index after
+// read_seq, whose rows are counted, not read out, and filtered on sender.
+const memberView = `, c.read_seq,
+       (SELECT count(*) FROM messages msg
+        WHERE msg.conversation_id = c.id AND msg.seq > c.read_seq
+          AND msg.sender_id <> c.viewer) AS unread_count`
+
 // ListForMember returns one page of the conversations q.Member belongs
-// to, most recently created first, each with its members and last seq, in
-// one query. Paging is keyset paging on (created_at, num), never an
-// offset: the page after a cursor is the rows strictly below that
-// position, so conversations created in between (which sort first) do not
-// shift it. One row more than the page is read to tell whether another
-// page follows. The page's rows are chosen in a derived table before
-// their members are aggregated: SQLite would otherwise aggregate the
-// members of all the user's conversations, then sort and cut them
-// (PostgreSQL postpones the subquery past the LIMIT by itself).
+// to, most recently created first, each with its members, last seq and
+// q.Member's read position and unread count, in one query. Paging is
+// keyset paging on (created_at, num), never an offset: the page after a
+// cursor is the rows strictly below that position, so conversations
+// created in between (which sort first) do not shift it. One row more
+// than the page is read to tell whether another page follows. The page's
+// rows are chosen in a derived table before their members are aggregated
+// and their unread messages counted: SQLite would otherwise do both for
+// all the user's conversations, then sort and cut them (PostgreSQL
+// postpones the subqueries past the LIMIT by itself).
 func (r *ConversationRepository) ListForMember(ctx context.Context, q domain.ConversationPageQuery) (domain.ConversationPage, error) {
 	if q.Limit < 1 {
 		return domain.ConversationPage{}, domain.Invalid("limit", "must be at least 1")
 	}
 	const order = `ORDER BY c.created_at DESC, c.num DESC`
-	inner := `SELECT c.id, c.num, c.kind, c.name, c.last_seq, c.created_at FROM conversations c
-		WHERE c.id IN (SELECT conversation_id FROM conversation_members WHERE user_id = ?)`
+	// The membership row is joined (its key makes it one row per
+	// conversation) for the member's read_seq.
+	inner := `SELECT c.id, c.num, c.kind, c.name, c.last_seq, c.created_at, me.user_id AS viewer, me.read_seq
+		FROM conversations c JOIN conversation_members me ON me.conversation_id = c.id
+		WHERE me.user_id = ?`
 	args := []any{q.Member}
 	if !q.After.IsZero() {
 		// Spelled out rather than as a row comparison, which reads the
@@ -97,7 +110,7 @@ func (r *ConversationRepository) ListForMember(ctx context.Context, q domain.Con
 	inner += ` ` + order + ` LIMIT ?`
 	args = append(args, q.Limit+1)
 	var rows []conversationRow
-	if err := r.db.SelectContext(ctx, &rows, r.selectConversationsFrom("("+inner+")", order), args...); err != nil {
+	if err := r.db.SelectContext(ctx, &rows, r.selectColumnsFrom(memberView, "("+inner+")", order), args...); err != nil {
 		return domain.ConversationPage{}, StoreError(ctx, r.dialect, "list conversations", err)
 	}
 	more := len(rows) > q.Limit

@@ -42,6 +42,9 @@ type conversationRow struct {
 	LastSeq   int64     `db:"last_seq"`
 	CreatedAt time.Time `db:"created_at"`
 	MemberIDs string    `db:"member_ids"` // a JSON array (Dialect.MemberIDs)
+	// The member's view, selected by ListForMember only.
+	ReadSeq     int64 `db:"read_seq"`
+	UnreadCount int64 `db:"unread_count"`
 }
 
 func (r conversationRow) toDomain() (domain.Conversation, error) {
@@ -50,13 +53,15 @@ func (r conversationRow) toDomain() (domain.Conversation, error) {
 		return domain.Conversation{}, fmt.Errorf("members of %s: %w", r.ID, err)
 	}
 	return domain.Conversation{
-		ID:        domain.ConversationID(r.ID),
-		Kind:      domain.ConversationKind(r.Kind),
-		Number:    r.Number,
-		Name:      r.Name,
-		MemberIDs: members,
-		CreatedAt: r.CreatedAt.UTC(),
-		LastSeq:   r.LastSeq,
+		ID:          domain.ConversationID(r.ID),
+		Kind:        domain.ConversationKind(r.Kind),
+		Number:      r.Number,
+		Name:        r.Name,
+		MemberIDs:   members,
+		CreatedAt:   r.CreatedAt.UTC(),
+		LastSeq:     r.LastSeq,
+		ReadSeq:     r.ReadSeq,
+		UnreadCount: r.UnreadCount,
 	}, nil
 }
 
@@ -70,9 +75,15 @@ func (r *ConversationRepository) selectConversations(where string) string {
 // selectConversationsFrom is selectConversations over from, a table or a
 // derived table of conversations' rows, which it names c.
 func (r *ConversationRepository) selectConversationsFrom(from, rest string) string {
+	return r.selectColumnsFrom("", from, rest)
+}
+
+// selectColumnsFrom is selectConversationsFrom with more columns, which
+// start with a comma.
+func (r *ConversationRepository) selectColumnsFrom(columns, from, rest string) string {
 	return r.db.Rebind(`
 SELECT c.id, c.num, c.kind, COALESCE(c.name, '') AS name, c.last_seq, c.created_at,
-       ` + r.dialect.MemberIDs + ` AS member_ids
+       ` + r.dialect.MemberIDs + ` AS member_ids` + columns + `
 FROM ` + from + ` c
 ` + rest)
 }

@@ -141,6 +141,22 @@ func (mr *MockConversationRepositoryMockRecorder) ListForMember(arg0, arg1 inter
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ListForMember", reflect.TypeOf((*MockConversationRepository)(nil).ListForMember), arg0, arg1)
 }
 
+// MarkRead mocks base method.
+func (m *MockConversationRepository) MarkRead(arg0 context.Context, arg1 domain.ChannelID, arg2 domain.UserID, arg3 int64) (int64, bool, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "MarkRead", arg0, arg1, arg2, arg3)
+	ret0, _ := ret[0].(int64)
+	ret1, _ := ret[1].(bool)
+	ret2, _ := ret[2].(error)
+	return ret0, ret1, ret2
+}
+
+// MarkRead indicates an expected call of MarkRead.
+func (mr *MockConversationRepositoryMockRecorder) MarkRead(arg0, arg1, arg2, arg3 interface{}) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "MarkRead", reflect.TypeOf((*MockConversationRepository)(nil).MarkRead), arg0, arg1, arg2, arg3)
+}
+
 // RemoveMember mocks base method.
 func (m *MockConversationRepository) RemoveMember(arg0 context.Context, arg1 domain.ChannelID, arg2 domain.UserID) (bool, error) {
 	m.ctrl.T.Helper()

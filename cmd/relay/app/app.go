@@ -127,6 +127,7 @@ func applicationModule(cfg Config) fx.Option {
 			application.NewAddMember,
 			application.NewRemoveMember,
 			application.NewListConversations,
+			application.NewMarkRead,
 			func(convs ports.ConversationRepository, msgs ports.MessageRepository, n ports.Notifier, logger *slog.Logger,
 				metrics *httpapi.Metrics) *application.SubscribeChannel {
 				return application.NewSubscribeChannel(convs, msgs, n, cfg.Heartbeat, logger,

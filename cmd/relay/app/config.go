@@ -297,6 +297,7 @@ func (r *envReader) limits() httpapi.Limits {
 		DMCreate:           r.rate("DM_CREATE", httpapi.DefaultDMCreateRate),
 		GroupCreate:        r.rate("GROUP_CREATE", httpapi.DefaultGroupCreateRate),
 		MemberAdd:          r.rate("MEMBER_ADD", httpapi.DefaultMemberAddRate),
+		Read:               r.rate("READ", httpapi.DefaultReadRate),
 		ServicePublish:     r.rate("SERVICE_PUBLISH", httpapi.DefaultServicePublishRate),
 		ServiceDMCreate:    r.rate("SERVICE_DM_CREATE", httpapi.DefaultServiceDMCreateRate),
 		ServiceGroupCreate: r.rate("SERVICE_GROUP_CREATE", httpapi.DefaultServiceGroupCreateRate),

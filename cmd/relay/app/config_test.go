@@ -55,6 +55,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		ServiceDMCreate:    httpapi.Rate{PerSecond: 100, Burst: 200},
 		ServiceGroupCreate: httpapi.Rate{PerSecond: 100, Burst: 200},
 		ServiceMemberAdd:   httpapi.Rate{PerSecond: 500, Burst: 1000},
+		Read:               httpapi.Rate{PerSecond: 20, Burst: 40},
 	}
 	if cfg.Limits != wantLimits {
 		t.Fatalf("default limits:\n got %+v\nwant %+v", cfg.Limits, wantLimits)
@@ -87,6 +88,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		"SERVICE_DM_CREATE_RATE": "11", "SERVICE_DM_CREATE_BURST": "12",
 		"SERVICE_GROUP_CREATE_RATE": "7", "SERVICE_GROUP_CREATE_BURST": "8",
 		"SERVICE_MEMBER_ADD_RATE": "9", "SERVICE_MEMBER_ADD_BURST": "10",
+		"READ_RATE": "13", "READ_BURST": "14",
 	} {
 		vars[k] = v
 	}
@@ -107,6 +109,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 			Publish: httpapi.Rate{PerSecond: 2.5, Burst: 4}, DMCreate: httpapi.Rate{PerSecond: 1.5, Burst: 3}, GroupCreate: httpapi.Rate{PerSecond: 0.1, Burst: 2},
 			MemberAdd: httpapi.Rate{PerSecond: 3, Burst: 6}, ServicePublish: httpapi.Rate{PerSecond: 5000, Burst: 9000},
 			ServiceDMCreate: httpapi.Rate{PerSecond: 11, Burst: 12}, ServiceGroupCreate: httpapi.Rate{PerSecond: 7, Burst: 8}, ServiceMemberAdd: httpapi.Rate{PerSecond: 9, Burst: 10},
+			Read: httpapi.Rate{PerSecond: 13, Burst: 14},
 		},
 	}
 	if !reflect.DeepEqual(cfg, want) {
@@ -167,6 +170,8 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{"SERVICE_GROUP_CREATE_BURST", "0"},
 		{"SERVICE_MEMBER_ADD_RATE", "Inf"},
 		{"SERVICE_MEMBER_ADD_BURST", "0"},
+		{"READ_RATE", "often"},
+		{"READ_BURST", "0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variable+"="+tt.value, func(t *testing.T) {
