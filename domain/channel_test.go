@@ -31,6 +31,17 @@ func TestParseChannelID(t *testing.T) {
 		{in: "dm:dm_é", wantErr: true},
 		{in: "dm:dm_\x7f", wantErr: true},
 		{in: "group:" + strings.Repeat("x", domain.MaxIDLength+1), wantErr: true},
+		{in: "user:u_alice", want: domain.UserChannel("u_alice")},
+		{in: "user:a:b", want: domain.UserChannel("a:b")},
+		{in: "user:auth0|a/b%2F:c", want: domain.UserChannel("auth0|a/b%2F:c")},
+		{in: "user::", want: domain.UserChannel(":")},
+		{in: "user:" + strings.Repeat("u", domain.MaxIDLength), want: domain.UserChannel(domain.UserID(strings.Repeat("u", domain.MaxIDLength)))},
+		{in: "user:", wantErr: true},
+		{in: "user", wantErr: true},
+		{in: "User:u_alice", wantErr: true},
+		{in: "user:u alice", wantErr: true},
+		{in: "user:u_é", wantErr: true},
+		{in: "user:" + strings.Repeat("u", domain.MaxIDLength+1), wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -52,6 +63,58 @@ func TestParseChannelID(t *testing.T) {
 				t.Fatalf("String() = %q, want %q", got.String(), tt.in)
 			}
 		})
+	}
+}
+
+func TestParseConversationChannelRejectsUserChannels(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{"user:u_alice", "user:a:b"} {
+		if ch, err := domain.ParseConversationChannel(in); !errors.Is(err, domain.ErrInvalid) {
+			t.Errorf("ParseConversationChannel(%q) = %v, %v; want ErrInvalid", in, ch, err)
+		}
+	}
+	if ch, err := domain.ParseConversationChannel("group:grp_1"); err != nil || ch != domain.GroupChannel("grp_1") {
+		t.Errorf("ParseConversationChannel(group:grp_1) = %v, %v", ch, err)
+	}
+}
+
+func TestUserChannel(t *testing.T) {
+	t.Parallel()
+	ch := domain.UserChannel("a:b")
+	if u, ok := ch.User(); !ok || u != "a:b" {
+		t.Errorf("User() = %q, %v; want a:b, true", u, ok)
+	}
+	if ch.IsConversation() || ch.Kind.Valid() {
+		t.Errorf("user channel %v counts as a conversation", ch)
+	}
+	if _, ok := domain.GroupChannel("grp_1").User(); ok {
+		t.Error("a group channel has a user")
+	}
+	if !domain.DMChannel("dm_1").IsConversation() {
+		t.Error("a dm channel is not a conversation")
+	}
+	// A user whose id looks like a conversation's gets a different channel.
+	if domain.UserChannel("dm_1") == domain.DMChannel("dm_1") {
+		t.Error("user channel equals a dm channel of the same id")
+	}
+}
+
+func TestUserLogEvents(t *testing.T) {
+	t.Parallel()
+	conv := domain.GroupChannel("grp_1")
+	for _, ev := range []domain.Event{
+		domain.MemberJoinedEvent("a:b", conv, 3),
+		domain.MemberLeftEvent("a:b", conv, 4),
+		domain.ReadMovedEvent("a:b", conv, 17, 5),
+	} {
+		if !ev.Kind.UserLogEvent() || ev.Channel != domain.UserChannel("a:b") || ev.Conversation != conv || ev.UserSeq < 3 {
+			t.Errorf("event %+v", ev)
+		}
+	}
+	for _, k := range []domain.EventKind{domain.EventMessage, domain.EventMemberRemoved, domain.EventResync, domain.EventHead, domain.EventGuardedMessage} {
+		if k.UserLogEvent() {
+			t.Errorf("kind %d is a user-log event", k)
+		}
 	}
 }
 

@@ -31,17 +31,43 @@ const (
 	// between its check and the message. Any other stream checks access
 	// first, as for a resync.
 	EventGuardedMessage
+	// EventMemberJoined, on the user channel (UserChannel) of a user, tells
+	// that the user joined Conversation, at UserSeq in the user's log.
+	EventMemberJoined
+	// EventMemberLeft, on a user channel, tells that the user left (or was
+	// removed from) Conversation, at UserSeq in the user's log. The
+	// conversation's own channel still gets its EventMemberRemoved.
+	EventMemberLeft
+	// EventReadMoved, on a user channel, tells that the user's read
+	// position in Conversation moved to ReadSeq, at UserSeq in the user's
+	// log.
+	EventReadMoved
 )
+
+// UserLogEvent reports whether k is one of the kinds of a user channel:
+// a doorbell of the user's log. A stream that gets one reads the user's
+// log from its position past what it has; so does it on an EventResync of
+// the user channel, which means "re-read the user's log".
+func (k EventKind) UserLogEvent() bool {
+	return k == EventMemberJoined || k == EventMemberLeft || k == EventReadMoved
+}
 
 // Event is what a notifier carries from a publisher to the subscribers of a
 // channel. The store stays the truth; an event is only a doorbell, which is
-// why streams dedup and gap-fill by seq.
+// why streams dedup and gap-fill by seq (by UserSeq on a user channel).
 type Event struct {
 	Kind    EventKind
 	Channel ChannelID
 	Message Message      // EventMessage, EventGuardedMessage
 	UserID  UserID       // EventMemberRemoved
 	Head    ChannelState // EventHead, EventGuardedMessage: LastSeq and Removals
+	// Conversation is the conversation's channel that a user-log event
+	// (EventMemberJoined, EventMemberLeft, EventReadMoved) is about.
+	Conversation ChannelID
+	// UserSeq is a user-log event's position in the user's log (from 1).
+	UserSeq int64
+	// ReadSeq is EventReadMoved's new read position in Conversation.
+	ReadSeq int64
 }
 
 // MessageEvent returns the event announcing m.
@@ -79,4 +105,24 @@ func MemberRemovedEvent(channel ChannelID, user UserID) Event {
 // store.
 func HeadEvent(st ChannelState) Event {
 	return Event{Kind: EventHead, Channel: st.Channel, Head: st}
+}
+
+// MemberJoinedEvent returns the event, on user's channel, announcing that
+// user joined conversation at useq in the user's log.
+func MemberJoinedEvent(user UserID, conversation ChannelID, useq int64) Event {
+	return Event{Kind: EventMemberJoined, Channel: UserChannel(user), Conversation: conversation, UserSeq: useq}
+}
+
+// MemberLeftEvent returns the event, on user's channel, announcing that
+// user left conversation at useq in the user's log.
+func MemberLeftEvent(user UserID, conversation ChannelID, useq int64) Event {
+	return Event{Kind: EventMemberLeft, Channel: UserChannel(user), Conversation: conversation, UserSeq: useq}
+}
+
+// ReadMovedEvent returns the event, on user's channel, announcing that the
+// user's read position in conversation moved to readSeq, at useq in the
+// user's log.
+func ReadMovedEvent(user UserID, conversation ChannelID, readSeq, useq int64) Event {
+	return Event{Kind: EventReadMoved, Channel: UserChannel(user), Conversation: conversation,
+		ReadSeq: readSeq, UserSeq: useq}
 }

@@ -92,7 +92,7 @@ func parseSubscribeQuery(r *http.Request) (application.SubscribeQuery, error) {
 	}
 	q := application.SubscribeQuery{Channels: make([]domain.ChannelID, 0, len(raw))}
 	for _, s := range raw {
-		ch, err := domain.ParseChannelID(s)
+		ch, err := domain.ParseConversationChannel(s)
 		if err != nil {
 			return application.SubscribeQuery{}, err
 		}
