@@ -9,8 +9,10 @@
 //
 //	v        version; a reader rejects versions it does not know
 //	o        the publishing instance, so that it can skip its own events
-//	k        kind: "m" message, "r" member removed, "s" resync
-//	c        the channel ("dm:…" or "group:…")
+//	k        kind: "m" message, "r" member removed, "s" resync; on a user
+//	         channel "j" member joined, "l" member left, "rd" read moved
+//	c        the channel ("dm:…", "group:…", or "user:<user id>"; the
+//	         user id may hold ':', so only the first ':' ends the kind)
 //	id s u p b cm t
 //	         a message's id, seq, sender, persona, content ("body"),
 //	         client message id and creation time (RFC 3339, UTC, ns)
@@ -19,6 +21,14 @@
 //	         for the receivers' lag figure; optional
 //	partial  true on a message cut down to its channel and seq because the
 //	         whole one did not fit the transport (see EncodeLimited)
+//	cv us rs for "j", "l" and "rd": the conversation's channel, the
+//	         position in the user's log (from 1) and, for "rd" only, the
+//	         new read seq, e.g.
+//	         {"v":1,"o":"…","k":"rd","c":"user:u_alice","cv":"group:grp_x","us":5,"rs":17}
+//
+// "m" and "r" are valid on a conversation's channel only, "j", "l" and
+// "rd" on a user channel only, "s" on either. On a user channel a resync
+// means "re-read the user's log".
 //
 // A message carries everything a stream needs, so that a receiver delivers
 // it without reading the store in the normal case. The store stays the
@@ -30,4 +40,15 @@
 // was about. Within version 1, readers ignore keys they do not know, so keys
 // may be added; any change that a version 1 reader would misread bumps "v".
 // Deploy readers of a new version before writers.
+//
+// The user channel and its kinds were added within version 1, without a
+// bump, because a reader that predates them cannot misread them: it
+// rejects the envelope as malformed (an unknown kind, on a channel it
+// cannot parse, so there is nothing for it to resync), counts and logs the
+// rejection, and carries on. Such a reader has no subscriber of a user
+// channel anyway, so it never asks a transport for one: Redis does not
+// send it the envelope at all, and the PostgreSQL listener drops
+// envelopes of unwatched channels before decoding them. Bumping "v"
+// instead would have made every old reader reject every new envelope,
+// messages included.
 package wire

@@ -17,6 +17,8 @@ func FuzzDecode(f *testing.F) {
 		message(group, 1, "<&> é"),
 		domain.MemberRemovedEvent(group, "u_bob"),
 		{Kind: domain.EventResync, Channel: dm},
+		domain.MemberJoinedEvent("a:b", group, 3),
+		domain.ReadMovedEvent("u_1", dm, 9, 4),
 	} {
 		b, err := wire.Encode(ev, "inst")
 		if err != nil {

@@ -29,10 +29,17 @@ var (
 
 // The kind codes of version 1. Letters rather than the numbers of
 // domain.EventKind, so that reordering that enum cannot change the wire.
+//
+// The user-log kinds (j, l, rd) came later within version 1: a reader
+// that predates them rejects their envelopes as malformed, which is safe
+// (see the package doc).
 const (
 	kindMessage       = "m"
 	kindMemberRemoved = "r"
 	kindResync        = "s"
+	kindMemberJoined  = "j"
+	kindMemberLeft    = "l"
+	kindReadMoved     = "rd"
 )
 
 // Envelope is a decoded envelope.
@@ -70,6 +77,10 @@ type envelope struct {
 	ClientID string `json:"cm,omitempty"`
 	At       string `json:"t,omitempty"`
 	Sent     int64  `json:"st,omitempty"` // Unix microseconds
+	// The user-log kinds' conversation channel, user seq and read seq.
+	Conversation string `json:"cv,omitempty"`
+	UserSeq      int64  `json:"us,omitempty"`
+	ReadSeq      int64  `json:"rs,omitempty"`
 }
 
 // Encode returns the envelope of ev published by origin. It fails, with
@@ -133,6 +144,9 @@ func fromEvent(ev domain.Event, origin string) (envelope, error) {
 		env.Kind, env.User = kindMemberRemoved, string(ev.UserID)
 	case domain.EventResync:
 		env.Kind = kindResync
+	case domain.EventMemberJoined, domain.EventMemberLeft, domain.EventReadMoved:
+		env.Kind = userLogKinds[ev.Kind]
+		env.Conversation, env.UserSeq, env.ReadSeq = ev.Conversation.String(), ev.UserSeq, ev.ReadSeq
 	default:
 		return envelope{}, fmt.Errorf("encode: event kind %d: %w", ev.Kind, ErrMalformed)
 	}
@@ -199,15 +213,39 @@ func Decode(b []byte) (Envelope, error) {
 		out.Event = domain.MemberRemovedEvent(out.Event.Channel, domain.UserID(env.User))
 	case kindResync:
 		out.Event.Kind = domain.EventResync
+	case kindMemberJoined, kindMemberLeft, kindReadMoved:
+		// validate parsed the conversation already.
+		conv, _ := domain.ParseConversationChannel(env.Conversation)
+		for kind, code := range userLogKinds {
+			if code == env.Kind {
+				out.Event.Kind = kind
+			}
+		}
+		out.Event.Conversation, out.Event.UserSeq, out.Event.ReadSeq = conv, env.UserSeq, env.ReadSeq
 	}
 	return out, nil
+}
+
+// userLogKinds are the codes of the user-log events.
+var userLogKinds = map[domain.EventKind]string{
+	domain.EventMemberJoined: kindMemberJoined,
+	domain.EventMemberLeft:   kindMemberLeft,
+	domain.EventReadMoved:    kindReadMoved,
 }
 
 // validate checks what both Encode and Decode require, so that whatever
 // Encode accepts Decode accepts too.
 func (env *envelope) validate() error {
-	if _, err := domain.ParseChannelID(env.Channel); err != nil {
+	ch, err := domain.ParseChannelID(env.Channel)
+	if err != nil {
 		return fmt.Errorf("channel %q: %w", env.Channel, ErrMalformed)
+	}
+	// A user channel carries the user-log kinds and resyncs; a
+	// conversation's channel everything else.
+	_, onUser := ch.User()
+	userLog := env.Kind == kindMemberJoined || env.Kind == kindMemberLeft || env.Kind == kindReadMoved
+	if onUser != userLog && env.Kind != kindResync {
+		return fmt.Errorf("%q event on channel %q: %w", env.Kind, env.Channel, ErrMalformed)
 	}
 	if env.Partial && env.Kind != kindMessage {
 		return fmt.Errorf("partial %q event: %w", env.Kind, ErrMalformed)
@@ -231,6 +269,13 @@ func (env *envelope) validate() error {
 			return fmt.Errorf("member removal without user: %w", ErrMalformed)
 		}
 	case kindResync:
+	case kindMemberJoined, kindMemberLeft, kindReadMoved:
+		if _, err := domain.ParseConversationChannel(env.Conversation); err != nil {
+			return fmt.Errorf("%q event of conversation %q: %w", env.Kind, env.Conversation, ErrMalformed)
+		}
+		if env.UserSeq < 1 || env.ReadSeq < 0 || (env.ReadSeq != 0 && env.Kind != kindReadMoved) {
+			return fmt.Errorf("%q event: user seq %d, read seq %d: %w", env.Kind, env.UserSeq, env.ReadSeq, ErrMalformed)
+		}
 	default:
 		return fmt.Errorf("kind %q: %w", env.Kind, ErrMalformed)
 	}

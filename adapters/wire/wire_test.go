@@ -13,7 +13,10 @@ import (
 var (
 	dm    = domain.DMChannel("dm_01jx")
 	group = domain.GroupChannel("grp_01jy")
-	at    = time.Date(2025, 1, 2, 3, 4, 5, 123456789, time.UTC)
+	// A user id with what a conversation id may not have.
+	odd  = domain.UserID("auth0|a:b/c%2F")
+	user = domain.UserChannel(odd)
+	at   = time.Date(2025, 1, 2, 3, 4, 5, 123456789, time.UTC)
 )
 
 func message(ch domain.ChannelID, seq int64, content string) domain.Event {
@@ -29,7 +32,8 @@ func equal(a, b domain.Event) bool {
 	ma, mb := a.Message, b.Message
 	ma.CreatedAt, mb.CreatedAt = time.Time{}, time.Time{}
 	return a.Kind == b.Kind && a.Channel == b.Channel && a.UserID == b.UserID && ma == mb &&
-		a.Message.CreatedAt.Equal(b.Message.CreatedAt)
+		a.Message.CreatedAt.Equal(b.Message.CreatedAt) &&
+		a.Conversation == b.Conversation && a.UserSeq == b.UserSeq && a.ReadSeq == b.ReadSeq
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -47,6 +51,11 @@ func TestRoundTrip(t *testing.T) {
 		{"message with markup and unicode", message(group, 3, "<b>a & b</b> \u2028 é 👋 \"q\" \\ \n\t\x01")},
 		{"member removed", domain.MemberRemovedEvent(group, "u_bob")},
 		{"resync", domain.Event{Kind: domain.EventResync, Channel: dm}},
+		{"member joined", domain.MemberJoinedEvent(odd, group, 1)},
+		{"member left", domain.MemberLeftEvent(odd, dm, 1<<62)},
+		{"read moved", domain.ReadMovedEvent(odd, group, 17, 4)},
+		{"read moved to 0", domain.ReadMovedEvent(odd, group, 0, 5)},
+		{"user channel resync", domain.Event{Kind: domain.EventResync, Channel: user}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,6 +93,14 @@ func TestFormat(t *testing.T) {
 			`{"v":1,"o":"i1","k":"r","c":"group:grp_01jy","u":"u_bob"}`},
 		{"resync", domain.Event{Kind: domain.EventResync, Channel: dm},
 			`{"v":1,"o":"i1","k":"s","c":"dm:dm_01jx"}`},
+		{"member joined", domain.MemberJoinedEvent(odd, group, 3),
+			`{"v":1,"o":"i1","k":"j","c":"user:auth0|a:b/c%2F","cv":"group:grp_01jy","us":3}`},
+		{"member left", domain.MemberLeftEvent(odd, dm, 4),
+			`{"v":1,"o":"i1","k":"l","c":"user:auth0|a:b/c%2F","cv":"dm:dm_01jx","us":4}`},
+		{"read moved", domain.ReadMovedEvent(odd, group, 17, 5),
+			`{"v":1,"o":"i1","k":"rd","c":"user:auth0|a:b/c%2F","cv":"group:grp_01jy","us":5,"rs":17}`},
+		{"user channel resync", domain.Event{Kind: domain.EventResync, Channel: user},
+			`{"v":1,"o":"i1","k":"s","c":"user:auth0|a:b/c%2F"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,6 +187,16 @@ func TestEncodeRejects(t *testing.T) {
 		{"invalid UTF-8", badText},
 		{"time past year 9999", farFuture},
 		{"member removed without user", domain.MemberRemovedEvent(group, "")},
+		{"message on a user channel", domain.Event{Kind: domain.EventMessage, Channel: user,
+			Message: domain.Message{ID: "m", Channel: user, Seq: 1, SenderID: "u", CreatedAt: at}}},
+		{"member removed on a user channel", domain.MemberRemovedEvent(user, "u_bob")},
+		{"member joined on a conversation", domain.Event{Kind: domain.EventMemberJoined, Channel: group, Conversation: group, UserSeq: 1}},
+		{"member joined without conversation", domain.MemberJoinedEvent(odd, domain.ChannelID{}, 1)},
+		{"member joined of a user channel", domain.MemberJoinedEvent(odd, user, 1)},
+		{"member left with user seq 0", domain.MemberLeftEvent(odd, group, 0)},
+		{"read moved with user seq 0", domain.ReadMovedEvent(odd, group, 3, 0)},
+		{"read moved to a negative seq", domain.ReadMovedEvent(odd, group, -1, 3)},
+		{"malformed user channel", domain.MemberJoinedEvent("u 1", group, 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,6 +230,15 @@ func TestDecodeRejects(t *testing.T) {
 		{"message without sender", `{"v":1,"k":"m","c":"dm:dm_01jx","id":"m","s":1,"t":"2025-01-02T03:04:05Z"}`, wire.ErrMalformed, dm},
 		{"partial removal", `{"v":1,"k":"r","c":"dm:dm_01jx","u":"u","partial":true}`, wire.ErrMalformed, dm},
 		{"seq of the wrong type", `{"v":1,"k":"m","c":"dm:dm_01jx","s":"1","partial":true}`, wire.ErrMalformed, dm},
+		// A kind newer than this reader on a user channel: the receiver
+		// resyncs the user channel, which re-reads the user's log.
+		{"unknown kind on a user channel", `{"v":1,"k":"z","c":"user:a:b","us":3}`, wire.ErrMalformed, domain.UserChannel("a:b")},
+		{"member joined without user seq", `{"v":1,"k":"j","c":"user:a:b","cv":"dm:dm_01jx"}`, wire.ErrMalformed, domain.UserChannel("a:b")},
+		{"member joined of a bad conversation", `{"v":1,"k":"j","c":"user:a","cv":"user:b","us":1}`, wire.ErrMalformed, domain.UserChannel("a")},
+		{"left with a read seq", `{"v":1,"k":"l","c":"user:a","cv":"dm:dm_01jx","us":1,"rs":2}`, wire.ErrMalformed, domain.UserChannel("a")},
+		{"read moved on a conversation", `{"v":1,"k":"rd","c":"dm:dm_01jx","cv":"dm:dm_01jx","us":1,"rs":2}`, wire.ErrMalformed, dm},
+		{"message on a user channel", `{"v":1,"k":"m","c":"user:a","id":"m","s":1,"u":"u","t":"2025-01-02T03:04:05Z"}`, wire.ErrMalformed, domain.UserChannel("a")},
+		{"user seq of the wrong type", `{"v":1,"k":"j","c":"user:a","cv":"dm:dm_01jx","us":"1"}`, wire.ErrMalformed, domain.UserChannel("a")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
