@@ -51,6 +51,9 @@ func (s *fakeSub) Err() error {
 	return s.err
 }
 
+// Subscribe records nothing: the application never grows a subscription.
+func (s *fakeSub) Subscribe(...domain.ChannelID) error { return nil }
+
 func (s *fakeSub) Unsubscribe(channels ...domain.ChannelID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

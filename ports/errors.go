@@ -10,4 +10,7 @@ var (
 	ErrSlowSubscriber = errors.New("subscriber fell behind and was cut off")
 	// ErrNotifierClosed: the notifier shut down.
 	ErrNotifierClosed = errors.New("notifier closed")
+	// ErrSubscriptionEnded: Subscription.Subscribe was called after the
+	// subscription ended (see Subscription.Err for why).
+	ErrSubscriptionEnded = errors.New("subscription ended")
 )

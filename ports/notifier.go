@@ -35,6 +35,12 @@ type Subscription interface {
 	// Err tells why Done was closed: nil after Close, ErrSlowSubscriber
 	// after a cut-off, ErrNotifierClosed after shutdown.
 	Err() error
+	// Subscribe adds channels to the subscription, with the guarantees of
+	// Notifier.Subscribe: events of the added channels published after it
+	// returns are delivered, in publish order per channel; none published
+	// before is. A channel already subscribed stays as it is. It fails,
+	// wrapping ErrSubscriptionEnded, once the subscription has ended.
+	Subscribe(channels ...domain.ChannelID) error
 	// Unsubscribe stops delivery of the given channels' events.
 	Unsubscribe(channels ...domain.ChannelID)
 	// Close ends the subscription and releases its resources. It is safe to

@@ -67,10 +67,14 @@ func (n *Notifier) headLoop(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// announceHeads reads the heads of the watched channels, a batch at a time
-// and each read within interval, and hands each to the hub.
+// announceHeads reads the heads of the watched conversation channels, a
+// batch at a time and each read within interval, and hands each to the
+// hub. User channels have no head in Store (a user's log is not a
+// conversation), so they get none: a user-log doorbell lost for good is
+// made up for by the channel's next event or resync.
 func (n *Notifier) announceHeads(ctx context.Context, interval time.Duration) error {
-	for batch := range slices.Chunk(n.watchedChannels(), headBatch) {
+	channels := slices.DeleteFunc(n.watchedChannels(), func(ch domain.ChannelID) bool { return !ch.IsConversation() })
+	for batch := range slices.Chunk(channels, headBatch) {
 		readCtx, cancel := context.WithTimeout(ctx, interval)
 		states, err := n.store.ChannelStates(readCtx, batch, "")
 		cancel()

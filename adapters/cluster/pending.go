@@ -10,7 +10,9 @@ import (
 // pendingKey says which pending events replace each other: a channel's
 // newer message replaces its older one (receivers fill the gap from the
 // store by seq), but a member removal is never replaced by a message, since
-// it is what stops a removed member's streams on other instances.
+// it is what stops a removed member's streams on other instances. On a user
+// channel every event is a doorbell to re-read the user's log past what a
+// stream has: the one of the highest UserSeq stands for them all.
 type pendingKey struct {
 	channel domain.ChannelID
 	kind    domain.EventKind
@@ -18,6 +20,9 @@ type pendingKey struct {
 }
 
 func keyOf(ev domain.Event) pendingKey {
+	if ev.Kind.UserLogEvent() {
+		return pendingKey{channel: ev.Channel}
+	}
 	k := pendingKey{channel: ev.Channel, kind: ev.Kind}
 	if ev.Kind == domain.EventMemberRemoved {
 		k.user = ev.UserID
@@ -56,7 +61,7 @@ func (p *pendingSet) add(ev domain.Event, sent time.Time) (evicted domain.Event,
 		e := el.Value.(*pendingEntry)
 		// Concurrent publishers of one channel may fail out of order: keep
 		// the highest seq, the one that makes receivers fetch the most.
-		if ev.Kind != domain.EventMessage || ev.Message.Seq > e.ev.Message.Seq {
+		if replaces(ev, e.ev) {
 			e.ev, e.sent, e.gen = ev, sent, p.gen
 		}
 		p.order.MoveToBack(el)
@@ -70,6 +75,18 @@ func (p *pendingSet) add(ev domain.Event, sent time.Time) (evicted domain.Event,
 	e := p.order.Remove(oldest).(*pendingEntry)
 	delete(p.index, e.key)
 	return e.ev, true
+}
+
+// replaces reports whether ev, of the same key as old, should be kept
+// instead of it.
+func replaces(ev, old domain.Event) bool {
+	switch {
+	case ev.Kind == domain.EventMessage:
+		return ev.Message.Seq > old.Message.Seq
+	case ev.Kind.UserLogEvent():
+		return ev.UserSeq > old.UserSeq
+	}
+	return true
 }
 
 // front returns the oldest entry, if any.

@@ -34,7 +34,9 @@ func (n *Notifier) onWatch(ch domain.ChannelID, watched bool) {
 // it knows its channel's removals at commit (each stream then delivers it
 // at once if no removal happened since it last checked access, and checks
 // first otherwise), or else as a resync, which checks access and reads it
-// from the store. Everything else is handed over as it is.
+// from the store. Everything else is handed over as it is: the user-log
+// events of a user channel too, which grant no access to anything (a
+// stream re-reads the user's log, and checks access, on each).
 //
 // So while the transport is down a stream reads the store once per member
 // removal, not twice per message.

@@ -102,6 +102,15 @@ func (s *fakeSub) Err() error {
 	return nil
 }
 
+func (s *fakeSub) Subscribe(chs ...domain.ChannelID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ch := range chs {
+		s.channels[ch] = true
+	}
+	return nil
+}
+
 func (s *fakeSub) Unsubscribe(chs ...domain.ChannelID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -120,8 +120,9 @@ func NewNotifier(opts Options) *Notifier {
 }
 
 // shardOf returns the shard holding ch's subscribers. Only the id is
-// hashed: ids of different kinds have different prefixes, and a collision
-// would only share a shard, never mix up channels.
+// hashed: ids of different kinds mostly have different prefixes, and a
+// collision (a user named like a conversation, say) only shares a shard,
+// never mixes up channels, which the map keys by kind and id.
 func (n *Notifier) shardOf(ch domain.ChannelID) *shard {
 	return &n.shards[maphash.String(n.seed, string(ch.ID))&n.mask]
 }
@@ -189,15 +190,23 @@ func (n *Notifier) Subscribe(ctx context.Context, channels []domain.ChannelID) (
 	n.subs[s] = struct{}{}
 	n.mu.Unlock()
 	for ch := range s.channels {
-		sh := n.shardOf(ch)
-		sh.mu.Lock()
-		if len(sh.subs[ch]) == 0 && n.onWatch != nil {
-			n.onWatch(ch, true)
-		}
-		sh.subs[ch] = append(sh.subs[ch], s)
-		sh.mu.Unlock()
+		n.add(ch, s)
 	}
 	return s, nil
+}
+
+// add lists s among ch's subscribers, telling OnWatch if it is the first.
+// Once it returns, every publisher of ch enqueues to s: publishers hold the
+// shard's read lock for the whole of their sends, and add waits for the
+// write lock.
+func (n *Notifier) add(ch domain.ChannelID, s *subscription) {
+	sh := n.shardOf(ch)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if len(sh.subs[ch]) == 0 && n.onWatch != nil {
+		n.onWatch(ch, true)
+	}
+	sh.subs[ch] = append(sh.subs[ch], s)
 }
 
 // Ping returns nil unless the notifier is closed: in one process there is

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -46,6 +47,33 @@ func (s *subscription) Err() error {
 	default:
 		return nil
 	}
+}
+
+// Subscribe adds channels, as Notifier.Subscribe registers them: once it
+// returns, every event of theirs published is delivered; none published
+// before is. A channel gaining its first subscriber is reported to
+// Options.OnWatch, as for a new subscription. It fails with
+// ports.ErrSubscriptionEnded once the subscription has ended.
+func (s *subscription) Subscribe(channels ...domain.ChannelID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Checked under s.mu: whoever ends s detaches it afterwards, under
+	// s.mu, so a channel added before the end is removed with the rest,
+	// and none is added after it.
+	if s.ended.Load() || s.channels == nil {
+		if err := s.Err(); err != nil {
+			return fmt.Errorf("memory notifier: subscribe: %w: %w", ports.ErrSubscriptionEnded, err)
+		}
+		return fmt.Errorf("memory notifier: subscribe: %w", ports.ErrSubscriptionEnded)
+	}
+	for _, ch := range channels {
+		if _, ok := s.channels[ch]; ok {
+			continue // subscribed already, or listed twice
+		}
+		s.channels[ch] = struct{}{}
+		s.n.add(ch, s)
+	}
+	return nil
 }
 
 // Unsubscribe stops delivery of channels. Once it returns no event of

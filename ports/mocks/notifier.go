@@ -156,6 +156,24 @@ func (mr *MockSubscriptionMockRecorder) Events() *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Events", reflect.TypeOf((*MockSubscription)(nil).Events))
 }
 
+// Subscribe mocks base method.
+func (m *MockSubscription) Subscribe(arg0 ...domain.ChannelID) error {
+	m.ctrl.T.Helper()
+	varargs := []interface{}{}
+	for _, a := range arg0 {
+		varargs = append(varargs, a)
+	}
+	ret := m.ctrl.Call(m, "Subscribe", varargs...)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// Subscribe indicates an expected call of Subscribe.
+func (mr *MockSubscriptionMockRecorder) Subscribe(arg0 ...interface{}) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Subscribe", reflect.TypeOf((*MockSubscription)(nil).Subscribe), arg0...)
+}
+
 // Unsubscribe mocks base method.
 func (m *MockSubscription) Unsubscribe(arg0 ...domain.ChannelID) {
 	m.ctrl.T.Helper()

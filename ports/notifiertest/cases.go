@@ -152,6 +152,9 @@ func testReleasesGoroutines(t *testing.T, newNotifier Factory) {
 		receive(t, subs[1])
 		expect(t, subs[2], messageEvent(b, 1))
 		subs[1].Unsubscribe(a)
+		if err := subs[2].Subscribe(a, newChannel()); err != nil {
+			t.Fatalf("Subscription.Subscribe: %v", err)
+		}
 		subs[0].Close()
 		// subs[1] and subs[2] are left for the cleanups, after the
 		// notifier's own, to show that shutting down with live

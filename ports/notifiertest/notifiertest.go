@@ -58,6 +58,11 @@ func Run(t *testing.T, newNotifier Factory) {
 		{"Close", testClose},
 		{"SlowSubscriberCutOff", testSlowSubscriberCutOff},
 		{"MemberRemoved", testMemberRemoved},
+		{"SubscribeAdds", testSubscribeAdds},
+		{"SubscribeOrder", testSubscribeOrder},
+		{"UnsubscribeAdded", testUnsubscribeAdded},
+		{"SubscribeAfterEnd", testSubscribeAfterEnd},
+		{"UserChannel", testUserChannel},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,6 +196,7 @@ func assertLive(t *testing.T, sub ports.Subscription, name string) {
 func sameEvent(a, b domain.Event) bool {
 	ma, mb := a.Message, b.Message
 	return a.Kind == b.Kind && a.Channel == b.Channel && a.UserID == b.UserID &&
+		a.Conversation == b.Conversation && a.UserSeq == b.UserSeq && a.ReadSeq == b.ReadSeq &&
 		ma.ID == mb.ID && ma.Channel == mb.Channel && ma.Seq == mb.Seq &&
 		ma.SenderID == mb.SenderID && ma.PersonaID == mb.PersonaID &&
 		ma.Content == mb.Content && ma.ClientMessageID == mb.ClientMessageID &&
@@ -203,6 +209,9 @@ func describe(ev domain.Event) string {
 		return fmt.Sprintf("message %s seq %d on %s", ev.Message.ID, ev.Message.Seq, ev.Channel)
 	case domain.EventMemberRemoved:
 		return fmt.Sprintf("member %s removed from %s", ev.UserID, ev.Channel)
+	case domain.EventMemberJoined, domain.EventMemberLeft, domain.EventReadMoved:
+		return fmt.Sprintf("user-log event %d on %s: %s read %d useq %d",
+			ev.Kind, ev.Channel, ev.Conversation, ev.ReadSeq, ev.UserSeq)
 	}
 	return fmt.Sprintf("%+v", ev)
 }

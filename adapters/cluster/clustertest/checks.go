@@ -32,6 +32,55 @@ func testResyncOnSubscribe(t *testing.T, newTransport NewTransport) {
 	}
 }
 
+// testResyncOnAdd: a channel added to a subscription is watched like a
+// new subscription's: once the transport receives it, the subscription
+// resyncs it, and then it gets what other instances publish. A user
+// channel too, whose resync means "re-read the user's log".
+func testResyncOnAdd(t *testing.T, newTransport NewTransport) {
+	ns := Namespace()
+	n, _ := NewInstance(t, newTransport(t, ns), 16)
+	other, _ := NewInstance(t, newTransport(t, ns), 16)
+	kept := NewChannel()
+	sub := SubscribeConfirmed(t, n, kept)
+	added, user := NewChannel(), domain.UserChannel(domain.UserID("auth|ct:"+strings.ToLower(rand.Text()[:10])+"/%2F*"))
+	if err := sub.Subscribe(added, user); err != nil {
+		t.Fatalf("Subscription.Subscribe: %v", err)
+	}
+	want := map[domain.ChannelID]bool{added: true, user: true}
+	for len(want) > 0 {
+		ev := Next(t, sub)
+		if ev.Kind != domain.EventResync || !want[ev.Channel] {
+			t.Fatalf("received %+v, want a resync of %v", ev, want)
+		}
+		delete(want, ev.Channel)
+	}
+	WaitReceiving(t, n, added, user)
+	msg := Message(added, 1)
+	joined := domain.MemberJoinedEvent(domain.UserID(user.ID), added, 1)
+	for _, ev := range []domain.Event{msg, joined} {
+		if err := other.Publish(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := NextMessage(t, sub); got.Kind != domain.EventMessage || got.Channel != added || got.Message.Seq != 1 {
+		t.Fatalf("received %+v, want message 1 of %s", got, added)
+	}
+	if got := NextMessage(t, sub); got != joined {
+		t.Fatalf("received %+v, want %+v", got, joined)
+	}
+	// Closing releases the added channels: the transport stops receiving
+	// them.
+	sub.Close()
+	if err := Eventually(t.Context(), func(context.Context) error {
+		if n.Receiving(added) || n.Receiving(user) {
+			return fmt.Errorf("%s or %s still received after Close", added, user)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // testNoEcho: an event comes back to its own instance through the
 // transport; the hub has delivered it already, so it must not be delivered
 // again.

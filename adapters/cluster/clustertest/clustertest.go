@@ -42,6 +42,7 @@ func Run(t *testing.T, newTransport NewTransport) {
 		})
 	})
 	t.Run("ResyncOnSubscribe", func(t *testing.T) { testResyncOnSubscribe(t, newTransport) })
+	t.Run("ResyncOnAdd", func(t *testing.T) { testResyncOnAdd(t, newTransport) })
 	t.Run("NoEcho", func(t *testing.T) { testNoEcho(t, newTransport) })
 }
 
@@ -116,18 +117,37 @@ func (s single) Subscribe(ctx context.Context, channels []domain.ChannelID) (por
 	if err != nil {
 		return nil, err
 	}
-	if err := Eventually(ctx, func(context.Context) error {
+	if err := s.wait(ctx, channels); err != nil {
+		sub.Close()
+		return nil, err
+	}
+	return waitingSub{Subscription: sub, wait: s.wait}, nil
+}
+
+func (s single) wait(ctx context.Context, channels []domain.ChannelID) error {
+	return Eventually(ctx, func(context.Context) error {
 		for _, ch := range channels {
 			if !s.Receiving(ch) {
 				return fmt.Errorf("transport not receiving %s", ch)
 			}
 		}
 		return nil
-	}); err != nil {
-		sub.Close()
-		return nil, err
+	})
+}
+
+// waitingSub is a subscription of single or pair whose Subscribe, like
+// theirs, waits until the transport receives the added channels.
+type waitingSub struct {
+	ports.Subscription
+	wait func(ctx context.Context, channels []domain.ChannelID) error
+}
+
+func (s waitingSub) Subscribe(channels ...domain.ChannelID) error {
+	if err := s.Subscription.Subscribe(channels...); err != nil {
+		return err
 	}
-	return sub, nil
+	// The suite's own deadline: Subscription.Subscribe has no context.
+	return s.wait(context.Background(), channels)
 }
 
 // pair is one notifier made of two instances: events are published on pub
@@ -148,13 +168,20 @@ func (p *pair) Subscribe(ctx context.Context, channels []domain.ChannelID) (port
 	if err != nil {
 		return nil, err
 	}
+	if err := p.wait(ctx, channels); err != nil {
+		sub.Close()
+		return nil, err
+	}
+	return waitingSub{Subscription: sub, wait: p.wait}, nil
+}
+
+func (p *pair) wait(ctx context.Context, channels []domain.ChannelID) error {
 	for _, ch := range channels {
 		if err := p.watcher.WaitReceiving(ctx, ch); err != nil {
-			sub.Close()
-			return nil, err
+			return err
 		}
 	}
-	return sub, nil
+	return nil
 }
 
 func (p *pair) Ping(ctx context.Context) error {
