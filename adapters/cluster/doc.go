@@ -34,6 +34,20 @@
 //     crashed between commit and publish or stopped with events still
 //     waiting to be re-published.
 //
+// A user channel (domain.UserChannel) is carried like a conversation's:
+// watched while it has local subscribers, unconfirmed until the transport
+// confirms it, resynced on a confirmation, a reconnect or an unusable
+// envelope. For a user channel a resync means "re-read the user's log"
+// from the stream's user seq on. Its events (member joined or left, read
+// moved) are doorbells that grant no access, so they are handed to local
+// subscribers as they are even while unconfirmed; those the transport
+// fails to publish coalesce per user channel to the highest user seq.
+// User channels get no heads: the Store knows conversations, not users'
+// logs.
+//
+// A channel added to a live subscription (ports.Subscription.Subscribe)
+// is watched, confirmed and resynced exactly as a new subscription's.
+//
 // Events come back to their own instance through the transport too; they
 // carry the instance id as their origin and are dropped, since the hub
 // delivered them already.

@@ -10,5 +10,10 @@
 // publisher or grow without bound. The client then resumes from its cursor
 // and the store fills the gap, so dropping a subscriber loses nothing.
 //
+// A subscription can grow (Subscription.Subscribe) as well as shrink; an
+// added channel is listed under its shard's write lock, so it gets every
+// event published after the call returns, and a first subscriber is
+// reported to OnWatch as for a new subscription.
+//
 // The package starts no goroutines.
 package memory
