@@ -252,6 +252,7 @@ func TestStreamRejects(t *testing.T) {
 		{"101 channels", many, ssetest.Options{}, "", 400, "validation_failed"},
 		{"malformed channel", []string{"dm_u_alice_u_bob"}, ssetest.Options{}, "", 400, "validation_failed"},
 		{"unknown kind", []string{"chan:x"}, ssetest.Options{}, "", 400, "validation_failed"},
+		{"a user channel", []string{"user:u_alice"}, ssetest.Options{}, "", 400, "validation_failed"},
 		{"not a member", []string{"dm:dm_u_bob_u_carol"}, ssetest.Options{}, "", 404, "not_found"},
 		{"one unknown among known", []string{dm.String(), "group:grp_nope"}, ssetest.Options{}, "", 404, "not_found"},
 		{"bad cursor in the header", []string{dm.String()}, ssetest.Options{LastEventID: "!!"}, "", 400, "invalid_cursor"},
