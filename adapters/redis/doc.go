@@ -3,7 +3,9 @@
 // NewNotifier and Module, which put it under a cluster.Notifier.
 //
 // Each Relay channel is one Redis channel, "<prefix>ch:<channel>" (for
-// example "relay:ch:dm:dm_…"). An instance subscribes only to the channels
+// example "relay:ch:dm:dm_…", or "relay:ch:user:<user id>" for a user
+// channel, whose id may hold ':' or '*': SUBSCRIBE takes names literally,
+// and only the first ':' after the prefix ends the kind). An instance subscribes only to the channels
 // its own clients watch: the hub reports a channel's first local
 // subscriber and its last leaving, and one goroutine turns those reports,
 // batched and in order, into SUBSCRIBE and UNSUBSCRIBE on the one
