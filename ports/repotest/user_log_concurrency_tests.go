@@ -70,6 +70,64 @@ func testUserLogConcurrent(t *testing.T, f *fixture) {
 	}
 }
 
+// testUserLogManyUsers creates groups of overlapping members, named in
+// opposite orders, at once, while the same users are added to and read in
+// another group: the writes lock several users' rows, which must never
+// deadlock (PostgreSQL would abort one of them), and each user's head
+// ends at the number of their changes.
+func testUserLogManyUsers(t *testing.T, f *fixture) {
+	const users, creations = 6, 12
+	us := make([]domain.UserID, users)
+	for i := range us {
+		us[i] = f.user(fmt.Sprintf("u%d", i))
+	}
+	owner := f.user("owner")
+	shared := f.createGroup(t, "shared", owner, us[0], us[1], us[2])
+	f.appendN(t, shared.Channel(), owner, 1)
+	want := map[domain.UserID]int64{us[0]: 1, us[1]: 1, us[2]: 1}
+
+	var wg sync.WaitGroup
+	for i := range creations {
+		members := slices.Clone(us)
+		if i%2 == 1 {
+			slices.Reverse(members)
+		}
+		wg.Go(func() {
+			g := domain.Conversation{ID: domain.ConversationID(f.newID("grp")), Kind: domain.KindGroup,
+				Name: "many", MemberIDs: members}
+			if _, err := f.convs.CreateGroup(t.Context(), g); err != nil {
+				t.Errorf("CreateGroup #%d: %v", i, err)
+			}
+		})
+	}
+	for _, u := range us {
+		want[u] += creations
+	}
+	ch := shared.Channel()
+	for i, u := range us {
+		wg.Go(func() {
+			var err error
+			if i < 3 {
+				_, _, err = f.convs.MarkRead(t.Context(), ch, u, 1)
+			} else {
+				err = f.convs.AddMember(t.Context(), ch, u, roomy)
+			}
+			if err != nil {
+				t.Errorf("change of %s: %v", u, err)
+			}
+		})
+		want[u]++
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	f.wantHeads(t, "after", want)
+	if head := f.userLog(t, owner, 0).Head; head != 1 {
+		t.Errorf("owner's head = %d; want 1", head)
+	}
+}
+
 // testJoinedSeqConcurrent adds members to a group while its owner keeps
 // appending, and each new member tries to send from before the addition
 // is called until a send succeeds. joined_seq must split the messages at

@@ -13,6 +13,7 @@ func userLogTests() []contractTest {
 		{"UserLog after a useq holds exactly the changes after it", testUserLogAfter},
 		{"UserLog shows a departure and the re-join after it", testUserLogRejoin},
 		{"Concurrent changes of one user take gap-free, unique useqs", testUserLogConcurrent},
+		{"Concurrent changes of overlapping users do not deadlock", testUserLogManyUsers},
 		{"joined_seq is the last seq at the join, under concurrent appends", testJoinedSeqConcurrent},
 	}
 }
