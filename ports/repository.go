@@ -57,6 +57,19 @@ type ConversationRepository interface {
 	// does not exist, or of which user is not a member, is
 	// domain.ErrNotFound. seq is ≥ 0: a store does not check it again.
 	MarkRead(ctx context.Context, channel domain.ChannelID, user domain.UserID, seq int64) (readSeq int64, moved bool, err error)
+	// UserLog returns the changes of user's memberships and read positions
+	// after the useq after (≥ 0), with the user's head, in one consistent
+	// read: every change up to the head and none after it (see
+	// domain.UserLog). Each of CreateDirectMessage (both members, when it
+	// creates), CreateGroup (every member), AddMember (the user, when
+	// added), RemoveMember (the user, when removed) and MarkRead (when
+	// moved) takes the next useq of each user it changes, in its
+	// transaction: nothing else does, so useqs are gap-free. A user
+	// without changes has head 0 and an empty log.
+	UserLog(ctx context.Context, user domain.UserID, after int64) (domain.UserLog, error)
+	// UserHead returns user's useq of the newest change, 0 when none: the
+	// Head of UserLog without the changes.
+	UserHead(ctx context.Context, user domain.UserID) (int64, error)
 }
 
 // MessageRepository stores messages.

@@ -22,7 +22,18 @@ type fakeStore struct {
 	msgs    map[domain.ChannelID][]domain.Message
 	number  int64
 	read    map[readKey]int64 // read positions
-	failErr error             // every call fails with it when set
+	ulog    map[domain.UserID][]fakeLogEntry
+	failErr error // every call fails with it when set
+}
+
+// fakeLogEntry is one change of a user's log: what is "join", "left" or
+// "read"; seq is the joined seq or the read position.
+type fakeLogEntry struct {
+	what    string
+	channel domain.ChannelID
+	number  int64
+	useq    int64
+	seq     int64
 }
 
 type readKey struct {
@@ -37,7 +48,13 @@ var (
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{convs: map[domain.ChannelID]*domain.Conversation{}, msgs: map[domain.ChannelID][]domain.Message{},
-		read: map[readKey]int64{}}
+		read: map[readKey]int64{}, ulog: map[domain.UserID][]fakeLogEntry{}}
+}
+
+// logChange records a change of u's log with u's next useq.
+func (s *fakeStore) logChange(u domain.UserID, what string, c *domain.Conversation, seq int64) {
+	s.ulog[u] = append(s.ulog[u], fakeLogEntry{what: what, channel: c.Channel(), number: c.Number,
+		useq: int64(len(s.ulog[u])) + 1, seq: seq})
 }
 
 func (s *fakeStore) setFail(err error) {
@@ -52,6 +69,9 @@ func (s *fakeStore) add(c domain.Conversation) domain.Conversation {
 	c.MemberIDs = slices.Clone(c.MemberIDs)
 	s.convs[c.Channel()] = &c
 	s.order = append(s.order, c.Channel())
+	for _, u := range c.MemberIDs {
+		s.logChange(u, "join", &c, c.LastSeq)
+	}
 	return c
 }
 
@@ -165,6 +185,7 @@ func (s *fakeStore) AddMember(_ context.Context, g domain.ChannelID, u domain.Us
 		return domain.ErrGroupFull
 	default:
 		c.MemberIDs = append(c.MemberIDs, u)
+		s.logChange(u, "join", c, c.LastSeq)
 	}
 	return nil
 }
@@ -180,6 +201,8 @@ func (s *fakeStore) RemoveMember(_ context.Context, g domain.ChannelID, u domain
 		return false, nil
 	}
 	c.MemberIDs = slices.DeleteFunc(c.MemberIDs, func(m domain.UserID) bool { return m == u })
+	delete(s.read, readKey{g, u})
+	s.logChange(u, "left", c, 0)
 	return true, nil
 }
 
@@ -199,7 +222,53 @@ func (s *fakeStore) MarkRead(_ context.Context, ch domain.ChannelID, u domain.Us
 		return s.read[k], false, nil
 	}
 	s.read[k] = target
+	s.logChange(u, "read", c, target)
 	return target, true, nil
+}
+
+// UserLog replays u's changes after the useq after: the joins and the
+// read positions of conversations u is still in (each position once, as
+// it is now), and the departures.
+func (s *fakeStore) UserLog(_ context.Context, u domain.UserID, after int64) (domain.UserLog, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return domain.UserLog{}, s.failErr
+	}
+	entries := s.ulog[u]
+	log := domain.UserLog{Head: int64(len(entries))}
+	// Only the newest join of a conversation and its newest read are live.
+	lastJoin, lastRead := map[domain.ChannelID]int64{}, map[domain.ChannelID]int64{}
+	for _, e := range entries {
+		switch e.what {
+		case "join":
+			lastJoin[e.channel] = e.useq
+		case "read":
+			lastRead[e.channel] = e.useq
+		}
+	}
+	for _, e := range entries {
+		if e.useq <= after {
+			continue
+		}
+		c := s.convs[e.channel]
+		member := c != nil && c.HasMember(u)
+		switch {
+		case e.what == "left":
+			log.Departures = append(log.Departures, domain.UserLogDeparture{Channel: e.channel, Number: e.number, USeq: e.useq})
+		case e.what == "join" && member && lastJoin[e.channel] == e.useq:
+			log.Joined = append(log.Joined, domain.UserLogJoin{Channel: e.channel, Number: e.number, USeq: e.useq, JoinedSeq: e.seq})
+		case e.what == "read" && member && lastRead[e.channel] == e.useq && lastJoin[e.channel] < e.useq:
+			log.Reads = append(log.Reads, domain.UserLogRead{Channel: e.channel, Number: e.number, USeq: e.useq, ReadSeq: e.seq})
+		}
+	}
+	return log, nil
+}
+
+// UserHead is UserLog's head.
+func (s *fakeStore) UserHead(ctx context.Context, u domain.UserID) (int64, error) {
+	log, err := s.UserLog(ctx, u, 1<<62)
+	return log.Head, err
 }
 
 func (s *fakeStore) Append(_ context.Context, m domain.Message, opts ports.AppendOptions) (domain.Message, int64, error) {

@@ -201,14 +201,3 @@ func (r *ConversationRepository) CreateGroup(ctx context.Context, group domain.C
 		MemberIDs: members, CreatedAt: createdAt,
 	}, nil
 }
-
-// insertMembers adds members in one statement, however many there are.
-func (r *ConversationRepository) insertMembers(ctx context.Context, tx *sqlx.Tx, id domain.ConversationID, members []domain.UserID, joinedAt time.Time) error {
-	// "WHERE true" tells SQLite's parser that ON CONFLICT is not a join's
-	// ON; PostgreSQL does not mind it.
-	_, err := tx.ExecContext(ctx, r.db.Rebind(`
-		INSERT INTO conversation_members (conversation_id, user_id, joined_at)
-		SELECT ?, value, ? FROM `+r.dialect.IDRows+` WHERE true
-		ON CONFLICT DO NOTHING`), id, joinedAt, r.dialect.IDList(userIDStrings(members)))
-	return err
-}

@@ -23,6 +23,11 @@
 // Any other error (a bug, such as a failed scan) is returned wrapped but
 // untranslated, which the HTTP adapter answers as an internal error.
 //
+// Each user has a log (user_log.go): every change of their memberships or
+// read positions takes their next useq in the transaction that makes it,
+// and UserLog reads the changes after a useq. The order in which writes
+// take their locks, which keeps them free of deadlocks, is set out there.
+//
 // Timestamps are stored in UTC, truncated to the microsecond, and returned
 // in UTC, so a write returns exactly what later reads return.
 package sqlstore

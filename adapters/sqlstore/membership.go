@@ -52,18 +52,17 @@ func (r *ConversationRepository) AddMember(ctx context.Context, group domain.Cha
 	// PostgreSQL holds the row lock until commit, SQLite's IMMEDIATE
 	// transaction holds the write lock since BEGIN), and only then counts,
 	// in a statement whose snapshot sees every addition committed before
-	// the lock was granted.
+	// the lock was granted. The lock is also Append's, which advances
+	// last_seq under it: the last_seq it returns is the new member's
+	// joined_seq, and every message of the group is either at most
+	// joined_seq or committed after the join. Only an actual addition
+	// takes the user's next useq (see user_log.go for the lock order).
 	err := InTx(ctx, r.db, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, r.db.Rebind(`
+		var lastSeq int64
+		if err := tx.GetContext(ctx, &lastSeq, r.db.Rebind(`
 			UPDATE conversations SET last_seq = last_seq
-			WHERE id = ? AND kind = 'group'`), group.ID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if err == nil {
-				err = sql.ErrNoRows
-			}
+			WHERE id = ? AND kind = 'group'
+			RETURNING last_seq`), group.ID); err != nil {
 			return err
 		}
 		var st memberCountRow
@@ -80,9 +79,16 @@ func (r *ConversationRepository) AddMember(ctx context.Context, group domain.Cha
 		case st.Members >= maxMembers:
 			return errGroupFull
 		}
+		useq, err := r.bumpUser(ctx, tx, user)
+		if err != nil {
+			return err
+		}
+		// No ON CONFLICT: the lock makes the membership read above
+		// final, and a conflict must roll the useq back rather than
+		// leave it taken for nothing.
 		_, err = tx.ExecContext(ctx, r.db.Rebind(`
-			INSERT INTO conversation_members (conversation_id, user_id, joined_at)
-			VALUES (?, ?, ?) ON CONFLICT DO NOTHING`), group.ID, user, utcMicro(time.Now()))
+			INSERT INTO conversation_members (conversation_id, user_id, joined_at, joined_useq, joined_seq)
+			VALUES (?, ?, ?, ?, ?)`), group.ID, user, utcMicro(time.Now()), useq, lastSeq)
 		return err
 	})
 	switch {
@@ -110,7 +116,10 @@ func (r *ConversationRepository) RemoveMember(ctx context.Context, group domain.
 	// and holds it until the removal commits: an append either commits
 	// before the removal does, or reads the membership after it (and is
 	// refused). A removal that deletes nothing need not lock: the sender
-	// was not a member anyway.
+	// was not a member anyway. A removal takes the user's next useq and
+	// records it in user_departures, with the conversation's kind and
+	// number, since the member row is gone (see user_log.go for the lock
+	// order).
 	var removed bool
 	err := InTx(ctx, r.db, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, r.db.Rebind(`
@@ -125,8 +134,22 @@ func (r *ConversationRepository) RemoveMember(ctx context.Context, group domain.
 			return err
 		}
 		removed = true
-		_, err = tx.ExecContext(ctx, r.db.Rebind(
-			`UPDATE conversations SET removals = removals + 1 WHERE id = ?`), group.ID)
+		var conv struct {
+			Kind   string `db:"kind"`
+			Number int64  `db:"num"`
+		}
+		if err := tx.GetContext(ctx, &conv, r.db.Rebind(`
+			UPDATE conversations SET removals = removals + 1 WHERE id = ?
+			RETURNING kind, num`), group.ID); err != nil {
+			return err
+		}
+		useq, err := r.bumpUser(ctx, tx, user)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, r.db.Rebind(`
+			INSERT INTO user_departures (user_id, useq, conversation_id, kind, num, left_at)
+			VALUES (?, ?, ?, ?, ?, ?)`), user, useq, group.ID, conv.Kind, conv.Number, utcMicro(time.Now()))
 		return err
 	})
 	if err != nil {

@@ -33,7 +33,8 @@ RETURNING read_seq`
 // to its last seq, and reports whether it moved. When the UPDATE changes
 // nothing, a second statement of the same transaction tells a position
 // already at or past the target (returned, moved=false) from a
-// conversation of which user is not a member (domain.ErrNotFound).
+// conversation of which user is not a member (domain.ErrNotFound). Only a
+// move takes the user's next useq (logRead).
 func (r *ConversationRepository) MarkRead(ctx context.Context, channel domain.ChannelID, user domain.UserID, seq int64) (int64, bool, error) {
 	var (
 		readSeq int64
@@ -43,7 +44,7 @@ func (r *ConversationRepository) MarkRead(ctx context.Context, channel domain.Ch
 		err := tx.GetContext(ctx, &readSeq, r.db.Rebind(markRead), seq, seq, channel.ID, channel.Kind, user)
 		if err == nil {
 			moved = true
-			return nil
+			return r.logRead(ctx, tx, channel, user)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -57,4 +58,19 @@ func (r *ConversationRepository) MarkRead(ctx context.Context, channel domain.Ch
 		return 0, false, StoreError(ctx, r.dialect, fmt.Sprintf("mark read %s", channel), err)
 	}
 	return readSeq, moved, nil
+}
+
+// logRead takes user's next useq for the move of their read position in
+// channel that this transaction has just made, and records it as the
+// member's read_useq. The member row is already locked by the move, so
+// two moves of one position take their useqs in the order they move it.
+func (r *ConversationRepository) logRead(ctx context.Context, tx *sqlx.Tx, channel domain.ChannelID, user domain.UserID) error {
+	useq, err := r.bumpUser(ctx, tx, user)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, r.db.Rebind(`
+		UPDATE conversation_members SET read_useq = ?
+		WHERE conversation_id = ? AND user_id = ?`), useq, channel.ID, user)
+	return err
 }

@@ -172,6 +172,36 @@ func (mr *MockConversationRepositoryMockRecorder) RemoveMember(arg0, arg1, arg2 
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RemoveMember", reflect.TypeOf((*MockConversationRepository)(nil).RemoveMember), arg0, arg1, arg2)
 }
 
+// UserHead mocks base method.
+func (m *MockConversationRepository) UserHead(arg0 context.Context, arg1 domain.UserID) (int64, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "UserHead", arg0, arg1)
+	ret0, _ := ret[0].(int64)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// UserHead indicates an expected call of UserHead.
+func (mr *MockConversationRepositoryMockRecorder) UserHead(arg0, arg1 interface{}) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "UserHead", reflect.TypeOf((*MockConversationRepository)(nil).UserHead), arg0, arg1)
+}
+
+// UserLog mocks base method.
+func (m *MockConversationRepository) UserLog(arg0 context.Context, arg1 domain.UserID, arg2 int64) (domain.UserLog, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "UserLog", arg0, arg1, arg2)
+	ret0, _ := ret[0].(domain.UserLog)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// UserLog indicates an expected call of UserLog.
+func (mr *MockConversationRepositoryMockRecorder) UserLog(arg0, arg1, arg2 interface{}) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "UserLog", reflect.TypeOf((*MockConversationRepository)(nil).UserLog), arg0, arg1, arg2)
+}
+
 // MockMessageRepository is a mock of MessageRepository interface.
 type MockMessageRepository struct {
 	ctrl     *gomock.Controller
