@@ -23,6 +23,7 @@ type memStore struct {
 	members  map[domain.ChannelID][]domain.UserID // the conversations that exist
 	removals map[domain.ChannelID]int64
 	msgs     []domain.Message
+	lastKey  int64 // the commit key of the newest message Append stored
 
 	// Failures to inject: the error IsMember, FindByClientID or Append
 	// fails with, nil when it works.
@@ -94,7 +95,7 @@ func (s *memStore) FindByClientID(_ context.Context, sender domain.UserID, clien
 	return domain.Message{}, domain.ErrNotFound
 }
 
-func (s *memStore) Append(_ context.Context, m domain.Message, opts ports.AppendOptions) (domain.Message, int64, error) {
+func (s *memStore) Append(_ context.Context, m domain.Message, opts ports.AppendOptions) (domain.Message, domain.ChannelState, error) {
 	if s.beforeAppend != nil {
 		s.beforeAppend(s)
 	}
@@ -103,14 +104,14 @@ func (s *memStore) Append(_ context.Context, m domain.Message, opts ports.Append
 	members, exists := s.members[m.Channel]
 	switch {
 	case s.appendErr != nil:
-		return domain.Message{}, 0, s.appendErr
+		return domain.Message{}, domain.ChannelState{}, s.appendErr
 	case !exists, !opts.Service && !slices.Contains(members, m.SenderID):
-		return domain.Message{}, 0, domain.ErrNotFound
+		return domain.Message{}, domain.ChannelState{}, domain.ErrNotFound
 	}
 	var last int64
 	for _, other := range s.msgs {
 		if m.ClientMessageID != "" && other.SenderID == m.SenderID && other.ClientMessageID == m.ClientMessageID {
-			return domain.Message{}, 0, domain.ErrConflict
+			return domain.Message{}, domain.ChannelState{}, domain.ErrConflict
 		}
 		if other.Channel == m.Channel {
 			last = max(last, other.Seq)
@@ -118,7 +119,8 @@ func (s *memStore) Append(_ context.Context, m domain.Message, opts ports.Append
 	}
 	m.Seq = last + 1
 	s.msgs = append(s.msgs, m)
-	return m, s.removals[m.Channel], nil
+	s.lastKey++
+	return m, domain.ChannelState{Channel: m.Channel, LastSeq: m.Seq, Removals: s.removals[m.Channel], LastKey: s.lastKey}, nil
 }
 
 // memNotifier is a ports.Notifier that records what is published; only

@@ -74,7 +74,7 @@ func (uc *SendMessage) Execute(ctx context.Context, cmd SendMessageCommand) (Sen
 	// Append checks the membership again, in the transaction that assigns
 	// the seq: the check above is only a fast path, since a removal can
 	// commit between the two.
-	stored, removals, err := uc.msgs.Append(ctx, msg, ports.AppendOptions{Service: cmd.Principal.Admin})
+	stored, head, err := uc.msgs.Append(ctx, msg, ports.AppendOptions{Service: cmd.Principal.Admin})
 	if errors.Is(err, domain.ErrConflict) && msg.ClientMessageID != "" {
 		// A concurrent request with the same client message id won the race.
 		res, ok, err := uc.retried(ctx, msg)
@@ -88,7 +88,7 @@ func (uc *SendMessage) Execute(ctx context.Context, cmd SendMessageCommand) (Sen
 
 	// The request may be cancelled now that the message is committed; the
 	// doorbell must still ring.
-	if err := uc.notifier.Publish(context.WithoutCancel(ctx), domain.CommittedMessageEvent(stored, removals)); err != nil {
+	if err := uc.notifier.Publish(context.WithoutCancel(ctx), domain.CommittedMessageEvent(stored, head.Removals)); err != nil {
 		// An unavailable notifier reports its outage itself, once; a line
 		// per message would flood the log for as long as it lasts.
 		level := slog.LevelWarn

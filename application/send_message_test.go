@@ -249,9 +249,9 @@ func TestSendMessagePublishOutlivesTheRequest(t *testing.T) {
 	stored := domain.Message{ID: "msg_1", Channel: dmAB, Seq: 1, SenderID: "u_alice", Content: "hi", CreatedAt: fixedNow}
 	f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 	gomock.InOrder(
-		f.msgs.EXPECT().Append(gomock.Any(), gomock.Any(), asMember).DoAndReturn(func(context.Context, domain.Message, ports.AppendOptions) (domain.Message, int64, error) {
+		f.msgs.EXPECT().Append(gomock.Any(), gomock.Any(), asMember).DoAndReturn(func(context.Context, domain.Message, ports.AppendOptions) (domain.Message, domain.ChannelState, error) {
 			cancel() // the client hangs up right after the commit
-			return stored, 0, nil
+			return stored, domain.ChannelState{}, nil
 		}),
 		f.notifier.EXPECT().Publish(gomock.Any(), domain.CommittedMessageEvent(stored, 0)).DoAndReturn(func(ctx context.Context, _ domain.Event) error {
 			if ctx.Err() != nil {

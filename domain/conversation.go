@@ -137,4 +137,8 @@ type ChannelState struct {
 	// only grows, so a stream that knows an older count knows it may have
 	// missed a removal.
 	Removals int64
+	// LastKey is the commit key of the message at LastSeq (see
+	// ports.MessageRepository.StableWatermark). Only Append's result
+	// carries it; elsewhere it is zero.
+	LastKey int64
 }

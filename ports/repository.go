@@ -87,7 +87,13 @@ type MessageRepository interface {
 	// opts.Service), and domain.ErrConflict if the sender already has a
 	// message with m's ClientMessageID; then nothing is stored and no seq
 	// is used.
-	Append(ctx context.Context, m domain.Message, opts AppendOptions) (stored domain.Message, removals int64, err error)
+	//
+	// head is the channel as the transaction left it: LastSeq is the
+	// message's seq, Removals the count above, and LastKey the message's
+	// commit key (see StableWatermark), which is strictly greater than the
+	// key of every earlier message of the channel. The key is the store's
+	// and stays out of the API.
+	Append(ctx context.Context, m domain.Message, opts AppendOptions) (stored domain.Message, head domain.ChannelState, err error)
 	// FindByClientID returns the message sender stored with the client
 	// message id, or domain.ErrNotFound.
 	FindByClientID(ctx context.Context, sender domain.UserID, clientMessageID string) (domain.Message, error)
@@ -95,6 +101,21 @@ type MessageRepository interface {
 	// q is valid (domain.NewHistoryQuery, domain.HistoryAfter): a store
 	// does not check it again.
 	List(ctx context.Context, q domain.HistoryQuery) ([]domain.Message, error)
+	// StableWatermark returns a watermark W of commit keys: every message
+	// with a key below W is committed and visible to any read that starts
+	// after this call returns, and every message committed later has a key
+	// of at least W. So the messages with keys below W never change: within
+	// a channel they are the seqs 1..PrefixAt(W). Successive calls never
+	// return less. It may lag behind the newest commits (on PostgreSQL
+	// while any long transaction is open), never run ahead of them.
+	StableWatermark(ctx context.Context) (int64, error)
+	// PrefixAt returns, for each of channels, the highest seq of its
+	// messages whose commit key is below w, 0 when none is or the channel
+	// does not exist; the map has one entry per distinct channel asked.
+	// Keys grow with seq within a channel, so the messages below w are the
+	// seqs 1..PrefixAt. It is one read, meant for up to about a thousand
+	// channels.
+	PrefixAt(ctx context.Context, channels []domain.ChannelID, w int64) (map[domain.ChannelID]int64, error)
 }
 
 // AppendOptions qualifies one MessageRepository.Append. The zero value is a

@@ -23,7 +23,9 @@ type fakeStore struct {
 	number  int64
 	read    map[readKey]int64 // read positions
 	ulog    map[domain.UserID][]fakeLogEntry
-	failErr error // every call fails with it when set
+	keys    map[string]int64 // commit keys by message id
+	lastKey int64            // the newest commit key
+	failErr error            // every call fails with it when set
 }
 
 // fakeLogEntry is one change of a user's log: what is "join", "left" or
@@ -48,7 +50,7 @@ var (
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{convs: map[domain.ChannelID]*domain.Conversation{}, msgs: map[domain.ChannelID][]domain.Message{},
-		read: map[readKey]int64{}, ulog: map[domain.UserID][]fakeLogEntry{}}
+		read: map[readKey]int64{}, ulog: map[domain.UserID][]fakeLogEntry{}, keys: map[string]int64{}}
 }
 
 // logChange records a change of u's log with u's next useq.
@@ -271,25 +273,57 @@ func (s *fakeStore) UserHead(ctx context.Context, u domain.UserID) (int64, error
 	return log.Head, err
 }
 
-func (s *fakeStore) Append(_ context.Context, m domain.Message, opts ports.AppendOptions) (domain.Message, int64, error) {
+func (s *fakeStore) Append(_ context.Context, m domain.Message, opts ports.AppendOptions) (domain.Message, domain.ChannelState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failErr != nil {
-		return domain.Message{}, 0, s.failErr
+		return domain.Message{}, domain.ChannelState{}, s.failErr
 	}
 	c, ok := s.convs[m.Channel]
 	if !ok || (!opts.Service && !slices.Contains(c.MemberIDs, m.SenderID)) {
-		return domain.Message{}, 0, domain.ErrNotFound
+		return domain.Message{}, domain.ChannelState{}, domain.ErrNotFound
 	}
 	if m.ClientMessageID != "" {
 		if _, err := s.findByClientID(m.SenderID, m.ClientMessageID); err == nil {
-			return domain.Message{}, 0, domain.ErrConflict
+			return domain.Message{}, domain.ChannelState{}, domain.ErrConflict
 		}
 	}
 	c.LastSeq++
 	m.Seq = c.LastSeq
 	s.msgs[m.Channel] = append(s.msgs[m.Channel], m)
-	return m, 0, nil
+	s.lastKey++
+	s.keys[m.ID] = s.lastKey
+	return m, domain.ChannelState{Channel: m.Channel, LastSeq: m.Seq, LastKey: s.lastKey}, nil
+}
+
+// StableWatermark is one past the newest commit key: the fake commits
+// under its mutex, one append at a time.
+func (s *fakeStore) StableWatermark(context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return 0, s.failErr
+	}
+	return s.lastKey + 1, nil
+}
+
+// PrefixAt is the highest seq of each channel whose key is below w.
+func (s *fakeStore) PrefixAt(_ context.Context, channels []domain.ChannelID, w int64) (map[domain.ChannelID]int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return nil, s.failErr
+	}
+	out := make(map[domain.ChannelID]int64, len(channels))
+	for _, ch := range channels {
+		out[ch] = 0
+		for _, m := range s.msgs[ch] {
+			if s.keys[m.ID] < w {
+				out[ch] = max(out[ch], m.Seq)
+			}
+		}
+	}
+	return out, nil
 }
 
 func (s *fakeStore) FindByClientID(_ context.Context, u domain.UserID, id string) (domain.Message, error) {

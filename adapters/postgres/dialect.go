@@ -19,10 +19,16 @@ import (
 var Dialect = sqlstore.Dialect{
 	MemberIDs: `array_to_json(ARRAY(SELECT m.user_id FROM conversation_members m
 	             WHERE m.conversation_id = c.id ORDER BY m.user_id))::text`,
-	IDIn:     `= ANY (?)`,
-	IDRows:   `unnest(CAST(? AS text[])) AS ids(value)`,
-	IDList:   func(ids []string) any { return pq.StringArray(ids) },
-	Classify: classify,
+	IDIn:   `= ANY (?)`,
+	IDRows: `unnest(CAST(? AS text[])) AS ids(value)`,
+	IDList: func(ids []string) any { return pq.StringArray(ids) },
+	// pg_current_xact_id assigns the transaction its xid if the UPDATE has
+	// not yet: either way it is the top-level xid, whose end
+	// pg_snapshot_xmin reflects. An xid8 has no cast to bigint but through
+	// text; it fits one (a 32-bit epoch and a 32-bit xid, far from 2^63).
+	NextKey:   `GREATEST(CAST(CAST(pg_current_xact_id() AS text) AS bigint), last_x + 1)`,
+	Watermark: `SELECT CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text) AS bigint)`,
+	Classify:  classify,
 }
 
 // storeError is sqlstore.StoreError in PostgreSQL's dialect, for the

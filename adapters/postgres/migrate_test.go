@@ -13,6 +13,7 @@ import (
 
 	"github.com/relaymsg/relay/adapters/postgres"
 	"github.com/relaymsg/relay/adapters/postgres/pgtest"
+	"github.com/relaymsg/relay/adapters/sqlstore/sqlstoretest"
 	"github.com/relaymsg/relay/migrations"
 )
 
@@ -125,4 +126,16 @@ func exists(ctx context.Context, t *testing.T, db *sqlx.DB, table string) bool {
 		t.Fatalf("look up table %s: %v", table, err)
 	}
 	return ok
+}
+
+// TestMigrateBackfillsCommitKeys checks that 0005 gives the messages
+// stored before it commit keys below every watermark, in seq order.
+func TestMigrateBackfillsCommitKeys(t *testing.T) {
+	t.Parallel()
+	pgtest.SkipIfShort(t)
+	db, _ := pgtest.NewEmptyDatabase(t)
+	migrate := func(ctx context.Context, db *sqlx.DB, fsys fs.FS) error {
+		return postgres.MigrateFS(ctx, db, fsys, nil)
+	}
+	sqlstoretest.CheckCommitKeyBackfill(t, db, migrations.Postgres, migrate, postgres.NewMessageRepository(db))
 }

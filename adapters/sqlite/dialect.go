@@ -19,10 +19,14 @@ import (
 var Dialect = sqlstore.Dialect{
 	MemberIDs: `(SELECT json_group_array(m.user_id ORDER BY m.user_id)
 	             FROM conversation_members m WHERE m.conversation_id = c.id)`,
-	IDIn:     `IN (SELECT value FROM json_each(?))`,
-	IDRows:   `json_each(?)`,
-	IDList:   idList,
-	Classify: classify,
+	IDIn:   `IN (SELECT value FROM json_each(?))`,
+	IDRows: `json_each(?)`,
+	IDList: idList,
+	// One writer at a time: the clock (migrations/sqlite/0005) holds the
+	// newest key committed, moved by a trigger on last_x in the same UPDATE.
+	NextKey:   `(SELECT k.last_x FROM message_clock k WHERE k.id = 1) + 1`,
+	Watermark: `SELECT last_x + 1 FROM message_clock WHERE id = 1`,
+	Classify:  classify,
 }
 
 // idList is ids as the text of a JSON array.

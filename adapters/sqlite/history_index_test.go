@@ -4,12 +4,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/relaymsg/relay/adapters/sqlite"
 	"github.com/relaymsg/relay/adapters/sqlstore"
 	"github.com/relaymsg/relay/domain"
 )
 
 // TestHistoryUsesTheSeqIndex checks that every form of history query
-// searches the (conversation_id, seq) index and never sorts.
+// searches the (conversation_id, seq) index and never sorts, and that
+// PrefixAt's query searches the (conversation_id, x) index.
 func TestHistoryUsesTheSeqIndex(t *testing.T) {
 	t.Parallel()
 	db := newDatabase(t)
@@ -39,5 +41,27 @@ func TestHistoryUsesTheSeqIndex(t *testing.T) {
 			strings.Contains(text, "TEMP B-TREE") {
 			t.Errorf("history query %+v is not an index search without sort:\n%s", q, text)
 		}
+	}
+
+	// PrefixAt: one search of the (conversation_id, x) index per
+	// conversation, never a sort.
+	query, args := sqlstore.PrefixQuery(sqlite.Dialect, []string{"grp_3", "grp_7"}, 250)
+	var plan []struct {
+		ID      int    `db:"id"`
+		Parent  int    `db:"parent"`
+		NotUsed int    `db:"notused"`
+		Detail  string `db:"detail"`
+	}
+	if err := db.Select(&plan, "EXPLAIN QUERY PLAN "+db.Rebind(query), args...); err != nil {
+		t.Fatalf("explain: %v", err)
+	}
+	var steps []string
+	for _, p := range plan {
+		steps = append(steps, p.Detail)
+	}
+	text := strings.Join(steps, "\n")
+	if !strings.Contains(text, "SEARCH m USING INDEX messages_conversation_x_idx (conversation_id=? AND x<?)") ||
+		strings.Contains(text, "TEMP B-TREE") {
+		t.Errorf("prefix query is not an index search per conversation without sort:\n%s", text)
 	}
 }

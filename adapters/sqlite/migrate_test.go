@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"context"
 	"io/fs"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/relaymsg/relay/adapters/sqlite"
+	"github.com/relaymsg/relay/adapters/sqlstore/sqlstoretest"
 	"github.com/relaymsg/relay/migrations"
 )
 
@@ -55,10 +57,10 @@ func TestMigrateIsIdempotent(t *testing.T) {
 			t.Fatalf("Migrate again: %v", err)
 		}
 	}
-	if got, want := appliedVersions(t, db), []string{"0001_init", "0002_member_removals", "0003_read_positions", "0004_user_logs"}; !slices.Equal(got, want) {
+	if got, want := appliedVersions(t, db), []string{"0001_init", "0002_member_removals", "0003_read_positions", "0004_user_logs", "0005_commit_keys"}; !slices.Equal(got, want) {
 		t.Fatalf("schema_migrations = %v; want %v", got, want)
 	}
-	if got, want := tables(t, db), []string{"conversation_members", "conversations", "messages", "schema_migrations", "user_departures", "user_logs"}; !slices.Equal(got, want) {
+	if got, want := tables(t, db), []string{"conversation_members", "conversations", "message_clock", "messages", "schema_migrations", "user_departures", "user_logs"}; !slices.Equal(got, want) {
 		t.Fatalf("tables = %v; want %v", got, want)
 	}
 }
@@ -88,4 +90,13 @@ func TestMigrateRollsBackAFailingFile(t *testing.T) {
 	if got := appliedVersions(t, db); !slices.Equal(got, []string{"0001_a", "0002_b"}) {
 		t.Fatalf("schema_migrations = %v; want [0001_a 0002_b]", got)
 	}
+}
+
+// TestMigrateBackfillsCommitKeys checks that 0005 gives the messages
+// stored before it commit keys below every watermark, in seq order.
+func TestMigrateBackfillsCommitKeys(t *testing.T) {
+	t.Parallel()
+	db := newEmptyDatabase(t)
+	migrate := func(ctx context.Context, db *sqlx.DB, fsys fs.FS) error { return sqlite.MigrateFS(ctx, db, fsys, nil) }
+	sqlstoretest.CheckCommitKeyBackfill(t, db, migrations.SQLite, migrate, sqlite.NewMessageRepository(db))
 }

@@ -17,6 +17,14 @@ type Dialect struct {
 	// IDList returns the argument that binds ids to IDIn's or IDRows'
 	// placeholder.
 	IDList func(ids []string) any
+	// NextKey is an SQL expression, in the UPDATE of the conversation row
+	// that advances last_seq, for the commit key of the message appended:
+	// above the row's last_x, and above every key a transaction that
+	// commits before it was given, as StableWatermark needs.
+	NextKey string
+	// Watermark is a query whose one row and column is the stable
+	// watermark of commit keys (ports.MessageRepository.StableWatermark).
+	Watermark string
 	// Classify returns the domain sentinel (domain.ErrConflict,
 	// domain.ErrNotFound, domain.ErrUnavailable, domain.ErrInvalid for a
 	// value the database cannot take) that a driver error stands for, or

@@ -109,28 +109,34 @@ func nullIfEmpty(s string) sql.NullString {
 // or a taken message id, is domain.ErrConflict. On any error the
 // transaction rolls back, so no seq is consumed and whatever the
 // AfterAppend hook did is undone.
-func (r *MessageRepository) Append(ctx context.Context, m domain.Message, opts ports.AppendOptions) (domain.Message, int64, error) {
+//
+// The same UPDATE gives the message its commit key (Dialect.NextKey, kept
+// in last_x), so the key costs no round trip of its own; it is stored in
+// the message's x column and returned as head.LastKey.
+func (r *MessageRepository) Append(ctx context.Context, m domain.Message, opts ports.AppendOptions) (domain.Message, domain.ChannelState, error) {
 	if m.ID == "" {
-		return domain.Message{}, 0, domain.Invalid("id", "a message needs an id before it is stored")
+		return domain.Message{}, domain.ChannelState{}, domain.Invalid("id", "a message needs an id before it is stored")
 	}
 	stored := m
 	stored.CreatedAt = utcMicro(m.CreatedAt)
-	var removals int64
+	var head domain.ChannelState
 	err := InTx(ctx, r.db, func(tx *sqlx.Tx) error {
 		// The row lock this takes serialises the append with RemoveMember,
 		// which counts its removal on the same row: removals is exactly
 		// the number of removals committed before this message.
-		var head struct {
+		var row struct {
 			Seq      int64 `db:"last_seq"`
 			Removals int64 `db:"removals"`
+			Key      int64 `db:"last_x"`
 		}
-		if err := tx.GetContext(ctx, &head, r.db.Rebind(`
-			UPDATE conversations SET last_seq = last_seq + 1
+		if err := tx.GetContext(ctx, &row, r.db.Rebind(`
+			UPDATE conversations SET last_seq = last_seq + 1, last_x = `+r.dialect.NextKey+`
 			WHERE id = ? AND kind = ?
-			RETURNING last_seq, removals`), m.Channel.ID, m.Channel.Kind); err != nil {
+			RETURNING last_seq, removals, last_x`), m.Channel.ID, m.Channel.Kind); err != nil {
 			return err
 		}
-		stored.Seq, removals = head.Seq, head.Removals
+		stored.Seq = row.Seq
+		head = domain.ChannelState{Channel: m.Channel, LastSeq: row.Seq, Removals: row.Removals, LastKey: row.Key}
 		if !opts.Service {
 			var member bool
 			if err := tx.GetContext(ctx, &member, r.db.Rebind(`
@@ -143,10 +149,10 @@ func (r *MessageRepository) Append(ctx context.Context, m domain.Message, opts p
 			}
 		}
 		if _, err := tx.ExecContext(ctx, r.db.Rebind(`
-			INSERT INTO messages (id, conversation_id, seq, sender_id, persona_id,
+			INSERT INTO messages (id, conversation_id, seq, x, sender_id, persona_id,
 			                      content, client_message_id, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			m.ID, m.Channel.ID, stored.Seq, m.SenderID, nullIfEmpty(m.PersonaID),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			m.ID, m.Channel.ID, stored.Seq, head.LastKey, m.SenderID, nullIfEmpty(m.PersonaID),
 			m.Content, nullIfEmpty(m.ClientMessageID), stored.CreatedAt); err != nil {
 			return err
 		}
@@ -156,16 +162,16 @@ func (r *MessageRepository) Append(ctx context.Context, m domain.Message, opts p
 		return r.afterAppend(ctx, tx, stored)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Message{}, 0, fmt.Errorf("append message: %w: conversation %s", domain.ErrNotFound, m.Channel)
+		return domain.Message{}, domain.ChannelState{}, fmt.Errorf("append message: %w: conversation %s", domain.ErrNotFound, m.Channel)
 	}
 	if errors.Is(err, errNotMember) {
 		// Not found, as for a conversation the sender cannot see.
-		return domain.Message{}, 0, fmt.Errorf("append message: %w: %s is not a member of %s", domain.ErrNotFound, m.SenderID, m.Channel)
+		return domain.Message{}, domain.ChannelState{}, fmt.Errorf("append message: %w: %s is not a member of %s", domain.ErrNotFound, m.SenderID, m.Channel)
 	}
 	if err != nil {
-		return domain.Message{}, 0, StoreError(ctx, r.dialect, "append message", err)
+		return domain.Message{}, domain.ChannelState{}, StoreError(ctx, r.dialect, "append message", err)
 	}
-	return stored, removals, nil
+	return stored, head, nil
 }
 
 // FindByClientID returns the message sender stored with clientMessageID,

@@ -226,11 +226,11 @@ func (m *MockMessageRepository) EXPECT() *MockMessageRepositoryMockRecorder {
 }
 
 // Append mocks base method.
-func (m *MockMessageRepository) Append(arg0 context.Context, arg1 domain.Message, arg2 ports.AppendOptions) (domain.Message, int64, error) {
+func (m *MockMessageRepository) Append(arg0 context.Context, arg1 domain.Message, arg2 ports.AppendOptions) (domain.Message, domain.ChannelState, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "Append", arg0, arg1, arg2)
 	ret0, _ := ret[0].(domain.Message)
-	ret1, _ := ret[1].(int64)
+	ret1, _ := ret[1].(domain.ChannelState)
 	ret2, _ := ret[2].(error)
 	return ret0, ret1, ret2
 }
@@ -269,4 +269,34 @@ func (m *MockMessageRepository) List(arg0 context.Context, arg1 domain.HistoryQu
 func (mr *MockMessageRepositoryMockRecorder) List(arg0, arg1 interface{}) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "List", reflect.TypeOf((*MockMessageRepository)(nil).List), arg0, arg1)
+}
+
+// PrefixAt mocks base method.
+func (m *MockMessageRepository) PrefixAt(arg0 context.Context, arg1 []domain.ChannelID, arg2 int64) (map[domain.ChannelID]int64, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "PrefixAt", arg0, arg1, arg2)
+	ret0, _ := ret[0].(map[domain.ChannelID]int64)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// PrefixAt indicates an expected call of PrefixAt.
+func (mr *MockMessageRepositoryMockRecorder) PrefixAt(arg0, arg1, arg2 interface{}) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "PrefixAt", reflect.TypeOf((*MockMessageRepository)(nil).PrefixAt), arg0, arg1, arg2)
+}
+
+// StableWatermark mocks base method.
+func (m *MockMessageRepository) StableWatermark(arg0 context.Context) (int64, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "StableWatermark", arg0)
+	ret0, _ := ret[0].(int64)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// StableWatermark indicates an expected call of StableWatermark.
+func (mr *MockMessageRepositoryMockRecorder) StableWatermark(arg0 interface{}) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "StableWatermark", reflect.TypeOf((*MockMessageRepository)(nil).StableWatermark), arg0)
 }

@@ -277,9 +277,12 @@ func testAppendRemovals(t *testing.T, f *fixture) {
 	g := f.createGroup(t, "team", alice, bob, carol)
 	wantRemovals := func(want int64) {
 		t.Helper()
-		m, removals, err := f.msgs.Append(t.Context(), f.message(g.Channel(), alice, "hi", ""), ports.AppendOptions{})
-		if err != nil || removals != want {
-			t.Fatalf("Append = seq %d, %d removals, %v; want %d removals", m.Seq, removals, err, want)
+		m, head, err := f.msgs.Append(t.Context(), f.message(g.Channel(), alice, "hi", ""), ports.AppendOptions{})
+		if err != nil || head.Removals != want {
+			t.Fatalf("Append = seq %d, %d removals, %v; want %d removals", m.Seq, head.Removals, err, want)
+		}
+		if head.Channel != g.Channel() || head.LastSeq != m.Seq {
+			t.Fatalf("Append head = %+v; want channel %s at seq %d", head, g.Channel(), m.Seq)
 		}
 	}
 	wantRemovals(0)
