@@ -64,6 +64,7 @@ FUZZTIME ?= 30s
 # Every fuzz target, as package:Target; `make fuzz` runs each for FUZZTIME.
 FUZZ_TARGETS = \
 	./domain:FuzzParseCursor \
+	./domain:FuzzParseInboxCursor \
 	./domain:FuzzParseConversationCursor \
 	./adapters/wire:FuzzDecode \
 	./adapters/wire:FuzzRoundTrip \

@@ -329,7 +329,7 @@ func TestMigrateCommand(t *testing.T) {
 			t.Fatalf("relay migrate: exit %d\n%s%s", code, stdout, stderr)
 		}
 	}
-	want := []string{"conversation_members", "conversations", "messages", "schema_migrations"}
+	want := []string{"conversation_members", "conversations", "messages", "schema_migrations", "user_departures", "user_logs"}
 	if got := tables(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("after relay migrate the tables are %v, want %v", got, want)
 	}
