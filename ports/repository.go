@@ -28,6 +28,15 @@ type ConversationRepository interface {
 	// seq and whether user is a member. Channels that do not exist are
 	// absent from the result.
 	ChannelStates(ctx context.Context, channels []domain.ChannelID, user domain.UserID) ([]domain.ChannelState, error)
+	// MemberChannels returns the state (as ChannelStates, IsMember true)
+	// of every conversation user is a member of, in one read, however
+	// many: what an inbox stream watches.
+	MemberChannels(ctx context.Context, user domain.UserID) ([]domain.ChannelState, error)
+	// MemberViews returns user's view of each of channels that exists
+	// and user is a member of, as ListForMember's items (members, last
+	// seq, read position, unread count), in the order of channels; the
+	// others are absent.
+	MemberViews(ctx context.Context, channels []domain.ChannelID, user domain.UserID) ([]domain.Conversation, error)
 	// ListForMember returns one page of the conversations q.Member belongs
 	// to, most recently created first ((CreatedAt, Number) descending): the
 	// first q.Limit (≥ 1) after q.After. The page's Next is the position of

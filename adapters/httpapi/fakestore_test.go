@@ -140,6 +140,43 @@ func (s *fakeStore) ChannelStates(_ context.Context, chs []domain.ChannelID, u d
 	return out, nil
 }
 
+func (s *fakeStore) MemberChannels(_ context.Context, u domain.UserID) ([]domain.ChannelState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return nil, s.failErr
+	}
+	var out []domain.ChannelState
+	for _, ch := range s.order {
+		if c := s.convs[ch]; c.HasMember(u) {
+			out = append(out, domain.ChannelState{Channel: ch, Number: c.Number, LastSeq: c.LastSeq, IsMember: true})
+		}
+	}
+	return out, nil
+}
+
+func (s *fakeStore) MemberViews(_ context.Context, chs []domain.ChannelID, u domain.UserID) ([]domain.Conversation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return nil, s.failErr
+	}
+	var out []domain.Conversation
+	for _, ch := range chs {
+		if c, ok := s.convs[ch]; ok && c.HasMember(u) {
+			v := *c
+			v.ReadSeq = s.read[readKey{ch, u}]
+			for _, m := range s.msgs[ch] {
+				if m.Seq > v.ReadSeq && m.SenderID != u {
+					v.UnreadCount++
+				}
+			}
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
 func (s *fakeStore) ListForMember(_ context.Context, q domain.ConversationPageQuery) (domain.ConversationPage, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -69,6 +69,61 @@ func (r *ConversationRepository) ChannelStates(ctx context.Context, channels []d
 	return states, nil
 }
 
+// MemberChannels returns the state of every conversation user is a member
+// of, through the membership index, in one query.
+func (r *ConversationRepository) MemberChannels(ctx context.Context, user domain.UserID) ([]domain.ChannelState, error) {
+	var rows []channelStateRow
+	err := r.db.SelectContext(ctx, &rows, r.db.Rebind(`
+		SELECT c.id, c.kind, c.num, c.last_seq, c.removals, 1 = 1 AS is_member
+		FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.user_id = ?
+		ORDER BY c.num`), user)
+	if err != nil {
+		return nil, StoreError(ctx, r.dialect, "member channels", err)
+	}
+	states := make([]domain.ChannelState, len(rows))
+	for i, row := range rows {
+		ch := domain.ChannelID{Kind: domain.ConversationKind(row.Kind), ID: domain.ConversationID(row.ID)}
+		states[i] = domain.ChannelState{Channel: ch, Number: row.Number, LastSeq: row.LastSeq, IsMember: true, Removals: row.Removals}
+	}
+	return states, nil
+}
+
+// MemberViews returns user's view of the conversations among channels it
+// is a member of, as ListForMember's items, in the order of channels.
+func (r *ConversationRepository) MemberViews(ctx context.Context, channels []domain.ChannelID, user domain.UserID) ([]domain.Conversation, error) {
+	if len(channels) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(channels))
+	for i, ch := range channels {
+		ids[i] = string(ch.ID)
+	}
+	inner := `SELECT c.id, c.num, c.kind, c.name, c.last_seq, c.created_at, me.user_id AS viewer, me.read_seq
+		FROM conversations c JOIN conversation_members me ON me.conversation_id = c.id
+		WHERE me.user_id = ? AND c.id ` + r.dialect.IDIn
+	var rows []conversationRow
+	if err := r.db.SelectContext(ctx, &rows, r.selectColumnsFrom(memberView, "("+inner+")", ""), user, r.dialect.IDList(ids)); err != nil {
+		return nil, StoreError(ctx, r.dialect, "member views", err)
+	}
+	found := make(map[domain.ChannelID]domain.Conversation, len(rows))
+	for _, row := range rows {
+		c, err := row.toDomain()
+		if err != nil {
+			return nil, fmt.Errorf("member views: %w", err)
+		}
+		found[c.Channel()] = c
+	}
+	out := make([]domain.Conversation, 0, len(found))
+	for _, ch := range channels {
+		if c, ok := found[ch]; ok {
+			out = append(out, c)
+			delete(found, ch)
+		}
+	}
+	return out, nil
+}
+
 // memberView is the columns of a member's view of the conversations of a
 // derived table c that carries the member's viewer and read_seq: the
 // unread count is a range scan of the (conversation_id, seq) index after

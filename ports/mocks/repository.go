@@ -157,6 +157,36 @@ func (mr *MockConversationRepositoryMockRecorder) MarkRead(arg0, arg1, arg2, arg
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "MarkRead", reflect.TypeOf((*MockConversationRepository)(nil).MarkRead), arg0, arg1, arg2, arg3)
 }
 
+// MemberChannels mocks base method.
+func (m *MockConversationRepository) MemberChannels(arg0 context.Context, arg1 domain.UserID) ([]domain.ChannelState, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "MemberChannels", arg0, arg1)
+	ret0, _ := ret[0].([]domain.ChannelState)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// MemberChannels indicates an expected call of MemberChannels.
+func (mr *MockConversationRepositoryMockRecorder) MemberChannels(arg0, arg1 interface{}) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "MemberChannels", reflect.TypeOf((*MockConversationRepository)(nil).MemberChannels), arg0, arg1)
+}
+
+// MemberViews mocks base method.
+func (m *MockConversationRepository) MemberViews(arg0 context.Context, arg1 []domain.ChannelID, arg2 domain.UserID) ([]domain.Conversation, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "MemberViews", arg0, arg1, arg2)
+	ret0, _ := ret[0].([]domain.Conversation)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// MemberViews indicates an expected call of MemberViews.
+func (mr *MockConversationRepositoryMockRecorder) MemberViews(arg0, arg1, arg2 interface{}) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "MemberViews", reflect.TypeOf((*MockConversationRepository)(nil).MemberViews), arg0, arg1, arg2)
+}
+
 // RemoveMember mocks base method.
 func (m *MockConversationRepository) RemoveMember(arg0 context.Context, arg1 domain.ChannelID, arg2 domain.UserID) (bool, error) {
 	m.ctrl.T.Helper()

@@ -33,7 +33,7 @@ type Factory func(t *testing.T) (ports.ConversationRepository, ports.MessageRepo
 // Run runs the contract suite against the repositories newRepos returns.
 func Run(t *testing.T, newRepos Factory) {
 	t.Helper()
-	groups := [][]contractTest{conversationTests(), membershipTests(), appendTests(), queryTests(), pagingTests(), groupSizeTests(), readTests(), userLogTests(), watermarkTests()}
+	groups := [][]contractTest{conversationTests(), membershipTests(), appendTests(), queryTests(), pagingTests(), groupSizeTests(), readTests(), userLogTests(), watermarkTests(), inboxTests()}
 	for _, tests := range groups {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
