@@ -106,3 +106,10 @@ func ParseInboxCursor(s string) (InboxCursor, error) {
 	}
 	return c, nil
 }
+
+// KeyedMessage is a message with its commit key, the order in which a
+// stable watermark passes messages of different conversations.
+type KeyedMessage struct {
+	Message Message
+	Key     int64
+}

@@ -106,6 +106,12 @@ type MessageRepository interface {
 	// FindByClientID returns the message sender stored with the client
 	// message id, or domain.ErrNotFound.
 	FindByClientID(ctx context.Context, sender domain.UserID, clientMessageID string) (domain.Message, error)
+	// ListByKey returns up to limit messages of channels whose commit key
+	// is in [from, below), in key order, each with its key: across
+	// channels, the order in which a stable watermark passes them (see
+	// StableWatermark). below must be a stable watermark, so that the
+	// answer is complete.
+	ListByKey(ctx context.Context, channels []domain.ChannelID, from, below int64, limit int) ([]domain.KeyedMessage, error)
 	// List returns a page of history, oldest first (see domain.HistoryQuery).
 	// q is valid (domain.NewHistoryQuery, domain.HistoryAfter): a store
 	// does not check it again.

@@ -363,6 +363,27 @@ func (s *fakeStore) PrefixAt(_ context.Context, channels []domain.ChannelID, w i
 	return out, nil
 }
 
+func (s *fakeStore) ListByKey(_ context.Context, chs []domain.ChannelID, from, below int64, limit int) ([]domain.KeyedMessage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failErr != nil {
+		return nil, s.failErr
+	}
+	var out []domain.KeyedMessage
+	for _, ch := range chs {
+		for _, m := range s.msgs[ch] {
+			if k := s.keys[m.ID]; k >= from && k < below {
+				out = append(out, domain.KeyedMessage{Message: m, Key: k})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b domain.KeyedMessage) int { return cmp.Compare(a.Key, b.Key) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
 func (s *fakeStore) FindByClientID(_ context.Context, u domain.UserID, id string) (domain.Message, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

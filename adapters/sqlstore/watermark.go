@@ -85,3 +85,43 @@ func PrefixQuery(d Dialect, ids []string, w int64) (query string, args []any) {
 		FROM conversations c
 		WHERE c.id ` + d.IDIn, []any{w, d.IDList(ids)}
 }
+
+// ListByKey returns up to limit messages of channels keyed in [from,
+// below), in key order: a range scan of the (conversation_id, x) index per
+// conversation, merged by key.
+func (r *MessageRepository) ListByKey(ctx context.Context, channels []domain.ChannelID, from, below int64, limit int) ([]domain.KeyedMessage, error) {
+	if len(channels) == 0 || from >= below || limit <= 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(channels))
+	kinds := make(map[domain.ConversationID]domain.ConversationKind, len(channels))
+	for i, ch := range channels {
+		ids[i] = string(ch.ID)
+		kinds[ch.ID] = ch.Kind
+	}
+	var rows []struct {
+		messageRow
+		Key int64 `db:"x"`
+	}
+	err := r.db.SelectContext(ctx, &rows, r.db.Rebind(`
+SELECT m.id, c.kind, m.conversation_id, m.seq, m.sender_id,
+       COALESCE(m.persona_id, '') AS persona_id, m.content,
+       COALESCE(m.client_message_id, '') AS client_message_id, m.created_at, m.x
+FROM messages m
+JOIN conversations c ON c.id = m.conversation_id
+WHERE m.conversation_id `+r.dialect.IDIn+` AND m.x >= ? AND m.x < ?
+ORDER BY m.x
+LIMIT ?`), r.dialect.IDList(ids), from, below, limit)
+	if err != nil {
+		return nil, StoreError(ctx, r.dialect, "list messages by key", err)
+	}
+	out := make([]domain.KeyedMessage, 0, len(rows))
+	for _, row := range rows {
+		m := row.toDomain()
+		if kinds[m.Channel.ID] != m.Channel.Kind {
+			continue // asked for with another kind: another channel
+		}
+		out = append(out, domain.KeyedMessage{Message: m, Key: row.Key})
+	}
+	return out, nil
+}

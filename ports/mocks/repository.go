@@ -301,6 +301,21 @@ func (mr *MockMessageRepositoryMockRecorder) List(arg0, arg1 interface{}) *gomoc
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "List", reflect.TypeOf((*MockMessageRepository)(nil).List), arg0, arg1)
 }
 
+// ListByKey mocks base method.
+func (m *MockMessageRepository) ListByKey(arg0 context.Context, arg1 []domain.ChannelID, arg2, arg3 int64, arg4 int) ([]domain.KeyedMessage, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "ListByKey", arg0, arg1, arg2, arg3, arg4)
+	ret0, _ := ret[0].([]domain.KeyedMessage)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// ListByKey indicates an expected call of ListByKey.
+func (mr *MockMessageRepositoryMockRecorder) ListByKey(arg0, arg1, arg2, arg3, arg4 interface{}) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ListByKey", reflect.TypeOf((*MockMessageRepository)(nil).ListByKey), arg0, arg1, arg2, arg3, arg4)
+}
+
 // PrefixAt mocks base method.
 func (m *MockMessageRepository) PrefixAt(arg0 context.Context, arg1 []domain.ChannelID, arg2 int64) (map[domain.ChannelID]int64, error) {
 	m.ctrl.T.Helper()

@@ -11,6 +11,7 @@ func inboxTests() []contractTest {
 	return []contractTest{
 		{"MemberChannels returns the state of every conversation of the user", testMemberChannels},
 		{"MemberViews returns the user's view of the conversations asked", testMemberViews},
+		{"ListByKey lists the messages of channels in commit key order", testListByKey},
 	}
 }
 
@@ -78,5 +79,49 @@ func testMemberViews(t *testing.T, f *fixture) {
 	}
 	if v, err := f.convs.MemberViews(t.Context(), nil, alice); err != nil || len(v) != 0 {
 		t.Fatalf("MemberViews(none) = %v, %v", v, err)
+	}
+}
+
+func testListByKey(t *testing.T, f *fixture) {
+	alice, bob := f.user("alice"), f.user("bob")
+	dm := f.createDM(t, alice, bob).Channel()
+	g := f.createGroup(t, "team", alice).Channel()
+	other := f.createGroup(t, "other", alice).Channel()
+	var all []keyed
+	for i := range 9 {
+		ch := []domain.ChannelID{dm, g, other}[i%3]
+		m, err := f.appendKeyed(t, ch, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, m)
+	}
+	below := all[len(all)-1].key + 1 // every message is committed
+	got, err := f.msgs.ListByKey(t.Context(), []domain.ChannelID{dm, g}, all[0].key, below, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []keyed
+	for _, m := range all {
+		if m.channel != other {
+			want = append(want, m)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("ListByKey = %d messages; want %d", len(got), len(want))
+	}
+	for i, km := range got {
+		if km.Message.Channel != want[i].channel || km.Message.Seq != want[i].seq || km.Key != want[i].key {
+			t.Fatalf("ListByKey[%d] = %s seq %d key %d; want %+v (key order)", i, km.Message.Channel, km.Message.Seq, km.Key, want[i])
+		}
+	}
+	// The range is [from, below), and limit cuts the page.
+	page, err := f.msgs.ListByKey(t.Context(), []domain.ChannelID{dm, g, other}, all[2].key, all[6].key, 2)
+	if err != nil || len(page) != 2 || page[0].Key != all[2].key || page[1].Key != all[3].key {
+		t.Fatalf("ListByKey(from the 3rd key, below the 7th, 2) = %v, %v; want the 3rd and 4th", page, err)
+	}
+	wrongKind := domain.DMChannel(g.ID)
+	if page, err := f.msgs.ListByKey(t.Context(), []domain.ChannelID{wrongKind}, all[0].key, below, 100); err != nil || len(page) != 0 {
+		t.Fatalf("ListByKey of a channel named with the wrong kind = %v, %v; want none", page, err)
 	}
 }
