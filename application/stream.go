@@ -67,6 +67,9 @@ type Stream struct {
 	cursor     domain.Cursor   // every message at or before it was delivered
 	gaps       gapHold         // messages that arrived ahead of a gap
 	batch      []*domain.Event // handleBatch's buffer, kept between batches
+	// inbox is the inbox stream's own state (SubscribeInbox); nil for a
+	// stream of channels named by the client.
+	inbox *inboxState
 }
 
 // Start returns the stream's starting cursor: where replay begins.
@@ -109,7 +112,11 @@ func (s *Stream) Run(ctx context.Context, sink StreamSink) error {
 // run is the algorithm: subscribed already (SubscribeChannel.Execute),
 // replay from the store, then forward live events.
 func (s *Stream) run(ctx context.Context, sink StreamSink) error {
-	if err := s.replay(ctx, sink); err != nil {
+	replay := s.replay
+	if s.inbox != nil {
+		replay = s.inbox.replay(s)
+	}
+	if err := replay(ctx, sink); err != nil {
 		return err
 	}
 	return s.live(ctx, sink)
@@ -163,6 +170,11 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 		case ev := <-s.sub.Events():
 			if err := s.handleBatch(ctx, ev, sink); err != nil {
 				return err
+			}
+			if s.inbox != nil {
+				if err := s.inbox.compactIfDue(ctx, s); err != nil {
+					return err
+				}
 			}
 		case <-s.gaps.expired():
 			if err := s.fillExpiredGaps(ctx, sink); err != nil {
@@ -224,6 +236,10 @@ func resyncedLater(rest []*domain.Event, ch domain.ChannelID) bool {
 }
 
 func (s *Stream) handle(ctx context.Context, ev *domain.Event, sink StreamSink) error {
+	if s.inbox != nil && ev.Channel.Kind == domain.ChannelUser {
+		// A doorbell of the user's log, or a resync of it: read the log.
+		return s.inbox.sync(ctx, s, sink)
+	}
 	switch ev.Kind {
 	case domain.EventMessage:
 		return s.deliverLive(ctx, ev.Message, sink)
@@ -369,5 +385,10 @@ func (s *Stream) catchUp(ctx context.Context, channel domain.ChannelID, upTo int
 
 func (s *Stream) send(number int64, m domain.Message, sink StreamSink) error {
 	s.cursor = s.cursor.With(number, m.Seq)
+	if s.inbox != nil {
+		if err := s.inbox.delivered(number, m.Seq); err != nil {
+			return err
+		}
+	}
 	return sink.Message(m, s.cursor)
 }

@@ -49,10 +49,13 @@ func (s *Stream) dropChannel(channel domain.ChannelID, sink StreamSink) error {
 	s.gaps.drop(channel)
 	s.sub.Unsubscribe(channel)
 	s.cursor = s.cursor.Without(number)
+	if s.inbox != nil {
+		s.inbox.dropped(number)
+	}
 	if err := sink.ChannelRemoved(channel, s.cursor); err != nil {
 		return err
 	}
-	if len(s.channels) == 0 {
+	if len(s.channels) == 0 && s.inbox == nil { // an inbox may hold no conversation
 		return errors.Join(ErrNoChannelsLeft, sink.Flush())
 	}
 	return nil

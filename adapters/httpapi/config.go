@@ -92,12 +92,14 @@ type UseCases struct {
 	ListConversations   *application.ListConversations
 	MarkRead            *application.MarkRead
 	SubscribeChannel    *application.SubscribeChannel
+	SubscribeInbox      *application.SubscribeInbox
 }
 
 func (uc UseCases) validate() error {
 	if uc.SendMessage == nil || uc.ListMessages == nil || uc.CreateDirectMessage == nil ||
 		uc.CreateGroup == nil || uc.AddMember == nil || uc.RemoveMember == nil ||
-		uc.ListConversations == nil || uc.MarkRead == nil || uc.SubscribeChannel == nil {
+		uc.ListConversations == nil || uc.MarkRead == nil || uc.SubscribeChannel == nil ||
+		uc.SubscribeInbox == nil {
 		return errors.New("httpapi: every use case is required")
 	}
 	return nil

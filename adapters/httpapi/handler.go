@@ -128,6 +128,7 @@ func (h *Handler) routes(deps Deps) http.Handler {
 	r.Handle("/api/messages", limited(h.admission.publish, h.sendMessage)).Methods(http.MethodPost)
 	r.Handle("/api/messages", api(h.listMessages)).Methods(http.MethodGet)
 	r.Handle("/api/sse", h.requireAuth(true, h.handle(h.subscribe))).Methods(http.MethodGet)
+	r.Handle("/api/sse/inbox", h.requireAuth(true, h.handle(h.subscribeInbox))).Methods(http.MethodGet)
 	r.Handle("/api/sse/stats", api(h.sseStats)).Methods(http.MethodGet)
 	if h.cfg.DevTokens {
 		r.Handle("/dev/token", h.handle(h.devToken)).Methods(http.MethodPost)

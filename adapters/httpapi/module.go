@@ -47,6 +47,7 @@ type handlerParams struct {
 	ListConversations   *application.ListConversations
 	MarkRead            *application.MarkRead
 	SubscribeChannel    *application.SubscribeChannel
+	SubscribeInbox      *application.SubscribeInbox
 
 	Config    Config
 	Logger    *slog.Logger
@@ -66,6 +67,7 @@ func newHandler(p handlerParams) (*Handler, error) {
 		ListConversations:   p.ListConversations,
 		MarkRead:            p.MarkRead,
 		SubscribeChannel:    p.SubscribeChannel,
+		SubscribeInbox:      p.SubscribeInbox,
 	}, p.Config, Deps{Logger: p.Logger, Metrics: p.Metrics, Gatherer: p.Gatherer, Readiness: p.Readiness})
 }
 

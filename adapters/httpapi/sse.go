@@ -26,15 +26,26 @@ import (
 // a stream refused by a limit (connection rate, stream slots), which also
 // gets an event saying which (retryLater).
 func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) error {
-	// A stream reads nothing more from its client: the server's read
-	// timeout is not for it (see server.go). Writers without deadlines
-	// (tests' recorders) have nothing to lift.
-	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	q, err := parseSubscribeQuery(r)
 	if err != nil {
 		return err
 	}
 	q.Principal = principalOf(r)
+	return serveSSE(h, w, r, q.Principal,
+		func(ctx context.Context) (*application.Stream, error) { return h.uc.SubscribeChannel.Execute(ctx, q) },
+		func(ctx context.Context, s *application.Stream) { h.runStream(ctx, w, r, s) })
+}
+
+// serveSSE is what every stream route does once its request is parsed:
+// admit it, start the stream (within RequestTimeout), run it until the
+// client leaves or the handler closes its streams, and answer whatever
+// stops it as API.md says (4xx only for what can never succeed).
+func serveSSE[S interface{ Close() }](h *Handler, w http.ResponseWriter, r *http.Request, p domain.Principal,
+	start func(context.Context) (S, error), run func(context.Context, S)) error {
+	// A stream reads nothing more from its client: the server's read
+	// timeout is not for it (see server.go). Writers without deadlines
+	// (tests' recorders) have nothing to lift.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	if h.closing.Err() != nil {
 		h.retryLater(w, r, nil)
 		return nil
@@ -42,7 +53,7 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) error {
 	// Admitted after the checks that make a request permanently bad (they
 	// are answered 4xx whatever the load) and before anything costs: the
 	// slot is held until the handler returns, however it returns.
-	release, refusal := h.admitStream(r, q.Principal)
+	release, refusal := h.admitStream(r, p)
 	if refusal != nil {
 		h.retryLater(w, r, refusal)
 		return nil
@@ -56,7 +67,7 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) error {
 	stop := context.AfterFunc(h.closing, cancel)
 	defer stop()
 
-	stream, err := h.startStream(ctx, q)
+	stream, err := startBounded(ctx, h.cfg.RequestTimeout, start)
 	if err != nil {
 		if permanent(err) {
 			return err
@@ -68,7 +79,7 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	defer stream.Close()
-	h.runStream(ctx, w, r, stream)
+	run(ctx, stream)
 	return nil
 }
 

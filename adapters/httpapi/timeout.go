@@ -4,8 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-
-	"github.com/relaymsg/relay/application"
+	"time"
 )
 
 // bounded gives f's request a deadline of cfg.RequestTimeout and answers
@@ -54,20 +53,20 @@ func (h *Handler) bounded(f apiFunc) apiFunc {
 	}
 }
 
-// startStream starts q's stream, bounded by cfg.RequestTimeout like any
-// request (the stream itself is not). As bounded, it does not wait for a
-// store call stuck past the deadline: the stream that call may still
-// return is closed.
-func (h *Handler) startStream(ctx context.Context, q application.SubscribeQuery) (*application.Stream, error) {
-	setup, cancel := context.WithTimeout(ctx, h.cfg.RequestTimeout)
+// startBounded runs start within timeout. When it takes longer, the
+// caller gets the deadline's error at once and the stream, if start still
+// makes one, is closed when it does: a store call stuck on a dead link
+// must not hold the request past its deadline.
+func startBounded[S interface{ Close() }](ctx context.Context, timeout time.Duration, start func(context.Context) (S, error)) (S, error) {
+	setup, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	type result struct {
-		stream *application.Stream
+		stream S
 		err    error
 	}
 	done := make(chan result, 1)
 	go func() {
-		s, err := h.uc.SubscribeChannel.Execute(setup, q)
+		s, err := start(setup)
 		done <- result{s, err}
 	}()
 	select {
@@ -75,11 +74,12 @@ func (h *Handler) startStream(ctx context.Context, q application.SubscribeQuery)
 		return res.stream, res.err
 	case <-setup.Done():
 		go func() {
-			if res := <-done; res.stream != nil {
+			if res := <-done; res.err == nil {
 				res.stream.Close()
 			}
 		}()
-		return nil, setup.Err()
+		var zero S
+		return zero, setup.Err()
 	}
 }
 

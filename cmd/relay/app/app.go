@@ -133,6 +133,10 @@ func applicationModule(cfg Config) fx.Option {
 				return application.NewSubscribeChannel(convs, msgs, n, cfg.Heartbeat, logger,
 					application.WithStreamObserver(metrics))
 			},
+			func(convs ports.ConversationRepository, msgs ports.MessageRepository, n ports.Notifier, logger *slog.Logger,
+				metrics *httpapi.Metrics) *application.SubscribeInbox {
+				return application.NewSubscribeInbox(convs, msgs, n, cfg.Heartbeat, logger, metrics)
+			},
 		),
 	)
 }

@@ -1,0 +1,192 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/relaymsg/relay/adapters/httpapi/ssetest"
+	"github.com/relaymsg/relay/domain"
+)
+
+// openInbox opens u's inbox stream, which must answer 200, and reads its
+// preamble (retry, then ready with the starting cursor).
+func (c *api) openInbox(t testing.TB, u user, lastEventID string) *stream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cl, err := ssetest.OpenURL(ctx, c.client, c.url+"/api/sse/inbox",
+		ssetest.Options{Token: u.token, LastEventID: lastEventID})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if cl.Response.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(cl.Response.Body)
+		_ = cl.Close()
+		cancel()
+		t.Fatalf("GET /api/sse/inbox: status %d %s, want 200", cl.Response.StatusCode, body)
+	}
+	s := &stream{resp: cl.Response, reader: cl.Reader, cancel: cancel,
+		blocks: make(chan ssetest.Event), quit: make(chan struct{}), ended: make(chan struct{})}
+	t.Cleanup(s.close)
+	s.start()
+	s.readPreamble(t)
+	return s
+}
+
+// inboxEvent is one event of an inbox stream, as a test compares it.
+type inboxEvent struct {
+	kind    string // message, conversation_added, channel_removed, read
+	channel string
+	seq     int64 // the message's seq, the read position, the added conversation's lastSeq
+	id      string
+}
+
+// nextInbox reads the next dispatched event of s (skipping heartbeats).
+func nextInbox(t testing.TB, s *stream) inboxEvent {
+	t.Helper()
+	ev := s.nextEvent(t)
+	out := inboxEvent{kind: ev.Event, id: ev.ID}
+	switch ev.Event {
+	case "message":
+		var m message
+		mustUnmarshal(t, ev.Data, &m)
+		out.channel, out.seq = m.Channel, m.Seq
+	case "conversation_added":
+		var c conversation
+		mustUnmarshal(t, ev.Data, &c)
+		out.channel, out.seq = c.channel(), c.LastSeq
+	case "channel_removed":
+		var d struct{ Channel string }
+		mustUnmarshal(t, ev.Data, &d)
+		out.channel = d.Channel
+	case "read":
+		var d struct {
+			Channel string
+			ReadSeq int64
+		}
+		mustUnmarshal(t, ev.Data, &d)
+		out.channel, out.seq = d.Channel, d.ReadSeq
+	default:
+		t.Fatalf("inbox event %q: %q", ev.Event, ev.Raw)
+	}
+	if !ev.HasID || ev.ID == "" || len(ev.ID) > domain.MaxInboxCursorLength {
+		t.Fatalf("inbox event %q has id %q (%d bytes); want one of at most %d", ev.Event, ev.ID, len(ev.ID), domain.MaxInboxCursorLength)
+	}
+	return out
+}
+
+// TestInboxResume: a user's inbox, dropped and resumed with its last id,
+// gets exactly what happened meanwhile: the messages of its conversations
+// after its position, a conversation_added for a group it was put in, a
+// channel_removed for one it was removed from, its read position moved
+// from another device; then live messages of all of them, with no message
+// twice.
+func TestInboxResume(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	alice, bob := newUser(t, "u_alice"), newUser(t, "u_bob")
+	dm := a.createDM(t, alice, bob.id)
+	left := a.createGroup(t, alice, "to leave", bob.id)
+	a.send(t, alice, dm, "m1")
+
+	in := a.openInbox(t, bob, "")
+	a.send(t, alice, dm, "m2")
+	got := nextInbox(t, in)
+	if got.kind != "message" || got.channel != dm.channel() || got.seq != 2 {
+		t.Fatalf("live inbox event %+v, want message 2 of the DM", got)
+	}
+	last := got.id
+	in.close()
+
+	// While bob is away.
+	a.send(t, alice, dm, "m3")
+	a.send(t, alice, dm, "m4")
+	joined := a.createGroup(t, alice, "new", bob.id)
+	a.send(t, alice, joined, "g1")
+	a.removeMember(t, alice, left, bob.id)
+	expect(t, a.markRead(t, bob, dm, map[string]any{"seq": 3}), http.StatusNoContent, nil)
+
+	in = a.openInbox(t, bob, last)
+	var events []inboxEvent
+	for range 5 { // m3, m4, the join, the removal, the read
+		events = append(events, nextInbox(t, in))
+	}
+	want := []inboxEvent{
+		{kind: "message", channel: dm.channel(), seq: 3},
+		{kind: "message", channel: dm.channel(), seq: 4},
+		{kind: "conversation_added", channel: joined.channel(), seq: 1},
+		{kind: "channel_removed", channel: left.channel()},
+		{kind: "read", channel: dm.channel(), seq: 3},
+	}
+	for i := range events {
+		events[i].id = ""
+	}
+	if !slices.Equal(events, want) {
+		t.Fatalf("after resuming, the inbox got %+v\nwant %+v", events, want)
+	}
+	// Live again, in the DM and in the group joined while away; nothing
+	// of the group left.
+	a.send(t, alice, left, "not for bob")
+	a.send(t, alice, joined, "g2")
+	a.send(t, alice, dm, "m5")
+	for _, w := range []inboxEvent{{kind: "message", channel: joined.channel(), seq: 2}, {kind: "message", channel: dm.channel(), seq: 5}} {
+		if got := nextInbox(t, in); got.kind != w.kind || got.channel != w.channel || got.seq != w.seq {
+			t.Fatalf("live after resuming: %+v, want %+v", got, w)
+		}
+	}
+}
+
+// TestInboxCursorStaysSmall: a user in 1,000 conversations, every one with
+// messages, gets inbox ids of at most 2048 bytes however many of them its
+// messages come from, and resumes from the last one exactly.
+func TestInboxCursorStaysSmall(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	svc, bob := newAdmin(t, "svc_builder"), newUser(t, "u_bob")
+	const n = 1000
+	convs := make([]conversation, n)
+	for i := range convs {
+		convs[i] = a.createGroup(t, svc, fmt.Sprintf("g%04d", i), bob.id)
+		a.send(t, svc, convs[i], "hello")
+	}
+	in := a.openInbox(t, bob, "")
+	if len(in.readyID) > domain.MaxInboxCursorLength {
+		t.Fatalf("the ready id of a user in %d conversations is %d bytes", n, len(in.readyID))
+	}
+	// Messages in 300 different conversations, as fast as they come.
+	longest, last := 0, ""
+	for i := range 300 {
+		a.send(t, svc, convs[i], "again")
+	}
+	for range 300 {
+		ev := nextInbox(t, in)
+		if ev.kind != "message" || ev.seq != 2 {
+			t.Fatalf("inbox event %+v, want a second message", ev)
+		}
+		longest, last = max(longest, len(ev.id)), ev.id
+	}
+	t.Logf("user in %d conversations: ready id %d bytes, longest id over 300 conversations' messages %d bytes",
+		n, len(in.readyID), longest)
+	in.close()
+	// Resumed from the last id: exactly the messages sent since.
+	for i := 300; i < 310; i++ {
+		a.send(t, svc, convs[i], "again")
+	}
+	in = a.openInbox(t, bob, last)
+	seen := map[string]bool{}
+	for range 10 {
+		ev := nextInbox(t, in)
+		if ev.kind != "message" || ev.seq != 2 || seen[ev.channel] {
+			t.Fatalf("after resuming: %+v (seen %v), want each of the 10 new messages once", ev, seen)
+		}
+		seen[ev.channel] = true
+	}
+	a.send(t, svc, convs[0], "third")
+	if ev := nextInbox(t, in); ev.channel != convs[0].channel() || ev.seq != 3 {
+		t.Fatalf("next live event %+v, want message 3 of the first group (nothing replayed twice)", ev)
+	}
+}
