@@ -3,6 +3,7 @@ package application_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/golang/mock/gomock"
@@ -19,6 +20,13 @@ func TestCreateDirectMessage(t *testing.T) {
 	storedDM.Number = 7
 	existing := domain.Conversation{ID: "dm_old", Kind: domain.KindDM, Number: 3, MemberIDs: []domain.UserID{"u_alice", "u_bob"},
 		CreatedAt: fixedNow.Add(-1), LastSeq: 12}
+	useqs := map[domain.UserID]int64{"u_alice": 5, "u_bob": 1}
+	joins := func(f *fixture) *gomock.Call {
+		return f.notifier.EXPECT().Publish(liveContext(), domain.MemberJoinedEvent("u_alice", storedDM.Channel(), 5)).Return(nil)
+	}
+	bobJoins := func(f *fixture) *gomock.Call {
+		return f.notifier.EXPECT().Publish(liveContext(), domain.MemberJoinedEvent("u_bob", storedDM.Channel(), 1)).Return(nil)
+	}
 
 	tests := []struct {
 		name        string
@@ -27,25 +35,40 @@ func TestCreateDirectMessage(t *testing.T) {
 		want        domain.Conversation
 		wantCreated bool
 		wantErr     error
+		wantWarning bool // a failed publish is logged
 	}{
 		{name: "new pair", members: []domain.UserID{"u_alice", "u_bob"},
 			setup: func(f *fixture) {
-				f.convs.EXPECT().CreateDirectMessage(gomock.Any(), newDM).Return(storedDM, true, nil)
+				gomock.InOrder(
+					f.convs.EXPECT().CreateDirectMessage(gomock.Any(), newDM).Return(storedDM, true, useqs, nil),
+					joins(f), bobJoins(f),
+				)
 			}, want: storedDM, wantCreated: true},
 		{name: "new pair, reversed", members: []domain.UserID{"u_bob", "u_alice"},
 			setup: func(f *fixture) {
-				f.convs.EXPECT().CreateDirectMessage(gomock.Any(), newDM).Return(storedDM, true, nil)
+				gomock.InOrder(
+					f.convs.EXPECT().CreateDirectMessage(gomock.Any(), newDM).Return(storedDM, true, useqs, nil),
+					joins(f), bobJoins(f),
+				)
 			}, want: storedDM, wantCreated: true},
-		{name: "existing pair", members: []domain.UserID{"u_bob", "u_alice"},
+		// The mock notifier refuses any Publish not expected.
+		{name: "existing pair: nothing published", members: []domain.UserID{"u_bob", "u_alice"},
 			setup: func(f *fixture) {
-				f.convs.EXPECT().CreateDirectMessage(gomock.Any(), newDM).Return(existing, false, nil)
+				f.convs.EXPECT().CreateDirectMessage(gomock.Any(), newDM).Return(existing, false, nil, nil)
 			}, want: existing, wantCreated: false},
+		{name: "publish fails: logged, not returned, the other still rung", members: []domain.UserID{"u_alice", "u_bob"},
+			setup: func(f *fixture) {
+				gomock.InOrder(
+					f.convs.EXPECT().CreateDirectMessage(gomock.Any(), newDM).Return(storedDM, true, useqs, nil),
+					joins(f).Return(domain.ErrUnavailable), bobJoins(f),
+				)
+			}, want: storedDM, wantCreated: true, wantWarning: true},
 		{name: "caller not a member", members: []domain.UserID{"u_bob", "u_carol"}, wantErr: domain.ErrInvalid},
 		{name: "same user twice", members: []domain.UserID{"u_alice", "u_alice"}, wantErr: domain.ErrInvalid},
 		{name: "three members", members: []domain.UserID{"u_alice", "u_bob", "u_carol"}, wantErr: domain.ErrInvalid},
 		{name: "store fails", members: []domain.UserID{"u_alice", "u_bob"},
 			setup: func(f *fixture) {
-				f.convs.EXPECT().CreateDirectMessage(gomock.Any(), gomock.Any()).Return(domain.Conversation{}, false, domain.ErrUnavailable)
+				f.convs.EXPECT().CreateDirectMessage(gomock.Any(), gomock.Any()).Return(domain.Conversation{}, false, nil, domain.ErrUnavailable)
 			}, wantErr: domain.ErrUnavailable},
 	}
 	for _, tt := range tests {
@@ -56,11 +79,14 @@ func TestCreateDirectMessage(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(f)
 			}
-			uc := application.NewCreateDirectMessage(f.convs, f.ids, f.clock)
+			uc := application.NewCreateDirectMessage(f.convs, f.ids, f.clock, f.notifier, f.logger)
 			got, created, err := uc.Execute(t.Context(), application.CreateDirectMessageCommand{Principal: alice, MemberIDs: tt.members})
 			checkErr(t, err, tt.wantErr)
 			if !equalConversation(got, tt.want) || created != tt.wantCreated {
 				t.Fatalf("Execute = %+v, %v; want %+v, %v", got, created, tt.want, tt.wantCreated)
+			}
+			if logged := strings.Contains(f.logs.String(), `"channel":"user:u_alice"`); logged != tt.wantWarning {
+				t.Fatalf("publish warning logged = %v, want %v; log: %s", logged, tt.wantWarning, f.logs)
 			}
 		})
 	}
@@ -72,6 +98,16 @@ func TestCreateGroup(t *testing.T) {
 		MemberIDs: []domain.UserID{"u_alice", "u_bob", "u_carol"}, CreatedAt: fixedNow}
 	stored := newGroup
 	stored.Number = 42
+	useqs := map[domain.UserID]int64{"u_alice": 3, "u_bob": 1, "u_carol": 8}
+	// joins expects the doorbell of each member, in member order, after
+	// the store's write.
+	joins := func(f *fixture, write *gomock.Call) {
+		gomock.InOrder(write,
+			f.notifier.EXPECT().Publish(liveContext(), domain.MemberJoinedEvent("u_alice", stored.Channel(), 3)).Return(nil),
+			f.notifier.EXPECT().Publish(liveContext(), domain.MemberJoinedEvent("u_bob", stored.Channel(), 1)).Return(nil),
+			f.notifier.EXPECT().Publish(liveContext(), domain.MemberJoinedEvent("u_carol", stored.Channel(), 8)).Return(nil),
+		)
+	}
 
 	tests := []struct {
 		name    string
@@ -87,20 +123,37 @@ func TestCreateGroup(t *testing.T) {
 	}{
 		{name: "caller added, duplicates removed", gname: " Team ", members: []domain.UserID{"u_bob", "u_alice", "u_carol", "u_bob"},
 			setup: func(f *fixture) {
-				f.convs.EXPECT().CreateGroup(gomock.Any(), newGroup).Return(stored, nil)
+				joins(f, f.convs.EXPECT().CreateGroup(gomock.Any(), newGroup).Return(stored, useqs, nil))
 			}, want: stored},
 		// The limit counts distinct members, the caller included.
 		{name: "exactly full", gname: "Team", members: []domain.UserID{"u_bob", "u_alice", "u_carol", "u_bob"}, maxMembers: 3,
 			setup: func(f *fixture) {
-				f.convs.EXPECT().CreateGroup(gomock.Any(), newGroup).Return(stored, nil)
+				joins(f, f.convs.EXPECT().CreateGroup(gomock.Any(), newGroup).Return(stored, useqs, nil))
 			}, want: stored},
 		{name: "over the limit", gname: "Team", members: []domain.UserID{"u_bob", "u_carol"}, maxMembers: 2, wantErr: domain.ErrInvalid},
 		// The smaller bound wins: the request's 1000 names, or the size.
 		{name: "over the creation list", gname: "Team", members: users(domain.MaxGroupCreateMembers + 1), wantErr: domain.ErrInvalid},
 		{name: "creation list within a larger size limit", gname: "Team", members: users(domain.MaxGroupCreateMembers), maxMembers: 2000,
 			setup: func(f *fixture) {
+				// One doorbell per member, each on its own channel
+				// with its own useq, and no other store call.
 				f.convs.EXPECT().CreateGroup(gomock.Any(), gomock.Any()).DoAndReturn(
-					func(_ any, c domain.Conversation) (domain.Conversation, error) { return c, nil })
+					func(_ any, c domain.Conversation) (domain.Conversation, map[domain.UserID]int64, error) {
+						useqs := make(map[domain.UserID]int64, len(c.MemberIDs))
+						for i, u := range c.MemberIDs {
+							useqs[u] = int64(i + 1)
+						}
+						return c, useqs, nil
+					})
+				rung := map[domain.UserID]bool{}
+				f.notifier.EXPECT().Publish(liveContext(), gomock.Any()).DoAndReturn(func(_ any, ev domain.Event) error {
+					u := domain.UserID(strings.TrimPrefix(ev.Channel.String(), "user:"))
+					if ev.Kind != domain.EventMemberJoined || ev.Channel != domain.UserChannel(u) || ev.UserSeq < 1 || rung[u] {
+						f.t.Errorf("unexpected doorbell %+v", ev)
+					}
+					rung[u] = true
+					return nil
+				}).Times(domain.MaxGroupCreateMembers + 1)
 			}, wantMembers: domain.MaxGroupCreateMembers + 1},
 		{name: "creation list over a smaller size limit", gname: "Team", members: users(domain.MaxGroupCreateMembers), maxMembers: 500,
 			wantErr: domain.ErrInvalid},
@@ -108,7 +161,7 @@ func TestCreateGroup(t *testing.T) {
 		{name: "bad member id", gname: "Team", members: []domain.UserID{"u bob"}, wantErr: domain.ErrInvalid},
 		{name: "store fails", gname: "Team", members: []domain.UserID{"u_bob"},
 			setup: func(f *fixture) {
-				f.convs.EXPECT().CreateGroup(gomock.Any(), gomock.Any()).Return(domain.Conversation{}, domain.ErrUnavailable)
+				f.convs.EXPECT().CreateGroup(gomock.Any(), gomock.Any()).Return(domain.Conversation{}, nil, domain.ErrUnavailable)
 			}, wantErr: domain.ErrUnavailable},
 	}
 	for _, tt := range tests {
@@ -119,7 +172,7 @@ func TestCreateGroup(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(f)
 			}
-			uc := application.NewCreateGroup(f.convs, f.ids, f.clock, application.GroupLimits{MaxMembers: tt.maxMembers})
+			uc := application.NewCreateGroup(f.convs, f.ids, f.clock, f.notifier, f.logger, application.GroupLimits{MaxMembers: tt.maxMembers})
 			got, err := uc.Execute(t.Context(), application.CreateGroupCommand{Principal: alice, Name: tt.gname, MemberIDs: tt.members})
 			checkErr(t, err, tt.wantErr)
 			if tt.wantMembers > 0 {
@@ -152,16 +205,20 @@ func TestCreateUsesPrefixedIDs(t *testing.T) {
 	f.ids.EXPECT().NewID("grp").Return("grp_x")
 	f.convs.EXPECT().CreateDirectMessage(gomock.Any(), match("a DM with id dm_x",
 		func(c domain.Conversation) bool { return c.ID == "dm_x" })).DoAndReturn(
-		func(_ any, c domain.Conversation) (domain.Conversation, bool, error) { return c, true, nil })
+		func(_ any, c domain.Conversation) (domain.Conversation, bool, map[domain.UserID]int64, error) {
+			return c, true, nil, nil
+		})
 	f.convs.EXPECT().CreateGroup(gomock.Any(), match("a group with id grp_x",
 		func(c domain.Conversation) bool { return c.ID == "grp_x" })).DoAndReturn(
-		func(_ any, c domain.Conversation) (domain.Conversation, error) { return c, nil })
+		func(_ any, c domain.Conversation) (domain.Conversation, map[domain.UserID]int64, error) {
+			return c, nil, nil
+		})
 
-	if _, _, err := application.NewCreateDirectMessage(f.convs, f.ids, f.clock).Execute(t.Context(),
+	if _, _, err := application.NewCreateDirectMessage(f.convs, f.ids, f.clock, f.notifier, f.logger).Execute(t.Context(),
 		application.CreateDirectMessageCommand{Principal: alice, MemberIDs: []domain.UserID{"u_alice", "u_bob"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := application.NewCreateGroup(f.convs, f.ids, f.clock, application.GroupLimits{}).Execute(t.Context(),
+	if _, err := application.NewCreateGroup(f.convs, f.ids, f.clock, f.notifier, f.logger, application.GroupLimits{}).Execute(t.Context(),
 		application.CreateGroupCommand{Principal: alice, Name: "Team"}); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package application
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/relaymsg/relay/domain"
 	"github.com/relaymsg/relay/ports"
@@ -17,21 +18,26 @@ type CreateGroupCommand struct {
 
 // CreateGroup creates groups.
 type CreateGroup struct {
-	convs  ports.ConversationRepository
-	ids    ports.IDGenerator
-	clock  ports.Clock
-	limits GroupLimits
+	convs    ports.ConversationRepository
+	ids      ports.IDGenerator
+	clock    ports.Clock
+	notifier ports.Notifier
+	logger   *slog.Logger
+	limits   GroupLimits
 }
 
 // NewCreateGroup returns the CreateGroup use case, bounded by limits.
-func NewCreateGroup(convs ports.ConversationRepository, ids ports.IDGenerator, clock ports.Clock, limits GroupLimits) *CreateGroup {
-	return &CreateGroup{convs: convs, ids: ids, clock: clock, limits: limits.withDefaults()}
+func NewCreateGroup(convs ports.ConversationRepository, ids ports.IDGenerator, clock ports.Clock, notifier ports.Notifier, logger *slog.Logger, limits GroupLimits) *CreateGroup {
+	return &CreateGroup{convs: convs, ids: ids, clock: clock, notifier: notifier, logger: logger, limits: limits.withDefaults()}
 }
 
 // Execute validates and stores the group. Both bounds apply: at most
 // domain.MaxGroupCreateMembers ids named in the request, and at most
 // limits.MaxMembers distinct members once the caller is added, whichever
-// is the smaller.
+// is the smaller. The new group is published on every member's channel
+// (EventMemberJoined), with the useqs the store took for the joins: one
+// Publish per member, which creation's rate limit keeps affordable, and no
+// store work beyond the write.
 func (uc *CreateGroup) Execute(ctx context.Context, cmd CreateGroupCommand) (domain.Conversation, error) {
 	group, err := domain.NewGroup(domain.ConversationID(uc.ids.NewID(domain.KindGroup.IDPrefix())),
 		cmd.Principal.UserID, cmd.Name, cmd.MemberIDs, uc.clock.Now())
@@ -41,9 +47,10 @@ func (uc *CreateGroup) Execute(ctx context.Context, cmd CreateGroupCommand) (dom
 	if err := domain.ValidateGroupSize(group, uc.limits.MaxMembers); err != nil {
 		return domain.Conversation{}, err
 	}
-	group, err = uc.convs.CreateGroup(ctx, group)
+	group, useqs, err := uc.convs.CreateGroup(ctx, group)
 	if err != nil {
 		return domain.Conversation{}, fmt.Errorf("create group: %w", err)
 	}
+	publishUserEvents(ctx, uc.notifier, uc.logger, joinEvents(group, useqs))
 	return group, nil
 }

@@ -35,6 +35,7 @@ var (
 
 // fixture holds one test's mocks of every port.
 type fixture struct {
+	t        *testing.T
 	convs    *mocks.MockConversationRepository
 	msgs     *mocks.MockMessageRepository
 	notifier *mocks.MockNotifier
@@ -49,6 +50,7 @@ func newFixture(t *testing.T) *fixture {
 	ctrl := gomock.NewController(t)
 	logs := &syncBuffer{}
 	return &fixture{
+		t:        t,
 		convs:    mocks.NewMockConversationRepository(ctrl),
 		msgs:     mocks.NewMockMessageRepository(ctrl),
 		notifier: mocks.NewMockNotifier(ctrl),

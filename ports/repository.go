@@ -14,11 +14,14 @@ import (
 type ConversationRepository interface {
 	// CreateDirectMessage stores dm unless a direct message between the same
 	// two members exists; then it returns that one and created=false. Two
-	// concurrent calls for one pair create one conversation.
-	CreateDirectMessage(ctx context.Context, dm domain.Conversation) (stored domain.Conversation, created bool, err error)
+	// concurrent calls for one pair create one conversation. When it
+	// creates, useqs maps each of the two members to the useq its join
+	// took (see UserLog); otherwise useqs is nil.
+	CreateDirectMessage(ctx context.Context, dm domain.Conversation) (stored domain.Conversation, created bool, useqs map[domain.UserID]int64, err error)
 	// CreateGroup stores a new group with its members and returns it with
-	// its Number set.
-	CreateGroup(ctx context.Context, group domain.Conversation) (domain.Conversation, error)
+	// its Number set, and useqs, which maps each member (every id of the
+	// returned MemberIDs) to the useq its join took (see UserLog).
+	CreateGroup(ctx context.Context, group domain.Conversation) (stored domain.Conversation, useqs map[domain.UserID]int64, err error)
 	// Get returns one conversation with its members and last seq.
 	Get(ctx context.Context, channel domain.ChannelID) (domain.Conversation, error)
 	// IsMember reports whether user is a member of the conversation; false
@@ -52,11 +55,14 @@ type ConversationRepository interface {
 	// someone new to a group that has maxMembers members already is
 	// domain.ErrGroupFull. The count and the insertion are one
 	// transaction, serialised with other additions to the group, so that
-	// concurrent additions never take it past maxMembers.
-	AddMember(ctx context.Context, group domain.ChannelID, user domain.UserID, maxMembers int) error
+	// concurrent additions never take it past maxMembers. It returns the
+	// useq the addition took (see UserLog), 0 when user was a member
+	// already.
+	AddMember(ctx context.Context, group domain.ChannelID, user domain.UserID, maxMembers int) (useq int64, err error)
 	// RemoveMember removes user from a group and reports whether it was a
-	// member.
-	RemoveMember(ctx context.Context, group domain.ChannelID, user domain.UserID) (removed bool, err error)
+	// member, with the useq the removal took (see UserLog), 0 when it
+	// removed nothing.
+	RemoveMember(ctx context.Context, group domain.ChannelID, user domain.UserID) (removed bool, useq int64, err error)
 	// MarkRead raises user's read position in the conversation to seq,
 	// clamped to the conversation's last seq, and returns the position it
 	// now holds and whether this call moved it. A position never moves
@@ -64,8 +70,10 @@ type ConversationRepository interface {
 	// calls end at the highest of them, because the clamp, the comparison
 	// and the write are one statement or transaction. A conversation that
 	// does not exist, or of which user is not a member, is
-	// domain.ErrNotFound. seq is ≥ 0: a store does not check it again.
-	MarkRead(ctx context.Context, channel domain.ChannelID, user domain.UserID, seq int64) (readSeq int64, moved bool, err error)
+	// domain.ErrNotFound. seq is ≥ 0: a store does not check it again. A
+	// move returns the useq it took (see UserLog); useq is 0 when
+	// moved=false.
+	MarkRead(ctx context.Context, channel domain.ChannelID, user domain.UserID, seq int64) (readSeq int64, moved bool, useq int64, err error)
 	// UserLog returns the changes of user's memberships and read positions
 	// after the useq after (≥ 0), with the user's head, in one consistent
 	// read: every change up to the head and none after it (see
@@ -73,8 +81,10 @@ type ConversationRepository interface {
 	// creates), CreateGroup (every member), AddMember (the user, when
 	// added), RemoveMember (the user, when removed) and MarkRead (when
 	// moved) takes the next useq of each user it changes, in its
-	// transaction: nothing else does, so useqs are gap-free. A user
-	// without changes has head 0 and an empty log.
+	// transaction: nothing else does, so useqs are gap-free. Each of them
+	// returns the useqs it took, so that its caller can announce the
+	// change with the very useq the log holds it at. A user without
+	// changes has head 0 and an empty log.
 	UserLog(ctx context.Context, user domain.UserID, after int64) (domain.UserLog, error)
 	// UserHead returns user's useq of the newest change, 0 when none: the
 	// Head of UserLog without the changes.

@@ -67,12 +67,12 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	uc := httpapi.UseCases{
 		SendMessage:         application.NewSendMessage(convs, msgs, e.notifier, ids, clock, logger),
 		ListMessages:        application.NewListMessages(convs, msgs),
-		CreateDirectMessage: application.NewCreateDirectMessage(convs, ids, clock),
-		CreateGroup:         application.NewCreateGroup(convs, ids, clock, o.groups),
-		AddMember:           application.NewAddMember(convs, o.groups),
+		CreateDirectMessage: application.NewCreateDirectMessage(convs, ids, clock, e.notifier, logger),
+		CreateGroup:         application.NewCreateGroup(convs, ids, clock, e.notifier, logger, o.groups),
+		AddMember:           application.NewAddMember(convs, e.notifier, logger, o.groups),
 		RemoveMember:        application.NewRemoveMember(convs, e.notifier, logger),
 		ListConversations:   application.NewListConversations(convs),
-		MarkRead:            application.NewMarkRead(convs),
+		MarkRead:            application.NewMarkRead(convs, e.notifier, logger),
 		SubscribeChannel:    application.NewSubscribeChannel(convs, msgs, e.notifier, o.heartbeat, logger),
 		SubscribeInbox:      application.NewSubscribeInbox(convs, msgs, e.notifier, o.heartbeat, logger, nil),
 	}
@@ -197,7 +197,7 @@ func (r response) expect(t *testing.T, status int, code string) {
 // seedDM creates a DM between a and b directly in the store.
 func (e *env) seedDM(a, b string) domain.ChannelID {
 	e.t.Helper()
-	dm, _, err := e.store.CreateDirectMessage(context.Background(), domain.Conversation{
+	dm, _, _, err := e.store.CreateDirectMessage(context.Background(), domain.Conversation{
 		ID: domain.ConversationID("dm_" + a + "_" + b), Kind: domain.KindDM,
 		MemberIDs: []domain.UserID{domain.UserID(a), domain.UserID(b)}, CreatedAt: testNow,
 	})
@@ -214,7 +214,7 @@ func (e *env) seedGroup(id string, members ...string) domain.ChannelID {
 	for i, m := range members {
 		ms[i] = domain.UserID(m)
 	}
-	g, err := e.store.CreateGroup(context.Background(), domain.Conversation{
+	g, _, err := e.store.CreateGroup(context.Background(), domain.Conversation{
 		ID: domain.ConversationID(id), Kind: domain.KindGroup, Name: id, MemberIDs: ms, CreatedAt: testNow,
 	})
 	if err != nil {

@@ -53,10 +53,13 @@ func newFakeStore() *fakeStore {
 		read: map[readKey]int64{}, ulog: map[domain.UserID][]fakeLogEntry{}, keys: map[string]int64{}}
 }
 
-// logChange records a change of u's log with u's next useq.
-func (s *fakeStore) logChange(u domain.UserID, what string, c *domain.Conversation, seq int64) {
+// logChange records a change of u's log with u's next useq, and returns
+// that useq.
+func (s *fakeStore) logChange(u domain.UserID, what string, c *domain.Conversation, seq int64) int64 {
+	useq := int64(len(s.ulog[u])) + 1
 	s.ulog[u] = append(s.ulog[u], fakeLogEntry{what: what, channel: c.Channel(), number: c.Number,
-		useq: int64(len(s.ulog[u])) + 1, seq: seq})
+		useq: useq, seq: seq})
+	return useq
 }
 
 func (s *fakeStore) setFail(err error) {
@@ -65,39 +68,44 @@ func (s *fakeStore) setFail(err error) {
 	s.failErr = err
 }
 
-func (s *fakeStore) add(c domain.Conversation) domain.Conversation {
+// add stores c and logs its members' joins; it returns c as stored and
+// the useq of each member's join.
+func (s *fakeStore) add(c domain.Conversation) (domain.Conversation, map[domain.UserID]int64) {
 	s.number++
 	c.Number = s.number
 	c.MemberIDs = slices.Clone(c.MemberIDs)
 	s.convs[c.Channel()] = &c
 	s.order = append(s.order, c.Channel())
+	useqs := make(map[domain.UserID]int64, len(c.MemberIDs))
 	for _, u := range c.MemberIDs {
-		s.logChange(u, "join", &c, c.LastSeq)
+		useqs[u] = s.logChange(u, "join", &c, c.LastSeq)
 	}
-	return c
+	return c, useqs
 }
 
-func (s *fakeStore) CreateDirectMessage(_ context.Context, dm domain.Conversation) (domain.Conversation, bool, error) {
+func (s *fakeStore) CreateDirectMessage(_ context.Context, dm domain.Conversation) (domain.Conversation, bool, map[domain.UserID]int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failErr != nil {
-		return domain.Conversation{}, false, s.failErr
+		return domain.Conversation{}, false, nil, s.failErr
 	}
 	for _, c := range s.convs {
 		if c.Kind == domain.KindDM && slices.Equal(c.MemberIDs, dm.MemberIDs) {
-			return *c, false, nil
+			return *c, false, nil, nil
 		}
 	}
-	return s.add(dm), true, nil
+	c, useqs := s.add(dm)
+	return c, true, useqs, nil
 }
 
-func (s *fakeStore) CreateGroup(_ context.Context, g domain.Conversation) (domain.Conversation, error) {
+func (s *fakeStore) CreateGroup(_ context.Context, g domain.Conversation) (domain.Conversation, map[domain.UserID]int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failErr != nil {
-		return domain.Conversation{}, s.failErr
+		return domain.Conversation{}, nil, s.failErr
 	}
-	return s.add(g), nil
+	c, useqs := s.add(g)
+	return c, useqs, nil
 }
 
 func (s *fakeStore) Get(_ context.Context, ch domain.ChannelID) (domain.Conversation, error) {
@@ -208,61 +216,58 @@ func (s *fakeStore) ListForMember(_ context.Context, q domain.ConversationPageQu
 	return page, nil
 }
 
-func (s *fakeStore) AddMember(_ context.Context, g domain.ChannelID, u domain.UserID, maxMembers int) error {
+func (s *fakeStore) AddMember(_ context.Context, g domain.ChannelID, u domain.UserID, maxMembers int) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failErr != nil {
-		return s.failErr
+		return 0, s.failErr
 	}
 	c, ok := s.convs[g]
 	if !ok {
-		return domain.ErrNotFound
+		return 0, domain.ErrNotFound
 	}
 	switch {
 	case c.HasMember(u):
+		return 0, nil
 	case len(c.MemberIDs) >= maxMembers:
-		return domain.ErrGroupFull
-	default:
-		c.MemberIDs = append(c.MemberIDs, u)
-		s.logChange(u, "join", c, c.LastSeq)
+		return 0, domain.ErrGroupFull
 	}
-	return nil
+	c.MemberIDs = append(c.MemberIDs, u)
+	return s.logChange(u, "join", c, c.LastSeq), nil
 }
 
-func (s *fakeStore) RemoveMember(_ context.Context, g domain.ChannelID, u domain.UserID) (bool, error) {
+func (s *fakeStore) RemoveMember(_ context.Context, g domain.ChannelID, u domain.UserID) (bool, int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failErr != nil {
-		return false, s.failErr
+		return false, 0, s.failErr
 	}
 	c, ok := s.convs[g]
 	if !ok || !c.HasMember(u) {
-		return false, nil
+		return false, 0, nil
 	}
 	c.MemberIDs = slices.DeleteFunc(c.MemberIDs, func(m domain.UserID) bool { return m == u })
 	delete(s.read, readKey{g, u})
-	s.logChange(u, "left", c, 0)
-	return true, nil
+	return true, s.logChange(u, "left", c, 0), nil
 }
 
-func (s *fakeStore) MarkRead(_ context.Context, ch domain.ChannelID, u domain.UserID, seq int64) (int64, bool, error) {
+func (s *fakeStore) MarkRead(_ context.Context, ch domain.ChannelID, u domain.UserID, seq int64) (int64, bool, int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failErr != nil {
-		return 0, false, s.failErr
+		return 0, false, 0, s.failErr
 	}
 	c, ok := s.convs[ch]
 	if !ok || !c.HasMember(u) {
-		return 0, false, fmt.Errorf("mark read %s: %w", ch, domain.ErrNotFound)
+		return 0, false, 0, fmt.Errorf("mark read %s: %w", ch, domain.ErrNotFound)
 	}
 	k := readKey{ch, u}
 	target := min(seq, c.LastSeq)
 	if target <= s.read[k] {
-		return s.read[k], false, nil
+		return s.read[k], false, 0, nil
 	}
 	s.read[k] = target
-	s.logChange(u, "read", c, target)
-	return target, true, nil
+	return target, true, s.logChange(u, "read", c, target), nil
 }
 
 // UserLog replays u's changes after the useq after: the joins and the

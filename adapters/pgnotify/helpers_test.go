@@ -100,7 +100,7 @@ func (n node) send(t *testing.T, ch domain.ChannelID, content string) domain.Mes
 func newGroup(t *testing.T, db *sqlx.DB) domain.ChannelID {
 	t.Helper()
 	id := domain.ConversationID("grp_" + strings.ToLower(rand.Text()[:12]))
-	g, err := postgres.NewConversationRepository(db).CreateGroup(t.Context(), domain.Conversation{
+	g, _, err := postgres.NewConversationRepository(db).CreateGroup(t.Context(), domain.Conversation{
 		ID: id, Kind: domain.KindGroup, Name: "t", MemberIDs: []domain.UserID{"u_alice"},
 	})
 	if err != nil {

@@ -45,7 +45,7 @@ func TestAppendNotifiesOnCommit(t *testing.T) {
 	convs := postgres.NewConversationRepository(db)
 	msgs := postgres.NewMessageRepository(db, pgnotify.WithNotify(pgnotify.NotifyConfig{Channel: testNotifyChannel, Origin: "i_a"}))
 	ctx := t.Context()
-	g, err := convs.CreateGroup(ctx, domain.Conversation{ID: "grp_n", Kind: domain.KindGroup, Name: "n", MemberIDs: []domain.UserID{"u_a"}})
+	g, _, err := convs.CreateGroup(ctx, domain.Conversation{ID: "grp_n", Kind: domain.KindGroup, Name: "n", MemberIDs: []domain.UserID{"u_a"}})
 	if err != nil {
 		t.Fatal(err)
 	}

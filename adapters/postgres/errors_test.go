@@ -105,7 +105,7 @@ func TestUnavailableFromALiveDatabase(t *testing.T) {
 	t.Parallel()
 	db, dsn := pgtest.NewDatabase(t)
 	convs, msgs := postgres.NewConversationRepository(db), postgres.NewMessageRepository(db)
-	g, err := convs.CreateGroup(t.Context(), domain.Conversation{ID: "grp_e", Kind: domain.KindGroup, Name: "e", MemberIDs: []domain.UserID{"u_a"}})
+	g, _, err := convs.CreateGroup(t.Context(), domain.Conversation{ID: "grp_e", Kind: domain.KindGroup, Name: "e", MemberIDs: []domain.UserID{"u_a"}})
 	if err != nil {
 		t.Fatalf("CreateGroup: %v", err)
 	}

@@ -33,7 +33,7 @@ func TestAppendStoresUTCMicroseconds(t *testing.T) {
 	convs, msgs := postgres.NewConversationRepository(db), postgres.NewMessageRepository(db)
 	ctx := t.Context()
 
-	g, err := convs.CreateGroup(ctx, domain.Conversation{ID: "grp_t", Kind: domain.KindGroup, Name: "t", MemberIDs: []domain.UserID{"u_a"}})
+	g, _, err := convs.CreateGroup(ctx, domain.Conversation{ID: "grp_t", Kind: domain.KindGroup, Name: "t", MemberIDs: []domain.UserID{"u_a"}})
 	if err != nil {
 		t.Fatalf("CreateGroup: %v", err)
 	}

@@ -65,7 +65,7 @@ func TestBusyAndClosedAreUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	convs, msgs := sqlite.NewConversationRepository(db), sqlite.NewMessageRepository(db)
-	g, err := convs.CreateGroup(t.Context(), domain.Conversation{ID: "grp_e", Kind: domain.KindGroup, Name: "e", MemberIDs: []domain.UserID{"u_a"}})
+	g, _, err := convs.CreateGroup(t.Context(), domain.Conversation{ID: "grp_e", Kind: domain.KindGroup, Name: "e", MemberIDs: []domain.UserID{"u_a"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func TestAppendManyWriters(t *testing.T) {
 	t.Parallel()
 	db := newDatabase(t)
 	convs, msgs := sqlite.NewConversationRepository(db), sqlite.NewMessageRepository(db)
-	g, err := convs.CreateGroup(t.Context(), domain.Conversation{ID: "grp_w", Kind: domain.KindGroup, Name: "w", MemberIDs: []domain.UserID{"u_a"}})
+	g, _, err := convs.CreateGroup(t.Context(), domain.Conversation{ID: "grp_w", Kind: domain.KindGroup, Name: "w", MemberIDs: []domain.UserID{"u_a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestTimesAreIntegerMicroseconds(t *testing.T) {
 	t.Parallel()
 	db := newDatabase(t)
 	convs, msgs := sqlite.NewConversationRepository(db), sqlite.NewMessageRepository(db)
-	g, err := convs.CreateGroup(t.Context(), domain.Conversation{ID: "grp_t", Kind: domain.KindGroup, Name: "t", MemberIDs: []domain.UserID{"u_a"}})
+	g, _, err := convs.CreateGroup(t.Context(), domain.Conversation{ID: "grp_t", Kind: domain.KindGroup, Name: "t", MemberIDs: []domain.UserID{"u_a"}})
 	if err != nil {
 		t.Fatal(err)
 	}

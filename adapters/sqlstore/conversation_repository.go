@@ -129,17 +129,19 @@ func utcMicro(t time.Time) time.Time {
 // conversation: the loser's INSERT waits for the winner's commit (for the
 // row on PostgreSQL, for the write lock on SQLite), then does nothing, and
 // the existing one is read instead. A zero dm.CreatedAt means now. Member
-// ids are returned sorted.
-func (r *ConversationRepository) CreateDirectMessage(ctx context.Context, dm domain.Conversation) (domain.Conversation, bool, error) {
+// ids are returned sorted; useqs, only when created, holds the useq each
+// member's join took.
+func (r *ConversationRepository) CreateDirectMessage(ctx context.Context, dm domain.Conversation) (domain.Conversation, bool, map[domain.UserID]int64, error) {
 	members := canonicalMembers(dm.MemberIDs)
 	if len(members) != 2 {
-		return domain.Conversation{}, false, domain.Invalid("memberIds", "a direct message has exactly two distinct members")
+		return domain.Conversation{}, false, nil, domain.Invalid("memberIds", "a direct message has exactly two distinct members")
 	}
 	key := dmKey(members)
 	createdAt := utcMicro(dm.CreatedAt)
 	var (
 		stored  domain.Conversation
 		created bool
+		useqs   map[domain.UserID]int64
 	)
 	err := InTx(ctx, r.db, func(tx *sqlx.Tx) error {
 		var num int64
@@ -162,7 +164,7 @@ func (r *ConversationRepository) CreateDirectMessage(ctx context.Context, dm dom
 			return err
 		}
 		created = true
-		if err := r.insertMembers(ctx, tx, dm.ID, members, createdAt); err != nil {
+		if useqs, err = r.insertMembers(ctx, tx, dm.ID, members, createdAt); err != nil {
 			return err
 		}
 		stored = domain.Conversation{
@@ -172,18 +174,22 @@ func (r *ConversationRepository) CreateDirectMessage(ctx context.Context, dm dom
 		return nil
 	})
 	if err != nil {
-		return domain.Conversation{}, false, StoreError(ctx, r.dialect, "create direct message", err)
+		return domain.Conversation{}, false, nil, StoreError(ctx, r.dialect, "create direct message", err)
 	}
-	return stored, created, nil
+	return stored, created, useqs, nil
 }
 
 // CreateGroup stores a new group with its members and returns it with its
 // Number set and its members sorted and de-duplicated; a zero CreatedAt
-// means now. An id already taken is a domain.ErrConflict.
-func (r *ConversationRepository) CreateGroup(ctx context.Context, group domain.Conversation) (domain.Conversation, error) {
+// means now. An id already taken is a domain.ErrConflict. useqs holds the
+// useq each member's join took.
+func (r *ConversationRepository) CreateGroup(ctx context.Context, group domain.Conversation) (domain.Conversation, map[domain.UserID]int64, error) {
 	members := canonicalMembers(group.MemberIDs)
 	createdAt := utcMicro(group.CreatedAt)
-	var num int64
+	var (
+		num   int64
+		useqs map[domain.UserID]int64
+	)
 	err := InTx(ctx, r.db, func(tx *sqlx.Tx) error {
 		if err := tx.GetContext(ctx, &num, r.db.Rebind(`
 			INSERT INTO conversations (id, kind, name, created_at)
@@ -191,13 +197,15 @@ func (r *ConversationRepository) CreateGroup(ctx context.Context, group domain.C
 			RETURNING num`), group.ID, group.Name, createdAt); err != nil {
 			return err
 		}
-		return r.insertMembers(ctx, tx, group.ID, members, createdAt)
+		var err error
+		useqs, err = r.insertMembers(ctx, tx, group.ID, members, createdAt)
+		return err
 	})
 	if err != nil {
-		return domain.Conversation{}, StoreError(ctx, r.dialect, "create group", err)
+		return domain.Conversation{}, nil, StoreError(ctx, r.dialect, "create group", err)
 	}
 	return domain.Conversation{
 		ID: group.ID, Kind: domain.KindGroup, Number: num, Name: group.Name,
 		MemberIDs: members, CreatedAt: createdAt,
-	}, nil
+	}, useqs, nil
 }

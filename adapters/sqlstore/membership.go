@@ -41,9 +41,10 @@ type memberCountRow struct {
 // a member twice is not an error, even when the group is full. A channel
 // that is not an existing group (a direct message included, whose members
 // are fixed) is a domain.ErrNotFound; a full group, domain.ErrGroupFull.
-func (r *ConversationRepository) AddMember(ctx context.Context, group domain.ChannelID, user domain.UserID, maxMembers int) error {
+// It returns the useq the addition took, 0 when user was a member already.
+func (r *ConversationRepository) AddMember(ctx context.Context, group domain.ChannelID, user domain.UserID, maxMembers int) (int64, error) {
 	if group.Kind != domain.KindGroup {
-		return fmt.Errorf("add member: %w: %s is not a group", domain.ErrNotFound, group)
+		return 0, fmt.Errorf("add member: %w: %s is not a group", domain.ErrNotFound, group)
 	}
 	// The count must not go stale before the insert: two additions that
 	// both counted maxMembers-1 would otherwise both insert. So the
@@ -57,6 +58,7 @@ func (r *ConversationRepository) AddMember(ctx context.Context, group domain.Cha
 	// joined_seq, and every message of the group is either at most
 	// joined_seq or committed after the join. Only an actual addition
 	// takes the user's next useq (see user_log.go for the lock order).
+	var useq int64
 	err := InTx(ctx, r.db, func(tx *sqlx.Tx) error {
 		var lastSeq int64
 		if err := tx.GetContext(ctx, &lastSeq, r.db.Rebind(`
@@ -79,34 +81,36 @@ func (r *ConversationRepository) AddMember(ctx context.Context, group domain.Cha
 		case st.Members >= maxMembers:
 			return errGroupFull
 		}
-		useq, err := r.bumpUser(ctx, tx, user)
+		took, err := r.bumpUser(ctx, tx, user)
 		if err != nil {
 			return err
 		}
+		useq = took
 		// No ON CONFLICT: the lock makes the membership read above
 		// final, and a conflict must roll the useq back rather than
 		// leave it taken for nothing.
 		_, err = tx.ExecContext(ctx, r.db.Rebind(`
 			INSERT INTO conversation_members (conversation_id, user_id, joined_at, joined_useq, joined_seq)
-			VALUES (?, ?, ?, ?, ?)`), group.ID, user, utcMicro(time.Now()), useq, lastSeq)
+			VALUES (?, ?, ?, ?, ?)`), group.ID, user, utcMicro(time.Now()), took, lastSeq)
 		return err
 	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("add member: %w: group %s", domain.ErrNotFound, group.ID)
+		return 0, fmt.Errorf("add member: %w: group %s", domain.ErrNotFound, group.ID)
 	case errors.Is(err, errGroupFull):
-		return fmt.Errorf("add member: %w: group %s has %d members", domain.ErrGroupFull, group.ID, maxMembers)
+		return 0, fmt.Errorf("add member: %w: group %s has %d members", domain.ErrGroupFull, group.ID, maxMembers)
 	case err != nil:
-		return StoreError(ctx, r.dialect, "add member", err)
+		return 0, StoreError(ctx, r.dialect, "add member", err)
 	}
-	return nil
+	return useq, nil
 }
 
 // RemoveMember removes user from a group and reports whether it was a
-// member; a missing group has no members, so the answer is false.
-func (r *ConversationRepository) RemoveMember(ctx context.Context, group domain.ChannelID, user domain.UserID) (bool, error) {
+// member, with the useq the removal took (0 when it removed nothing); a
+// missing group has no members, so the answer is false.
+func (r *ConversationRepository) RemoveMember(ctx context.Context, group domain.ChannelID, user domain.UserID) (bool, int64, error) {
 	if group.Kind != domain.KindGroup {
-		return false, nil
+		return false, 0, nil
 	}
 	// One transaction, so the count of removals can never disagree with
 	// the members: it grows exactly when a row was deleted. Two removals
@@ -120,7 +124,10 @@ func (r *ConversationRepository) RemoveMember(ctx context.Context, group domain.
 	// records it in user_departures, with the conversation's kind and
 	// number, since the member row is gone (see user_log.go for the lock
 	// order).
-	var removed bool
+	var (
+		removed bool
+		useq    int64
+	)
 	err := InTx(ctx, r.db, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, r.db.Rebind(`
 			DELETE FROM conversation_members
@@ -133,7 +140,6 @@ func (r *ConversationRepository) RemoveMember(ctx context.Context, group domain.
 		if err != nil || n == 0 {
 			return err
 		}
-		removed = true
 		var conv struct {
 			Kind   string `db:"kind"`
 			Number int64  `db:"num"`
@@ -143,17 +149,20 @@ func (r *ConversationRepository) RemoveMember(ctx context.Context, group domain.
 			RETURNING kind, num`), group.ID); err != nil {
 			return err
 		}
-		useq, err := r.bumpUser(ctx, tx, user)
+		took, err := r.bumpUser(ctx, tx, user)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, r.db.Rebind(`
+		if _, err = tx.ExecContext(ctx, r.db.Rebind(`
 			INSERT INTO user_departures (user_id, useq, conversation_id, kind, num, left_at)
-			VALUES (?, ?, ?, ?, ?, ?)`), user, useq, group.ID, conv.Kind, conv.Number, utcMicro(time.Now()))
-		return err
+			VALUES (?, ?, ?, ?, ?, ?)`), user, took, group.ID, conv.Kind, conv.Number, utcMicro(time.Now())); err != nil {
+			return err
+		}
+		removed, useq = true, took
+		return nil
 	})
 	if err != nil {
-		return false, StoreError(ctx, r.dialect, "remove member", err)
+		return false, 0, StoreError(ctx, r.dialect, "remove member", err)
 	}
-	return removed, nil
+	return removed, useq, nil
 }

@@ -34,17 +34,20 @@ RETURNING read_seq`
 // nothing, a second statement of the same transaction tells a position
 // already at or past the target (returned, moved=false) from a
 // conversation of which user is not a member (domain.ErrNotFound). Only a
-// move takes the user's next useq (logRead).
-func (r *ConversationRepository) MarkRead(ctx context.Context, channel domain.ChannelID, user domain.UserID, seq int64) (int64, bool, error) {
+// move takes the user's next useq (logRead), which it returns; 0 when it
+// did not move.
+func (r *ConversationRepository) MarkRead(ctx context.Context, channel domain.ChannelID, user domain.UserID, seq int64) (int64, bool, int64, error) {
 	var (
 		readSeq int64
 		moved   bool
+		useq    int64
 	)
 	err := InTx(ctx, r.db, func(tx *sqlx.Tx) error {
 		err := tx.GetContext(ctx, &readSeq, r.db.Rebind(markRead), seq, seq, channel.ID, channel.Kind, user)
 		if err == nil {
 			moved = true
-			return r.logRead(ctx, tx, channel, user)
+			useq, err = r.logRead(ctx, tx, channel, user)
+			return err
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -55,22 +58,23 @@ func (r *ConversationRepository) MarkRead(ctx context.Context, channel domain.Ch
 			WHERE c.id = ? AND c.kind = ? AND m.user_id = ?`), channel.ID, channel.Kind, user)
 	})
 	if err != nil {
-		return 0, false, StoreError(ctx, r.dialect, fmt.Sprintf("mark read %s", channel), err)
+		return 0, false, 0, StoreError(ctx, r.dialect, fmt.Sprintf("mark read %s", channel), err)
 	}
-	return readSeq, moved, nil
+	return readSeq, moved, useq, nil
 }
 
 // logRead takes user's next useq for the move of their read position in
 // channel that this transaction has just made, and records it as the
 // member's read_useq. The member row is already locked by the move, so
 // two moves of one position take their useqs in the order they move it.
-func (r *ConversationRepository) logRead(ctx context.Context, tx *sqlx.Tx, channel domain.ChannelID, user domain.UserID) error {
+// It returns the useq taken.
+func (r *ConversationRepository) logRead(ctx context.Context, tx *sqlx.Tx, channel domain.ChannelID, user domain.UserID) (int64, error) {
 	useq, err := r.bumpUser(ctx, tx, user)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	_, err = tx.ExecContext(ctx, r.db.Rebind(`
 		UPDATE conversation_members SET read_useq = ?
 		WHERE conversation_id = ? AND user_id = ?`), useq, channel.ID, user)
-	return err
+	return useq, err
 }

@@ -63,16 +63,28 @@ func (r *ConversationRepository) bumpUsers(ctx context.Context, tx *sqlx.Tx, use
 // transaction has just inserted, in one statement however many there are:
 // it takes their useqs, then stores each member with the useq it took
 // (read back from user_logs, where this transaction's own update is
-// visible to it) and joined_seq 0, the last seq of a new conversation.
-func (r *ConversationRepository) insertMembers(ctx context.Context, tx *sqlx.Tx, id domain.ConversationID, members []domain.UserID, joinedAt time.Time) error {
+// visible to it) and joined_seq 0, the last seq of a new conversation. It
+// returns the useq each member took, as the insert stored it.
+func (r *ConversationRepository) insertMembers(ctx context.Context, tx *sqlx.Tx, id domain.ConversationID, members []domain.UserID, joinedAt time.Time) (map[domain.UserID]int64, error) {
 	if err := r.bumpUsers(ctx, tx, members); err != nil {
-		return err
+		return nil, err
 	}
-	_, err := tx.ExecContext(ctx, r.db.Rebind(`
+	var rows []struct {
+		User domain.UserID `db:"user_id"`
+		USeq int64         `db:"joined_useq"`
+	}
+	if err := tx.SelectContext(ctx, &rows, r.db.Rebind(`
 		INSERT INTO conversation_members (conversation_id, user_id, joined_at, joined_useq, joined_seq)
 		SELECT ?, ul.user_id, ?, ul.last_useq, 0 FROM user_logs ul
-		WHERE ul.user_id `+r.dialect.IDIn), id, joinedAt, r.dialect.IDList(userIDStrings(members)))
-	return err
+		WHERE ul.user_id `+r.dialect.IDIn+`
+		RETURNING user_id, joined_useq`), id, joinedAt, r.dialect.IDList(userIDStrings(members))); err != nil {
+		return nil, err
+	}
+	useqs := make(map[domain.UserID]int64, len(rows))
+	for _, row := range rows {
+		useqs[row.User] = row.USeq
+	}
+	return useqs, nil
 }
 
 // userLogRow is one row of userLogQuery.

@@ -37,11 +37,12 @@ func (m *MockConversationRepository) EXPECT() *MockConversationRepositoryMockRec
 }
 
 // AddMember mocks base method.
-func (m *MockConversationRepository) AddMember(arg0 context.Context, arg1 domain.ChannelID, arg2 domain.UserID, arg3 int) error {
+func (m *MockConversationRepository) AddMember(arg0 context.Context, arg1 domain.ChannelID, arg2 domain.UserID, arg3 int) (int64, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "AddMember", arg0, arg1, arg2, arg3)
-	ret0, _ := ret[0].(error)
-	return ret0
+	ret0, _ := ret[0].(int64)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
 }
 
 // AddMember indicates an expected call of AddMember.
@@ -66,13 +67,14 @@ func (mr *MockConversationRepositoryMockRecorder) ChannelStates(arg0, arg1, arg2
 }
 
 // CreateDirectMessage mocks base method.
-func (m *MockConversationRepository) CreateDirectMessage(arg0 context.Context, arg1 domain.Conversation) (domain.Conversation, bool, error) {
+func (m *MockConversationRepository) CreateDirectMessage(arg0 context.Context, arg1 domain.Conversation) (domain.Conversation, bool, map[domain.UserID]int64, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "CreateDirectMessage", arg0, arg1)
 	ret0, _ := ret[0].(domain.Conversation)
 	ret1, _ := ret[1].(bool)
-	ret2, _ := ret[2].(error)
-	return ret0, ret1, ret2
+	ret2, _ := ret[2].(map[domain.UserID]int64)
+	ret3, _ := ret[3].(error)
+	return ret0, ret1, ret2, ret3
 }
 
 // CreateDirectMessage indicates an expected call of CreateDirectMessage.
@@ -82,12 +84,13 @@ func (mr *MockConversationRepositoryMockRecorder) CreateDirectMessage(arg0, arg1
 }
 
 // CreateGroup mocks base method.
-func (m *MockConversationRepository) CreateGroup(arg0 context.Context, arg1 domain.Conversation) (domain.Conversation, error) {
+func (m *MockConversationRepository) CreateGroup(arg0 context.Context, arg1 domain.Conversation) (domain.Conversation, map[domain.UserID]int64, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "CreateGroup", arg0, arg1)
 	ret0, _ := ret[0].(domain.Conversation)
-	ret1, _ := ret[1].(error)
-	return ret0, ret1
+	ret1, _ := ret[1].(map[domain.UserID]int64)
+	ret2, _ := ret[2].(error)
+	return ret0, ret1, ret2
 }
 
 // CreateGroup indicates an expected call of CreateGroup.
@@ -142,13 +145,14 @@ func (mr *MockConversationRepositoryMockRecorder) ListForMember(arg0, arg1 inter
 }
 
 // MarkRead mocks base method.
-func (m *MockConversationRepository) MarkRead(arg0 context.Context, arg1 domain.ChannelID, arg2 domain.UserID, arg3 int64) (int64, bool, error) {
+func (m *MockConversationRepository) MarkRead(arg0 context.Context, arg1 domain.ChannelID, arg2 domain.UserID, arg3 int64) (int64, bool, int64, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "MarkRead", arg0, arg1, arg2, arg3)
 	ret0, _ := ret[0].(int64)
 	ret1, _ := ret[1].(bool)
-	ret2, _ := ret[2].(error)
-	return ret0, ret1, ret2
+	ret2, _ := ret[2].(int64)
+	ret3, _ := ret[3].(error)
+	return ret0, ret1, ret2, ret3
 }
 
 // MarkRead indicates an expected call of MarkRead.
@@ -188,12 +192,13 @@ func (mr *MockConversationRepositoryMockRecorder) MemberViews(arg0, arg1, arg2 i
 }
 
 // RemoveMember mocks base method.
-func (m *MockConversationRepository) RemoveMember(arg0 context.Context, arg1 domain.ChannelID, arg2 domain.UserID) (bool, error) {
+func (m *MockConversationRepository) RemoveMember(arg0 context.Context, arg1 domain.ChannelID, arg2 domain.UserID) (bool, int64, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "RemoveMember", arg0, arg1, arg2)
 	ret0, _ := ret[0].(bool)
-	ret1, _ := ret[1].(error)
-	return ret0, ret1
+	ret1, _ := ret[1].(int64)
+	ret2, _ := ret[2].(error)
+	return ret0, ret1, ret2
 }
 
 // RemoveMember indicates an expected call of RemoveMember.

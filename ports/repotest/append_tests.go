@@ -223,7 +223,7 @@ func testAppendNonMember(t *testing.T, f *fixture) {
 	alice, bob, mallory := f.user("alice"), f.user("bob"), f.user("mallory")
 	dm := f.createDM(t, alice, bob)
 	g := f.createGroup(t, "team", alice, bob)
-	if removed, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); err != nil || !removed {
+	if removed, _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); err != nil || !removed {
 		t.Fatalf("RemoveMember(bob) = %v, %v; want removed", removed, err)
 	}
 	for _, tt := range []struct {
@@ -287,13 +287,13 @@ func testAppendRemovals(t *testing.T, f *fixture) {
 	}
 	wantRemovals(0)
 	for i, u := range []domain.UserID{bob, carol} {
-		if removed, err := f.convs.RemoveMember(t.Context(), g.Channel(), u); err != nil || !removed {
+		if removed, _, err := f.convs.RemoveMember(t.Context(), g.Channel(), u); err != nil || !removed {
 			t.Fatalf("RemoveMember(%s) = %v, %v; want removed", u, removed, err)
 		}
 		wantRemovals(int64(i + 1))
 	}
 	// Removing someone who is not a member changes nothing.
-	if removed, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); err != nil || removed {
+	if removed, _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); err != nil || removed {
 		t.Fatalf("RemoveMember(bob) again = %v, %v; want not removed", removed, err)
 	}
 	wantRemovals(2)

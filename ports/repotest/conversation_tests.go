@@ -23,10 +23,11 @@ func conversationTests() []contractTest {
 func testCreateDM(t *testing.T, f *fixture) {
 	alice, bob := f.user("alice"), f.user("bob")
 	dm := newDM(f, alice, bob)
-	got, created, err := f.convs.CreateDirectMessage(t.Context(), dm)
+	got, created, useqs, err := f.convs.CreateDirectMessage(t.Context(), dm)
 	if err != nil || !created {
 		t.Fatalf("CreateDirectMessage = created %v, %v; want created", created, err)
 	}
+	f.wantJoinUseqs(t, "CreateDirectMessage", got, useqs)
 	if got.ID != dm.ID || got.Kind != domain.KindDM || got.Number <= 0 || got.LastSeq != 0 || got.Name != "" {
 		t.Fatalf("CreateDirectMessage = %+v; want id %s, kind dm, a positive number, last seq 0", got, dm.ID)
 	}
@@ -48,9 +49,9 @@ func testCreateDMExisting(t *testing.T, f *fixture) {
 
 	again := newDM(f, bob, alice)
 	again.MemberIDs = []domain.UserID{bob, alice} // the other order
-	got, created, err := f.convs.CreateDirectMessage(t.Context(), again)
-	if err != nil || created {
-		t.Fatalf("CreateDirectMessage(same pair) = created %v, %v; want the existing one", created, err)
+	got, created, useqs, err := f.convs.CreateDirectMessage(t.Context(), again)
+	if err != nil || created || useqs != nil {
+		t.Fatalf("CreateDirectMessage(same pair) = created %v, useqs %v, %v; want the existing one, no useqs", created, useqs, err)
 	}
 	sameConversation(t, "CreateDirectMessage(same pair)", got, first)
 	if _, err := f.convs.Get(t.Context(), domain.DMChannel(again.ID)); err == nil {
@@ -73,7 +74,7 @@ func testCreateDMConcurrent(t *testing.T, f *fixture) {
 			dm.MemberIDs = []domain.UserID{bob, alice}
 		}
 		wg.Go(func() {
-			results[i], created[i], errs[i] = f.convs.CreateDirectMessage(t.Context(), dm)
+			results[i], created[i], _, errs[i] = f.convs.CreateDirectMessage(t.Context(), dm)
 		})
 	}
 	wg.Wait()
@@ -108,10 +109,11 @@ func testCreateGroup(t *testing.T, f *fixture) {
 		MemberIDs: []domain.UserID{carol, alice, bob},
 		CreatedAt: time.Now(),
 	}
-	got, err := f.convs.CreateGroup(t.Context(), g)
+	got, useqs, err := f.convs.CreateGroup(t.Context(), g)
 	if err != nil {
 		t.Fatalf("CreateGroup: %v", err)
 	}
+	f.wantJoinUseqs(t, "CreateGroup", got, useqs)
 	if got.ID != g.ID || got.Kind != domain.KindGroup || got.Name != g.Name || got.Number <= 0 || got.LastSeq != 0 {
 		t.Fatalf("CreateGroup = %+v; want id %s, kind group, name %q, a positive number", got, g.ID, g.Name)
 	}
@@ -131,7 +133,7 @@ func testCreateGroupConflict(t *testing.T, f *fixture) {
 	g := f.createGroup(t, "first", f.user("alice"))
 	dup := g
 	dup.Name, dup.MemberIDs = "second", []domain.UserID{f.user("bob")}
-	_, err := f.convs.CreateGroup(t.Context(), dup)
+	_, _, err := f.convs.CreateGroup(t.Context(), dup)
 	wantErr(t, "CreateGroup(taken id)", err, domain.ErrConflict)
 	sameConversation(t, "Get after the conflict", f.get(t, g.Channel()), g)
 }

@@ -25,13 +25,13 @@ func testAddMemberFull(t *testing.T, f *fixture) {
 		wantErr error
 		members int
 	}{
-		{"carol takes the last place", func() error { return f.convs.AddMember(t.Context(), g.Channel(), carol, maxMembers) }, nil, 3},
-		{"dave finds the group full", func() error { return f.convs.AddMember(t.Context(), g.Channel(), dave, maxMembers) }, domain.ErrGroupFull, 3},
+		{"carol takes the last place", func() error { return f.addMember(t.Context(), g.Channel(), carol, maxMembers) }, nil, 3},
+		{"dave finds the group full", func() error { return f.addMember(t.Context(), g.Channel(), dave, maxMembers) }, domain.ErrGroupFull, 3},
 		// Adding a member again changes nothing, so a full group allows it.
-		{"bob again", func() error { return f.convs.AddMember(t.Context(), g.Channel(), bob, maxMembers) }, nil, 3},
-		{"carol leaves", func() error { _, err := f.convs.RemoveMember(t.Context(), g.Channel(), carol); return err }, nil, 2},
-		{"dave takes her place", func() error { return f.convs.AddMember(t.Context(), g.Channel(), dave, maxMembers) }, nil, 3},
-		{"carol finds it full", func() error { return f.convs.AddMember(t.Context(), g.Channel(), carol, maxMembers) }, domain.ErrGroupFull, 3},
+		{"bob again", func() error { return f.addMember(t.Context(), g.Channel(), bob, maxMembers) }, nil, 3},
+		{"carol leaves", func() error { _, _, err := f.convs.RemoveMember(t.Context(), g.Channel(), carol); return err }, nil, 2},
+		{"dave takes her place", func() error { return f.addMember(t.Context(), g.Channel(), dave, maxMembers) }, nil, 3},
+		{"carol finds it full", func() error { return f.addMember(t.Context(), g.Channel(), carol, maxMembers) }, domain.ErrGroupFull, 3},
 	}
 	for _, step := range steps {
 		err := step.do()
@@ -50,7 +50,7 @@ func testAddMemberFull(t *testing.T, f *fixture) {
 	}
 	// A missing group is still not found, not full.
 	missing := domain.GroupChannel("grp_missing_" + domain.ConversationID(f.suffix))
-	wantErr(t, "AddMember(missing group)", f.convs.AddMember(t.Context(), missing, dave, 1), domain.ErrNotFound)
+	wantErr(t, "AddMember(missing group)", f.addMember(t.Context(), missing, dave, 1), domain.ErrNotFound)
 }
 
 func testAddMemberFullConcurrent(t *testing.T, f *fixture) {
@@ -64,7 +64,7 @@ func testAddMemberFullConcurrent(t *testing.T, f *fixture) {
 	var wg sync.WaitGroup
 	for i := range adders {
 		wg.Go(func() {
-			errs[i] = f.convs.AddMember(t.Context(), g.Channel(), f.user(fmt.Sprintf("joiner%02d", i)), maxMembers)
+			errs[i] = f.addMember(t.Context(), g.Channel(), f.user(fmt.Sprintf("joiner%02d", i)), maxMembers)
 		})
 	}
 	wg.Wait()

@@ -1,6 +1,7 @@
 package repotest
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -13,11 +14,37 @@ import (
 // createDM stores a new direct message between a and b.
 func (f *fixture) createDM(t *testing.T, a, b domain.UserID) domain.Conversation {
 	t.Helper()
-	dm, created, err := f.convs.CreateDirectMessage(t.Context(), newDM(f, a, b))
+	dm, created, useqs, err := f.convs.CreateDirectMessage(t.Context(), newDM(f, a, b))
 	if err != nil || !created {
 		t.Fatalf("CreateDirectMessage(%s, %s) = created %v, %v; want a new one", a, b, created, err)
 	}
+	f.wantJoinUseqs(t, "CreateDirectMessage", dm, useqs)
 	return dm
+}
+
+// wantUseq fails the test unless useq, which a write returned for user,
+// is user's head now: the useq the write took, the last one so far.
+func (f *fixture) wantUseq(t *testing.T, what string, user domain.UserID, useq int64) {
+	t.Helper()
+	head, err := f.convs.UserHead(t.Context(), user)
+	if err != nil {
+		t.Fatalf("UserHead(%s): %v", user, err)
+	}
+	if useq < 1 || useq != head {
+		t.Fatalf("%s: useq of %s = %d; want %d, the user's head after the write", what, user, useq, head)
+	}
+}
+
+// wantJoinUseqs fails the test unless useqs, which the creation of c
+// returned, maps exactly c's members, each to its head now.
+func (f *fixture) wantJoinUseqs(t *testing.T, what string, c domain.Conversation, useqs map[domain.UserID]int64) {
+	t.Helper()
+	if len(useqs) != len(c.MemberIDs) {
+		t.Fatalf("%s: useqs = %v; want one per member of %v", what, useqs, c.MemberIDs)
+	}
+	for _, u := range c.MemberIDs {
+		f.wantUseq(t, what, u, useqs[u])
+	}
 }
 
 // newDM returns an unsaved direct message between a and b, created now.
@@ -46,11 +73,19 @@ func (f *fixture) createGroupAt(t *testing.T, name string, at time.Time, members
 		MemberIDs: members,
 		CreatedAt: at,
 	}
-	stored, err := f.convs.CreateGroup(t.Context(), g)
+	stored, useqs, err := f.convs.CreateGroup(t.Context(), g)
 	if err != nil {
 		t.Fatalf("CreateGroup(%s): %v", name, err)
 	}
+	f.wantJoinUseqs(t, "CreateGroup", stored, useqs)
 	return stored
+}
+
+// addMember is AddMember without its useq, for the tests about who is a
+// member.
+func (f *fixture) addMember(ctx context.Context, ch domain.ChannelID, user domain.UserID, maxMembers int) error {
+	_, err := f.convs.AddMember(ctx, ch, user, maxMembers)
+	return err
 }
 
 // message returns an unsaved message of sender in ch.

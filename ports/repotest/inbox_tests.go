@@ -37,7 +37,7 @@ func testMemberChannels(t *testing.T, f *fixture) {
 			t.Fatalf("MemberChannels(alice) has %+v; want the channels %v with their last seqs", st, want)
 		}
 	}
-	if removed, err := f.convs.RemoveMember(t.Context(), g.Channel(), alice); err != nil || !removed {
+	if removed, _, err := f.convs.RemoveMember(t.Context(), g.Channel(), alice); err != nil || !removed {
 		t.Fatalf("RemoveMember: %v, %v", removed, err)
 	}
 	got, err = f.convs.MemberChannels(t.Context(), alice)

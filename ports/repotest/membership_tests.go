@@ -109,7 +109,7 @@ func testAddMember(t *testing.T, f *fixture) {
 	alice, bob := f.user("alice"), f.user("bob")
 	g := f.createGroup(t, "team", alice)
 	for i := range 2 {
-		if err := f.convs.AddMember(t.Context(), g.Channel(), bob, roomy); err != nil {
+		if err := f.addMember(t.Context(), g.Channel(), bob, roomy); err != nil {
 			t.Fatalf("AddMember #%d: %v", i+1, err)
 		}
 	}
@@ -132,7 +132,7 @@ func testAddMemberNotFound(t *testing.T, f *fixture) {
 		domain.GroupChannel("grp_missing_" + domain.ConversationID(f.suffix)),
 		domain.DMChannel(g.ID),
 	} {
-		err := f.convs.AddMember(t.Context(), ch, f.user("bob"), roomy)
+		err := f.addMember(t.Context(), ch, f.user("bob"), roomy)
 		wantErr(t, "AddMember("+ch.String()+")", err, domain.ErrNotFound)
 	}
 }
@@ -141,7 +141,7 @@ func testRemoveMember(t *testing.T, f *fixture) {
 	alice, bob := f.user("alice"), f.user("bob")
 	g := f.createGroup(t, "team", alice, bob)
 	for i, want := range []bool{true, false} {
-		removed, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob)
+		removed, _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob)
 		if err != nil || removed != want {
 			t.Fatalf("RemoveMember #%d = %v, %v; want %v", i+1, removed, err, want)
 		}
@@ -174,12 +174,12 @@ func testRemovalsCounted(t *testing.T, f *fixture) {
 		want int64
 	}{
 		{func() error { return nil }, 0},
-		{func() error { _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); return err }, 1},
+		{func() error { _, _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); return err }, 1},
 		// Removing a non-member removes nothing, so it counts nothing.
-		{func() error { _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); return err }, 1},
-		{func() error { return f.convs.AddMember(t.Context(), g.Channel(), bob, roomy) }, 1},
-		{func() error { _, err := f.convs.RemoveMember(t.Context(), g.Channel(), carol); return err }, 2},
-		{func() error { _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); return err }, 3},
+		{func() error { _, _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); return err }, 1},
+		{func() error { return f.addMember(t.Context(), g.Channel(), bob, roomy) }, 1},
+		{func() error { _, _, err := f.convs.RemoveMember(t.Context(), g.Channel(), carol); return err }, 2},
+		{func() error { _, _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); return err }, 3},
 	}
 	for i, step := range steps {
 		if err := step.do(); err != nil {

@@ -81,7 +81,7 @@ func testListForMemberStablePages(t *testing.T, f *fixture) {
 	// the cursor points at. None of it may shift or repeat what follows.
 	newer := f.createGroup(t, "newer", alice)
 	older := f.createGroupAt(t, "older", want[len(want)-1].CreatedAt.Add(-time.Minute), alice)
-	if removed, err := f.convs.RemoveMember(t.Context(), want[2].Channel(), alice); err != nil || !removed {
+	if removed, _, err := f.convs.RemoveMember(t.Context(), want[2].Channel(), alice); err != nil || !removed {
 		t.Fatalf("RemoveMember(alice from %s) = %v, %v", want[2].ID, removed, err)
 	}
 

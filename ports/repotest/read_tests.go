@@ -19,10 +19,16 @@ func readTests() []contractTest {
 // markRead calls MarkRead and fails the test unless it answers want.
 func (f *fixture) markRead(t *testing.T, ch domain.ChannelID, user domain.UserID, seq, wantSeq int64, wantMoved bool) {
 	t.Helper()
-	got, moved, err := f.convs.MarkRead(t.Context(), ch, user, seq)
+	got, moved, useq, err := f.convs.MarkRead(t.Context(), ch, user, seq)
 	if err != nil || got != wantSeq || moved != wantMoved {
 		t.Fatalf("MarkRead(%s, %s, %d) = %d, moved %v, %v; want %d, moved %v, nil",
 			ch, user, seq, got, moved, err, wantSeq, wantMoved)
+	}
+	switch {
+	case moved:
+		f.wantUseq(t, "MarkRead", user, useq)
+	case useq != 0:
+		t.Fatalf("MarkRead(%s, %s, %d) moved nothing but returned useq %d; want 0", ch, user, seq, useq)
 	}
 }
 
@@ -72,7 +78,7 @@ func testMarkReadNotFound(t *testing.T, f *fixture) {
 	dm := f.createDM(t, alice, bob)
 	g := f.createGroup(t, "team", alice, bob)
 	f.appendN(t, g.Channel(), alice, 2)
-	if _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); err != nil {
+	if _, _, err := f.convs.RemoveMember(t.Context(), g.Channel(), bob); err != nil {
 		t.Fatalf("RemoveMember: %v", err)
 	}
 	tests := []struct {
@@ -86,7 +92,7 @@ func testMarkReadNotFound(t *testing.T, f *fixture) {
 		{"missing conversation", domain.GroupChannel("grp_missing_" + domain.ConversationID(f.suffix)), alice},
 	}
 	for _, tt := range tests {
-		_, moved, err := f.convs.MarkRead(t.Context(), tt.channel, tt.user, 1)
+		_, moved, _, err := f.convs.MarkRead(t.Context(), tt.channel, tt.user, 1)
 		wantErr(t, tt.name, err, domain.ErrNotFound)
 		if moved {
 			t.Errorf("%s: moved = true", tt.name)
@@ -107,7 +113,7 @@ func testMarkReadConcurrent(t *testing.T, f *fixture) {
 	)
 	for seq := int64(1); seq <= n; seq++ {
 		wg.Go(func() {
-			got, moved, err := f.convs.MarkRead(t.Context(), g.Channel(), alice, seq)
+			got, moved, _, err := f.convs.MarkRead(t.Context(), g.Channel(), alice, seq)
 			if err != nil {
 				t.Errorf("MarkRead(%d): %v", seq, err)
 				return

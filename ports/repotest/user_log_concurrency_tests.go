@@ -37,15 +37,15 @@ func testUserLogConcurrent(t *testing.T, f *fixture) {
 			var err error
 			switch {
 			case i < n/2:
-				err = f.convs.AddMember(t.Context(), ch, alice, roomy)
+				_, err = f.convs.AddMember(t.Context(), ch, alice, roomy)
 			case i < 3*n/4:
 				var removed bool
-				if removed, err = f.convs.RemoveMember(t.Context(), ch, alice); err == nil && !removed {
+				if removed, _, err = f.convs.RemoveMember(t.Context(), ch, alice); err == nil && !removed {
 					err = errors.New("not removed")
 				}
 			default:
 				var moved bool
-				if _, moved, err = f.convs.MarkRead(t.Context(), ch, alice, 1); err == nil && !moved {
+				if _, moved, _, err = f.convs.MarkRead(t.Context(), ch, alice, 1); err == nil && !moved {
 					err = errors.New("not moved")
 				}
 			}
@@ -95,7 +95,7 @@ func testUserLogManyUsers(t *testing.T, f *fixture) {
 		wg.Go(func() {
 			g := domain.Conversation{ID: domain.ConversationID(f.newID("grp")), Kind: domain.KindGroup,
 				Name: "many", MemberIDs: members}
-			if _, err := f.convs.CreateGroup(t.Context(), g); err != nil {
+			if _, _, err := f.convs.CreateGroup(t.Context(), g); err != nil {
 				t.Errorf("CreateGroup #%d: %v", i, err)
 			}
 		})
@@ -108,9 +108,9 @@ func testUserLogManyUsers(t *testing.T, f *fixture) {
 		wg.Go(func() {
 			var err error
 			if i < 3 {
-				_, _, err = f.convs.MarkRead(t.Context(), ch, u, 1)
+				_, _, _, err = f.convs.MarkRead(t.Context(), ch, u, 1)
 			} else {
-				err = f.convs.AddMember(t.Context(), ch, u, roomy)
+				_, err = f.convs.AddMember(t.Context(), ch, u, roomy)
 			}
 			if err != nil {
 				t.Errorf("change of %s: %v", u, err)
@@ -191,7 +191,7 @@ func testJoinedSeqConcurrent(t *testing.T, f *fixture) {
 				}
 			})
 			results[i].lo = f.get(t, ch).LastSeq
-			if err := f.convs.AddMember(t.Context(), ch, user, roomy); err != nil {
+			if err := f.addMember(t.Context(), ch, user, roomy); err != nil {
 				t.Errorf("AddMember(%s): %v", user, err)
 			}
 			results[i].hi = f.get(t, ch).LastSeq

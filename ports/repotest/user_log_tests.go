@@ -62,26 +62,33 @@ func testUserLogHeads(t *testing.T, f *fixture) {
 
 	dm := f.createDM(t, alice, bob)
 	step("a direct message is created", alice, bob)
-	if _, created, err := f.convs.CreateDirectMessage(t.Context(), newDM(f, bob, alice)); err != nil || created {
-		t.Fatalf("CreateDirectMessage again = created %v, %v; want the existing one", created, err)
+	if _, created, useqs, err := f.convs.CreateDirectMessage(t.Context(), newDM(f, bob, alice)); err != nil || created || useqs != nil {
+		t.Fatalf("CreateDirectMessage again = created %v, useqs %v, %v; want the existing one and no useqs", created, useqs, err)
 	}
 	step("the same pair again")
 
 	g := f.createGroup(t, "team", alice, carol, alice)
 	step("a group is created", alice, carol)
 	ch := g.Channel()
-	if err := f.convs.AddMember(t.Context(), ch, bob, 3); err != nil {
+	useq, err := f.convs.AddMember(t.Context(), ch, bob, 3)
+	if err != nil {
 		t.Fatalf("AddMember(bob): %v", err)
 	}
 	step("bob is added", bob)
-	if err := f.convs.AddMember(t.Context(), ch, bob, 3); err != nil {
-		t.Fatalf("AddMember(bob) again: %v", err)
+	f.wantUseq(t, "AddMember(bob)", bob, useq)
+	if useq, err := f.convs.AddMember(t.Context(), ch, bob, 3); err != nil || useq != 0 {
+		t.Fatalf("AddMember(bob) again = useq %d, %v; want 0, nil", useq, err)
 	}
 	step("bob is added again")
-	wantErr(t, "AddMember(dave) to a full group", f.convs.AddMember(t.Context(), ch, dave, 3), domain.ErrGroupFull)
+	useq, err = f.convs.AddMember(t.Context(), ch, dave, 3)
+	wantErr(t, "AddMember(dave) to a full group", err, domain.ErrGroupFull)
 	step("dave finds the group full")
-	wantErr(t, "AddMember(dave) to a DM", f.convs.AddMember(t.Context(), dm.Channel(), dave, roomy), domain.ErrNotFound)
+	useq2, err := f.convs.AddMember(t.Context(), dm.Channel(), dave, roomy)
+	wantErr(t, "AddMember(dave) to a DM", err, domain.ErrNotFound)
 	step("dave is not added to a direct message")
+	if useq != 0 || useq2 != 0 {
+		t.Fatalf("AddMember that failed returned useqs %d and %d; want 0", useq, useq2)
+	}
 
 	f.appendN(t, ch, carol, 3)
 	step("messages are appended")
@@ -94,39 +101,49 @@ func testUserLogHeads(t *testing.T, f *fixture) {
 	step("bob reads to the end", bob)
 	f.markRead(t, ch, bob, 1<<62, 3, false)
 	step("bob is at the end")
-	_, _, err := f.convs.MarkRead(t.Context(), ch, dave, 1)
+	_, _, useq, err = f.convs.MarkRead(t.Context(), ch, dave, 1)
 	wantErr(t, "MarkRead(dave)", err, domain.ErrNotFound)
 	step("dave is no member")
+	if useq != 0 {
+		t.Fatalf("MarkRead(dave) that failed returned useq %d; want 0", useq)
+	}
 
-	if removed, err := f.convs.RemoveMember(t.Context(), ch, carol); err != nil || !removed {
+	removed, useq, err := f.convs.RemoveMember(t.Context(), ch, carol)
+	if err != nil || !removed {
 		t.Fatalf("RemoveMember(carol) = %v, %v; want true", removed, err)
 	}
 	step("carol is removed", carol)
-	if removed, err := f.convs.RemoveMember(t.Context(), ch, carol); err != nil || removed {
-		t.Fatalf("RemoveMember(carol) again = %v, %v; want false", removed, err)
+	f.wantUseq(t, "RemoveMember(carol)", carol, useq)
+	if removed, useq, err := f.convs.RemoveMember(t.Context(), ch, carol); err != nil || removed || useq != 0 {
+		t.Fatalf("RemoveMember(carol) again = %v, useq %d, %v; want false, 0", removed, useq, err)
 	}
 	step("carol is removed again")
-	if removed, err := f.convs.RemoveMember(t.Context(), dm.Channel(), alice); err != nil || removed {
-		t.Fatalf("RemoveMember from a DM = %v, %v; want false", removed, err)
+	if removed, useq, err := f.convs.RemoveMember(t.Context(), dm.Channel(), alice); err != nil || removed || useq != 0 {
+		t.Fatalf("RemoveMember from a DM = %v, useq %d, %v; want false, 0", removed, useq, err)
 	}
 	step("no one leaves a direct message")
 }
 
-// add adds user to the group ch and fails the test if that fails.
+// add adds user to the group ch and fails the test if that fails, or
+// if the useq it returns is not user's head.
 func (f *fixture) add(t *testing.T, ch domain.ChannelID, user domain.UserID) {
 	t.Helper()
-	if err := f.convs.AddMember(t.Context(), ch, user, roomy); err != nil {
+	useq, err := f.convs.AddMember(t.Context(), ch, user, roomy)
+	if err != nil {
 		t.Fatalf("AddMember(%s, %s): %v", ch, user, err)
 	}
+	f.wantUseq(t, "AddMember", user, useq)
 }
 
 // remove removes the member user from the group ch and fails the test
-// unless that removes them.
+// unless that removes them and returns user's head as its useq.
 func (f *fixture) remove(t *testing.T, ch domain.ChannelID, user domain.UserID) {
 	t.Helper()
-	if removed, err := f.convs.RemoveMember(t.Context(), ch, user); err != nil || !removed {
+	removed, useq, err := f.convs.RemoveMember(t.Context(), ch, user)
+	if err != nil || !removed {
 		t.Fatalf("RemoveMember(%s, %s) = %v, %v; want removed", ch, user, removed, err)
 	}
+	f.wantUseq(t, "RemoveMember", user, useq)
 }
 
 // logEntry is one change of a user's log, as a test expects it.
