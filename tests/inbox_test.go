@@ -190,3 +190,46 @@ func TestInboxCursorStaysSmall(t *testing.T) {
 		t.Fatalf("next live event %+v, want message 3 of the first group (nothing replayed twice)", ev)
 	}
 }
+
+// TestInboxLive: with the inbox open, a DM opened with the user and a
+// group the user is put in appear at once (conversation_added) and their
+// messages follow; a read on another device is told; a removal is told
+// once.
+func TestInboxLive(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	alice, bob := newUser(t, "u_alice"), newUser(t, "u_bob")
+	in := a.openInbox(t, bob, "")
+
+	dm := a.createDM(t, alice, bob.id)
+	if got := nextInbox(t, in); got.kind != "conversation_added" || got.channel != dm.channel() || got.seq != 0 {
+		t.Fatalf("after alice opened a DM with bob: %+v, want conversation_added of the DM at seq 0", got)
+	}
+	a.send(t, alice, dm, "hi bob")
+	if got := nextInbox(t, in); got.kind != "message" || got.channel != dm.channel() || got.seq != 1 {
+		t.Fatalf("%+v, want message 1 of the DM", got)
+	}
+	g := a.createGroup(t, alice, "team")
+	a.send(t, alice, g, "before bob")
+	a.addMember(t, alice, g, bob.id)
+	if got := nextInbox(t, in); got.kind != "conversation_added" || got.channel != g.channel() || got.seq != 1 {
+		t.Fatalf("after bob was added: %+v, want conversation_added of the group at seq 1", got)
+	}
+	a.send(t, alice, g, "welcome")
+	if got := nextInbox(t, in); got.kind != "message" || got.channel != g.channel() || got.seq != 2 {
+		t.Fatalf("%+v, want message 2 of the group", got)
+	}
+	expect(t, a.markRead(t, bob, dm, map[string]any{"seq": 1}), http.StatusNoContent, nil)
+	if got := nextInbox(t, in); got.kind != "read" || got.channel != dm.channel() || got.seq != 1 {
+		t.Fatalf("after bob read the DM elsewhere: %+v, want read 1 of the DM", got)
+	}
+	a.removeMember(t, alice, g, bob.id)
+	if got := nextInbox(t, in); got.kind != "channel_removed" || got.channel != g.channel() {
+		t.Fatalf("after bob was removed: %+v, want channel_removed of the group", got)
+	}
+	a.send(t, alice, g, "without bob")
+	a.send(t, alice, dm, "still here")
+	if got := nextInbox(t, in); got.kind != "message" || got.channel != dm.channel() || got.seq != 2 {
+		t.Fatalf("%+v, want message 2 of the DM (no second channel_removed, nothing of the group)", got)
+	}
+}
