@@ -87,7 +87,17 @@ func nextInbox(t testing.TB, s *stream) inboxEvent {
 // twice.
 func TestInboxResume(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	testInboxResume(t, startApp(t))
+}
+
+// TestSQLiteInboxResume is TestInboxResume on the SQLite store, whose
+// watermark is a counter rather than PostgreSQL's xmin.
+func TestSQLiteInboxResume(t *testing.T) {
+	t.Parallel()
+	testInboxResume(t, startSQLiteApp(t))
+}
+
+func testInboxResume(t *testing.T, a *testApp) {
 	alice, bob := newUser(t, "u_alice"), newUser(t, "u_bob")
 	dm := a.createDM(t, alice, bob.id)
 	left := a.createGroup(t, alice, "to leave", bob.id)
