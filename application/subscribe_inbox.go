@@ -388,6 +388,13 @@ func (in *inboxState) replayMessages(ctx context.Context, s *Stream, sink Stream
 				if err := s.send(n, m, sink); err != nil {
 					return err
 				}
+			case m.Seq > at+1:
+				// Behind its prefix although the cursor did not say so (a
+				// cursor made by hand): read up to m, committed and below
+				// the watermark, rather than skip what lies between.
+				if err := s.catchUp(ctx, m.Channel, m.Seq, accessRead, sink); err != nil {
+					return err
+				}
 			case m.Seq == at:
 				in.except = in.except.Without(n) // the watermark caught up with it
 			}
