@@ -1,11 +1,12 @@
 // Relay's demo client: plain JavaScript, no build step, no dependencies.
 //
-// Streams: one EventSource for the open conversation, not one for all of
-// the user's conversations. Opening a conversation opens its stream, so the
-// channel set of a live EventSource never changes, and the browser's own
-// reconnect (which resends Last-Event-ID) covers every drop. A stream
-// replaced by hand (token renewed, Reconnect button) passes its last
-// cursor as ?lastEventId=; the header, when the browser sends one, wins.
+// Streams: ONE EventSource per signed-in page, on /api/sse/inbox, carrying
+// every conversation of the user: messages of the open one are shown, the
+// others count towards their unread badge. The browser's own reconnect
+// (which resends Last-Event-ID) covers every drop. A stream replaced by
+// hand (token renewed, Reconnect button, a conversation the stream has not
+// announced) passes its last cursor as ?lastEventId=, and the server
+// replays exactly what was missed, new conversations included.
 //
 // Every piece of user data reaches the DOM through textContent or
 // setAttribute, never as markup.
@@ -31,7 +32,11 @@ const session = {
 };
 
 let conversations = [];
-let open = null; // the open conversation: {conv, channel, es, msgs, pending, lastEventId, opens, history}
+let open = null; // the open conversation: {conv, channel, msgs, pending, history, reading, readAgain}
+// inbox is the page's one stream: {es, lastEventId, opens, ready, count,
+// listed, covered}. covered holds the ids of the conversations the stream
+// is known to carry; ready is how many it said it had when it started.
+let inbox = null;
 
 // ---- HTTP
 
@@ -141,6 +146,7 @@ async function signIn(event) {
 
 function signOut(reason) {
   closeConversation();
+  closeInbox();
   session.me = session.token = null;
   sessionStorage.removeItem('relay.me');
   sessionStorage.removeItem('relay.token');
@@ -156,7 +162,9 @@ function enterApp() {
   $('app').hidden = false;
   $('me').textContent = session.me;
   $('me').hidden = $('sign-out').hidden = false;
-  refreshConversations();
+  // The list is read once the stream's subscription exists (on ready), so
+  // nothing falls between the two.
+  connectInbox();
 }
 
 // ---- Conversations
@@ -168,15 +176,69 @@ function titleOf(conv) {
 
 function channelOf(conv) { return (conv.kind === 'group' ? 'group:' : 'dm:') + conv.id; }
 
-async function refreshConversations() {
+const byId = (id) => conversations.find((c) => c.id === id);
+const byChannel = (channel) => conversations.find((c) => channelOf(c) === channel);
+
+let refreshing = null; // the refresh under way
+let refreshAgain = false;
+
+// refreshConversations reads the whole list again; calls while one runs
+// are folded into one more run after it.
+function refreshConversations() {
+  if (refreshing) {
+    refreshAgain = true;
+    return refreshing;
+  }
+  refreshing = (async () => {
+    do {
+      refreshAgain = false;
+      await loadConversations();
+    } while (refreshAgain);
+  })().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+async function loadConversations() {
+  let list;
   try {
     // Every page: a member of hundreds of conversations sees them all.
-    conversations = await apiAll('/api/conversations');
+    list = await apiAll('/api/conversations');
   } catch (e) {
     $('sidebar-error').textContent = e.message;
     return;
   }
+  if (!inbox) return; // signed out meanwhile
+  // The stream may have gone further than the answer: keep what it told.
+  for (const conv of list) {
+    const had = byId(conv.id);
+    if (had && had.lastSeq > conv.lastSeq) {
+      conv.lastSeq = had.lastSeq;
+      conv.unreadCount = had.unreadCount;
+    }
+    if (had) conv.readSeq = Math.max(conv.readSeq || 0, had.readSeq || 0);
+    if (open && open.conv.id === conv.id) conv.unreadCount = 0;
+  }
+  conversations = list;
   renderConversations();
+  coverConversations(list);
+}
+
+// coverConversations makes sure the stream carries every conversation of
+// list. The first list after the stream's start is what it carries if the
+// counts agree; any other conversation (joined since the stream started,
+// and not yet announced on it) makes the page resume the stream from its
+// cursor, which replays that conversation_added and the messages after it.
+function coverConversations(list) {
+  const first = !inbox.listed;
+  inbox.listed = true;
+  if (first && list.length === inbox.count) {
+    for (const conv of list) inbox.covered.add(conv.id);
+    return;
+  }
+  const missing = list.filter((conv) => !inbox.covered.has(conv.id));
+  if (missing.length === 0) return;
+  for (const conv of missing) inbox.covered.add(conv.id);
+  connectInbox(inbox.lastEventId);
 }
 
 function renderConversations() {
@@ -184,12 +246,28 @@ function renderConversations() {
   list.replaceChildren(...conversations.map((conv) => {
     const kind = conv.kind === 'group' ? 'group · ' + conv.memberIds.length + ' members' : 'direct message';
     const button = el('button', { type: 'button', className: 'conversation', 'data-testid': 'conversation', 'data-id': conv.id },
-      el('span', { className: 'title' }, titleOf(conv)), el('span', { className: 'kind' }, kind));
+      el('span', { className: 'head' }, el('span', { className: 'title' }, titleOf(conv)),
+        el('span', { className: 'badge', 'data-testid': 'unread' })),
+      el('span', { className: 'kind' }, kind));
     if (open && open.conv.id === conv.id) button.setAttribute('aria-current', 'true');
-    button.addEventListener('click', () => openConversation(conv));
+    button.addEventListener('click', () => openConversation(byId(conv.id) || conv));
+    renderBadge(conv, button);
     return el('li', {}, button);
   }));
   $('no-conversations').hidden = conversations.length > 0;
+}
+
+// renderBadge shows conv's unread count on its button; data-read-seq is
+// the read position the server has confirmed, for tests and the curious.
+function renderBadge(conv, button) {
+  button = button || document.querySelector('[data-testid=conversation][data-id="' + CSS.escape(conv.id) + '"]');
+  if (!button) return;
+  const badge = button.querySelector('[data-testid=unread]');
+  const n = conv.unreadCount || 0;
+  badge.textContent = n > 99 ? '99+' : String(n);
+  badge.hidden = n === 0;
+  badge.setAttribute('aria-label', n + ' unread');
+  button.dataset.readSeq = String(conv.readSeq || 0);
 }
 
 // startConversation runs a create call (POST /api/dms or /api/groups) and
@@ -219,11 +297,12 @@ function createGroup(event) {
   startConversation(event, () => api('POST', '/api/groups', { name: $('group-name').value.trim(), memberIds }));
 }
 
-// ---- The open conversation and its stream
+// ---- The open conversation
 
 function openConversation(conv) {
   closeConversation();
-  open = { conv, channel: channelOf(conv), es: null, msgs: new Map(), pending: new Map(), lastEventId: '', opens: 0, history: false };
+  open = { conv, channel: channelOf(conv), msgs: new Map(), pending: new Map(), history: false, reading: false, readAgain: false };
+  conv.unreadCount = 0;
   $('chat-title').textContent = titleOf(conv);
   $('messages').replaceChildren();
   $('pending').replaceChildren();
@@ -231,14 +310,20 @@ function openConversation(conv) {
   $('message-input').disabled = $('send').disabled = false;
   document.body.classList.add('chat-open');
   renderConversations();
-  connect(open);
+  // History is read once the stream's subscription exists, so nothing
+  // falls between the two; the overlap is deduplicated by seq.
+  if (inbox && inbox.ready) startHistory(open);
   $('message-input').focus();
 }
 
+function startHistory(o) {
+  if (o.history) return;
+  o.history = true;
+  loadHistory(o, '');
+}
+
 function closeConversation() {
-  if (open && open.es) open.es.close();
   open = null;
-  setConnection('idle');
   $('chat-title').textContent = 'Pick a conversation';
   $('messages').replaceChildren();
   $('pending').replaceChildren();
@@ -246,6 +331,37 @@ function closeConversation() {
   $('message-input').disabled = $('send').disabled = true;
   document.body.classList.remove('chat-open');
 }
+
+// markRead tells the server the last seq the open conversation shows; a
+// call while one is under way is folded into one more after it.
+async function markRead(o) {
+  if (o.reading) {
+    o.readAgain = true;
+    return;
+  }
+  o.reading = true;
+  try {
+    for (;;) {
+      o.readAgain = false;
+      const seq = o.msgs.size ? Math.max(...o.msgs.keys()) : 0;
+      const conv = byId(o.conv.id) || o.conv;
+      if (seq > (conv.readSeq || 0)) {
+        await api('POST', '/api/conversations/' + encodeURIComponent(o.conv.id) + '/read', { seq });
+        const now = byId(o.conv.id) || o.conv;
+        now.readSeq = Math.max(now.readSeq || 0, seq);
+        if (open === o) now.unreadCount = 0;
+        renderBadge(now);
+      }
+      if (!o.readAgain || open !== o) break;
+    }
+  } catch (e) {
+    if (open === o) $('sidebar-error').textContent = e.message;
+  } finally {
+    o.reading = false;
+  }
+}
+
+// ---- The inbox stream
 
 const connectionText = {
   idle: 'No stream', connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', closed: 'Offline',
@@ -256,17 +372,33 @@ const connectionText = {
 function setConnection(state) {
   const pill = $('conn-state');
   pill.dataset.state = state;
-  pill.dataset.opens = open ? String(open.opens) : '0';
+  pill.dataset.opens = inbox ? String(inbox.opens) : '0';
   pill.textContent = connectionText[state];
   $('reconnect').hidden = state !== 'closed';
 }
 
-function connect(o) {
-  let url = '/api/sse?channel=' + encodeURIComponent(o.channel) + '&access_token=' + encodeURIComponent(session.token);
-  if (o.lastEventId) url += '&lastEventId=' + encodeURIComponent(o.lastEventId);
+function closeInbox() {
+  if (inbox && inbox.es) inbox.es.close();
+  inbox = null;
+  setConnection('idle');
+}
+
+// connectInbox opens the page's stream, replacing the one it has (resumed
+// from lastEventId when given).
+function connectInbox(lastEventId) {
+  if (!inbox) inbox = { es: null, lastEventId: '', opens: 0, ready: false, count: 0, listed: false, covered: new Set() };
+  const o = inbox;
+  if (o.es) o.es.close();
+  let url = '/api/sse/inbox?access_token=' + encodeURIComponent(session.token);
+  if (lastEventId) url += '&lastEventId=' + encodeURIComponent(lastEventId);
   const es = new EventSource(url);
   o.es = es;
-  const current = () => open === o && o.es === es;
+  const current = () => inbox === o && o.es === es;
+  const on = (type, handle) => es.addEventListener(type, (ev) => {
+    if (!current()) return;
+    if (ev.lastEventId) o.lastEventId = ev.lastEventId;
+    handle(ev.data ? JSON.parse(ev.data) : null);
+  });
   setConnection('connecting');
   es.onopen = () => {
     if (!current()) return;
@@ -274,36 +406,75 @@ function connect(o) {
     setConnection('live');
   };
   // The browser retries by itself while readyState is CONNECTING; CLOSED
-  // means it gave up (a 4xx: bad token, no longer a member).
+  // means it gave up (a 4xx: a bad token).
   es.onerror = () => {
     if (current()) setConnection(es.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
   };
-  es.addEventListener('ready', (ev) => {
-    if (!current()) return;
-    o.lastEventId = ev.lastEventId;
-    // History is read once the live subscription exists, so nothing falls
-    // between the two; the overlap is deduplicated by seq.
-    if (!o.history) {
-      o.history = true;
-      loadHistory(o, '');
-    }
+  on('ready', (data) => {
+    if (o.ready) return; // a resumed stream: it replays what was missed
+    o.ready = true;
+    o.count = data.conversations;
+    refreshConversations();
+    if (open) startHistory(open);
   });
-  es.addEventListener('message', (ev) => {
-    if (!current()) return;
-    o.lastEventId = ev.lastEventId;
-    addMessage(o, JSON.parse(ev.data));
+  on('message', (m) => onMessage(m));
+  on('conversation_added', (conv) => {
+    o.covered.add(conv.id);
+    if (byId(conv.id)) return;
+    if (open && open.conv.id === conv.id) conv.unreadCount = 0;
+    conversations.unshift(conv);
+    renderConversations();
   });
+  on('channel_removed', (data) => onRemoved(data.channel));
+  on('read', (data) => onRead(data.channel, data.readSeq));
   es.addEventListener('token_expired', () => {
     if (current()) renewStream(o);
   });
-  es.addEventListener('channel_removed', () => {
-    if (!current()) return;
-    es.close();
-    setConnection('closed');
-    $('reconnect').hidden = true;
-    $('chat-title').textContent = titleOf(o.conv) + ' (you were removed)';
+}
+
+// onMessage shows m if its conversation is open, else counts it on the
+// conversation's badge: once, as the stream may repeat what the list
+// already counted.
+function onMessage(m) {
+  const conv = byChannel(m.channel);
+  const isOpen = open && open.channel === m.channel;
+  if (conv && m.seq > (conv.lastSeq || 0)) {
+    conv.lastSeq = m.seq;
+    if (!isOpen && m.senderId !== session.me && m.seq > (conv.readSeq || 0)) {
+      conv.unreadCount = (conv.unreadCount || 0) + 1;
+      renderBadge(conv);
+    }
+  }
+  if (isOpen) {
+    addMessage(open, m);
+    if (open.history) markRead(open);
+  }
+}
+
+function onRemoved(channel) {
+  const conv = byChannel(channel);
+  if (inbox && conv) inbox.covered.delete(conv.id);
+  conversations = conversations.filter((c) => channelOf(c) !== channel);
+  renderConversations();
+  if (open && open.channel === channel) {
+    $('chat-title').textContent = titleOf(open.conv) + ' (you were removed)';
     $('message-input').disabled = $('send').disabled = true;
-  });
+  }
+}
+
+// onRead moves a badge for a read position set elsewhere (another tab or
+// device). Read to the end means no unread; otherwise only the server
+// knows which of the rest are others' messages, so the list is read again.
+function onRead(channel, readSeq) {
+  const conv = byChannel(channel);
+  if (!conv || readSeq <= (conv.readSeq || 0)) return;
+  conv.readSeq = readSeq;
+  if (readSeq >= (conv.lastSeq || 0) || (open && open.conv.id === conv.id)) {
+    conv.unreadCount = 0;
+    renderBadge(conv);
+  } else {
+    refreshConversations();
+  }
 }
 
 // renewStream replaces an ended stream: in development mode with a fresh
@@ -317,9 +488,9 @@ async function renewStream(o) {
   try {
     session.token = await devToken(session.me);
     sessionStorage.setItem('relay.token', session.token);
-    if (open === o) connect(o);
+    if (inbox === o) connectInbox(o.lastEventId);
   } catch (e) {
-    setConnection('closed');
+    if (inbox === o) setConnection('closed');
   }
 }
 
@@ -333,6 +504,7 @@ async function loadHistory(o, before) {
     if (open !== o) return;
     for (const m of page) addMessage(o, m);
     $('load-older').hidden = page.length < pageSize;
+    if (!before) markRead(o);
   } catch (e) {
     $('sidebar-error').textContent = e.message;
   }
@@ -434,7 +606,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('composer').addEventListener('submit', sendMessage);
   $('load-older').addEventListener('click', loadOlder);
   $('back').addEventListener('click', closeConversation);
-  $('reconnect').addEventListener('click', () => { if (open) connect(open); });
+  $('reconnect').addEventListener('click', () => { if (inbox) connectInbox(inbox.lastEventId); });
   window.addEventListener('focus', () => { if (session.token) refreshConversations(); });
   if (session.token && session.me) enterApp(); else $('login-name').focus();
 });
