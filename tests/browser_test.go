@@ -162,3 +162,35 @@ func TestBrowserDemoPageListsEveryPage(t *testing.T) {
 		t.Fatalf("the last conversation listed is %q, want the oldest, g000", got)
 	}
 }
+
+// TestBrowserInboxLiveListAndBadges: the page keeps one stream, the
+// inbox. A group alice puts bob in appears in bob's list without a
+// refresh, its unread badge counts alice's messages, and opening it clears
+// the badge and stores bob's read position.
+func TestBrowserInboxLiveListAndBadges(t *testing.T) {
+	t.Parallel()
+	browser := newBrowser(t)
+	a := startApp(t, func(c *app.Config) { c.Dev = true })
+	bob := newPage(t, browser, "bob", a.url+"/", 1000, 640)
+	bob.signIn("u_bob")
+	waitUntil(bob, "a live stream", connStateJS, "live")
+
+	alice := newUser(t, "u_alice")
+	g := a.createGroup(t, alice, "live team", "u_bob")
+	item := `document.querySelector('[data-testid=conversation][data-id="` + g.ID + `"]')`
+	waitUntil(bob, "the group in the list, without a refresh", item+` !== null`, true)
+	a.send(t, alice, g, "one")
+	a.send(t, alice, g, "two")
+	waitUntil(bob, "a badge of 2", item+`.querySelector('[data-testid=unread]').textContent`, "2")
+
+	bob.do("open the group", chromedp.Click(chromedp.CSS(`[data-testid=conversation][data-id="`+g.ID+`"]`)))
+	bob.waitMessages("one", "two")
+	waitUntil(bob, "the badge cleared", item+`.querySelector('[data-testid=unread]').hidden`, true)
+	waitUntil(bob, "the read position stored", item+`.dataset.readSeq`, "2")
+	if got := find(t, a.conversations(t, newUser(t, "u_bob")), g.ID); got.ReadSeq != 2 || got.UnreadCount != 0 {
+		t.Fatalf("after bob opened the group, GET /api/conversations shows readSeq %d, unreadCount %d; want 2, 0", got.ReadSeq, got.UnreadCount)
+	}
+	if n := bob.opens(); n != 1 {
+		t.Fatalf("bob's page opened %d streams, want the one inbox stream", n)
+	}
+}
