@@ -100,6 +100,17 @@ func StreamURL(baseURL string, channels []string) string {
 	return strings.TrimSuffix(baseURL, "/") + "/api/sse?" + url.Values{"channel": channels}.Encode()
 }
 
+// InboxURL is the address of the inbox stream at baseURL: the token's
+// user's, or user's when it is not empty (a service token may follow any
+// user's inbox).
+func InboxURL(baseURL, user string) string {
+	u := strings.TrimSuffix(baseURL, "/") + "/api/sse/inbox"
+	if user != "" {
+		u += "?" + url.Values{"user": {user}}.Encode()
+	}
+	return u
+}
+
 // Follow reads the stream until ctx is done (nil), the server refuses it
 // for good (a *StatusError with a 4xx), the handler stops it (its error,
 // unwrapped from Stop), or MaxFailures sessions failed in a row (the last

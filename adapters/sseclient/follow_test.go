@@ -159,3 +159,16 @@ func TestFollowEndsWithTheContext(t *testing.T) {
 		t.Fatalf("Follow = %v, want nil when ctx ends", err)
 	}
 }
+
+func TestInboxURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ base, user, want string }{
+		{"http://h:1", "", "http://h:1/api/sse/inbox"},
+		{"http://h:1/", "u_bob", "http://h:1/api/sse/inbox?user=u_bob"},
+		{"http://h:1", "u_a&b", "http://h:1/api/sse/inbox?user=u_a%26b"},
+	} {
+		if got := sseclient.InboxURL(tc.base, tc.user); got != tc.want {
+			t.Errorf("InboxURL(%q, %q) = %q, want %q", tc.base, tc.user, got, tc.want)
+		}
+	}
+}

@@ -33,6 +33,7 @@ commands:
   tail       print a conversation's messages as they arrive, resuming
              after every disconnect:
              relay tail --channel dm:dm_… [--channel …] [--token T]
+             relay tail --inbox [--user u_…] [--token T]
              [--url http://127.0.0.1:8080] [--json] [--cursor ID]
 
 Configuration comes from the environment; see README.md.

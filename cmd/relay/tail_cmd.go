@@ -39,7 +39,9 @@ func tailCmd(args []string, getenv func(string) string, stdout, stderr io.Writer
 	fs := flag.NewFlagSet("relay tail", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var channels channelList
-	fs.Var(&channels, "channel", "channel to follow, dm:dm_… or group:grp_… (repeatable, or comma-separated); required")
+	fs.Var(&channels, "channel", "channel to follow, dm:dm_… or group:grp_… (repeatable, or comma-separated); required unless --inbox")
+	inbox := fs.Bool("inbox", false, "follow the whole inbox (every conversation, now and later) instead of channels")
+	user := fs.String("user", "", "with --inbox and a service token: whose inbox to follow")
 	tokenFlag := fs.String("token", "", "bearer token (default: RELAY_TOKEN, else a service token signed with AUTH_SECRET)")
 	defaultURL := getenv("RELAY_URL")
 	if defaultURL == "" {
@@ -55,9 +57,9 @@ func tailCmd(args []string, getenv func(string) string, stdout, stderr io.Writer
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if len(channels) == 0 || fs.NArg() > 0 {
+	if err := tailFlagsError(len(channels) > 0, *inbox, *user != "", fs.NArg()); err != nil {
 		fs.Usage()
-		return errors.New("--channel is required and no arguments are taken")
+		return err
 	}
 	token, err := tailToken(*tokenFlag, getenv)
 	if err != nil {
@@ -66,8 +68,24 @@ func tailCmd(args []string, getenv func(string) string, stdout, stderr io.Writer
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return tail.Run(ctx, tail.Options{
-		BaseURL: *url, Channels: channels, Token: token, JSON: *asJSON, Cursor: *cursor,
+		BaseURL: *url, Channels: channels, Inbox: *inbox, User: *user, Token: token, JSON: *asJSON, Cursor: *cursor,
 	}, stdout, stderr)
+}
+
+// tailFlagsError rejects flag combinations no stream answers: one of
+// --channel and --inbox, --user only with --inbox, no arguments.
+func tailFlagsError(channels, inbox, user bool, nargs int) error {
+	switch {
+	case nargs > 0:
+		return errors.New("no arguments are taken: name channels with --channel")
+	case channels && inbox:
+		return errors.New("--inbox follows every conversation: it excludes --channel")
+	case !channels && !inbox:
+		return errors.New("--channel or --inbox is required")
+	case user && !inbox:
+		return errors.New("--user names whose inbox to follow: it requires --inbox")
+	}
+	return nil
 }
 
 // tailToken picks the token: --token, RELAY_TOKEN, or a service token made

@@ -1,8 +1,9 @@
 // Package tail is `relay tail`: a terminal subscriber of Relay's public SSE
-// stream, for operators and for backend services that want a
-// conversation's messages as they arrive. It resumes from its last cursor
-// whenever the connection drops, so it prints every message once, in seq
-// order per channel, however often the server restarts.
+// streams, for operators and for backend services that want a
+// conversation's messages, or a user's whole inbox, as they arrive. It
+// resumes from its last cursor whenever the connection drops, so it prints
+// every message once, in seq order per channel, however often the server
+// restarts.
 package tail
 
 import (
@@ -36,7 +37,14 @@ type Options struct {
 	// BaseURL is the service's address, e.g. http://127.0.0.1:8080.
 	BaseURL string
 	// Channels are the channels to follow ("dm:dm_…", "group:grp_…").
+	// They exclude Inbox.
 	Channels []string
+	// Inbox follows the inbox stream instead (/api/sse/inbox): every
+	// conversation of the token's user, or of User, now and later.
+	Inbox bool
+	// User, with Inbox and a service token, names whose inbox to follow;
+	// empty follows the token's own user.
+	User string
 	// Token is the bearer token sent with every request.
 	Token string
 	// JSON prints each message event's data as it arrived, one JSON object
@@ -68,17 +76,23 @@ type follower struct {
 	seen   map[string]int64 // channel → last seq printed
 }
 
-// Run follows the channels until ctx is done (nil), the server refuses the
-// request for good (a 4xx: a bad token, a channel that does not exist or
-// is not the caller's), or the token expires (ErrTokenExpired). Messages go
-// to out; connection news, with the cursor to resume from, to status.
+// Run follows the channels, or the inbox, until ctx is done (nil), the
+// server refuses the request for good (a 4xx: a bad token, a channel that
+// does not exist or is not the caller's, a user a non-service token may not
+// follow), or the token expires (ErrTokenExpired). Messages go to out;
+// connection and membership news, with the cursor to resume from, to
+// status.
 func Run(ctx context.Context, opts Options, out, status io.Writer) error {
-	if opts.BaseURL == "" || len(opts.Channels) == 0 || opts.Token == "" {
-		return errors.New("tail: a URL, at least one channel and a token are required")
+	if err := opts.validate(); err != nil {
+		return err
 	}
 	f := &follower{opts: opts, out: out, status: status, seen: make(map[string]int64)}
+	url := sseclient.StreamURL(opts.BaseURL, opts.Channels)
+	if opts.Inbox {
+		url = sseclient.InboxURL(opts.BaseURL, opts.User)
+	}
 	err := sseclient.Follow(ctx, sseclient.Options{
-		URL:         sseclient.StreamURL(opts.BaseURL, opts.Channels),
+		URL:         url,
 		Token:       opts.Token,
 		LastEventID: opts.Cursor,
 		Client:      opts.Client,
@@ -91,6 +105,21 @@ func Run(ctx context.Context, opts Options, out, status io.Writer) error {
 		return &refusedError{status: se.Status, body: se.Body}
 	}
 	return err
+}
+
+// validate rejects options no stream can answer.
+func (o Options) validate() error {
+	switch {
+	case o.BaseURL == "" || o.Token == "":
+		return errors.New("tail: a URL and a token are required")
+	case o.Inbox && len(o.Channels) > 0:
+		return errors.New("tail: follow either channels or the inbox, not both")
+	case !o.Inbox && len(o.Channels) == 0:
+		return errors.New("tail: at least one channel, or the inbox, is required")
+	case !o.Inbox && o.User != "":
+		return errors.New("tail: a user names whose inbox to follow: it requires the inbox")
+	}
+	return nil
 }
 
 // refusedError is a 4xx answer, which no retry can change (API.md keeps 4xx
@@ -115,11 +144,18 @@ func (e *refusedError) Error() string {
 func (f *follower) handle(ev sseclient.Event) error {
 	switch ev.Event {
 	case "ready":
+		if f.opts.Inbox {
+			return f.inboxReady(ev)
+		}
 		fmt.Fprintf(f.status, "tail: following %s (cursor %s)\n", strings.Join(f.opts.Channels, ", "), ev.ID)
 	case "message":
 		return f.message(ev.Data)
 	case "channel_removed":
 		fmt.Fprintf(f.status, "tail: no longer a member: %s\n", ev.Data)
+	case "conversation_added":
+		return f.conversationAdded(ev.Data)
+	case "read":
+		return f.read(ev.Data)
 	case "token_expired":
 		return sseclient.Stop(ErrTokenExpired)
 	}

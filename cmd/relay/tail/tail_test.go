@@ -29,6 +29,8 @@ type fakeServer struct {
 	mu      sync.Mutex
 	scripts []script
 	calls   int
+	inbox   bool   // expects the inbox stream instead of dm:dm_1's
+	user    string // the ?user= the inbox request carries
 }
 
 func (s *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -48,8 +50,12 @@ func (s *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if got := r.Header.Get("Authorization"); got != "Bearer tok" {
 		s.t.Errorf("request %d: Authorization %q", i+1, got)
 	}
-	if got := r.URL.Query()["channel"]; len(got) != 1 || got[0] != "dm:dm_1" {
-		s.t.Errorf("request %d: channels %v", i+1, got)
+	if s.inbox {
+		if r.URL.Path != "/api/sse/inbox" || r.URL.Query().Get("user") != s.user || r.URL.Query().Has("channel") {
+			s.t.Errorf("request %d: %s, want the inbox of %q", i+1, r.URL, s.user)
+		}
+	} else if got := r.URL.Query()["channel"]; r.URL.Path != "/api/sse" || len(got) != 1 || got[0] != "dm:dm_1" {
+		s.t.Errorf("request %d: %s, want the stream of dm:dm_1", i+1, r.URL)
 	}
 	if sc.status != 0 {
 		w.WriteHeader(sc.status)
@@ -70,10 +76,13 @@ func msg(id string, seq int, content string) string {
 
 func run(t *testing.T, scripts []script, opts tail.Options) (out, status string, err error) {
 	t.Helper()
-	fs := &fakeServer{t: t, scripts: scripts}
+	fs := &fakeServer{t: t, scripts: scripts, inbox: opts.Inbox, user: opts.User}
 	srv := httptest.NewServer(fs)
 	t.Cleanup(srv.Close)
-	opts.BaseURL, opts.Channels, opts.Token = srv.URL, []string{"dm:dm_1"}, "tok"
+	opts.BaseURL, opts.Token = srv.URL, "tok"
+	if !opts.Inbox {
+		opts.Channels = []string{"dm:dm_1"}
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	var o, s bytes.Buffer
