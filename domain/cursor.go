@@ -82,13 +82,43 @@ func (c Cursor) Len() int { return len(c.positions) }
 func (c Cursor) String() string {
 	buf := make([]byte, 0, 1+len(c.positions)*2*binary.MaxVarintLen64/3)
 	buf = append(buf, cursorVersion)
+	return base64.RawURLEncoding.EncodeToString(appendPositions(buf, c.positions))
+}
+
+// appendPositions appends positions (sorted by Number, unique) to buf as
+// (number delta, seq) pairs of unsigned varints: the body of both cursor
+// forms, channel and inbox.
+func appendPositions(buf []byte, positions []Position) []byte {
 	var prev int64
-	for _, p := range c.positions {
+	for _, p := range positions {
 		buf = binary.AppendUvarint(buf, uint64(p.Number-prev))
 		buf = binary.AppendUvarint(buf, uint64(p.Seq))
 		prev = p.Number
 	}
-	return base64.RawURLEncoding.EncodeToString(buf)
+	return buf
+}
+
+// readPositions decodes what appendPositions wrote, all of raw; ok is
+// false unless the numbers strictly increase and every value is in range.
+func readPositions(raw []byte) (positions []Position, ok bool) {
+	var prev int64
+	for len(raw) > 0 {
+		delta, err := readUvarint(&raw)
+		if err != nil {
+			return nil, false
+		}
+		seq, err := readUvarint(&raw)
+		if err != nil {
+			return nil, false
+		}
+		n := prev + int64(delta)
+		if (len(positions) > 0 && delta == 0) || n < prev {
+			return nil, false
+		}
+		positions = append(positions, Position{Number: n, Seq: int64(seq)})
+		prev = n
+	}
+	return positions, true
 }
 
 var errBadCursor = Invalid("lastEventId", "is not a cursor issued by this service")
@@ -103,26 +133,9 @@ func ParseCursor(s string) (Cursor, error) {
 	if err != nil || len(raw) == 0 || raw[0] != cursorVersion {
 		return Cursor{}, errBadCursor
 	}
-	raw = raw[1:]
-	var (
-		positions []Position
-		prev      int64
-	)
-	for len(raw) > 0 {
-		delta, err := readUvarint(&raw)
-		if err != nil {
-			return Cursor{}, errBadCursor
-		}
-		seq, err := readUvarint(&raw)
-		if err != nil {
-			return Cursor{}, errBadCursor
-		}
-		n := prev + int64(delta)
-		if (len(positions) > 0 && delta == 0) || n < prev || seq > 1<<62 {
-			return Cursor{}, errBadCursor
-		}
-		positions = append(positions, Position{Number: n, Seq: int64(seq)})
-		prev = n
+	positions, ok := readPositions(raw[1:])
+	if !ok {
+		return Cursor{}, errBadCursor
 	}
 	c := Cursor{positions: positions}
 	// Base64 decoding skips CR and LF and ignores trailing bits, and a varint

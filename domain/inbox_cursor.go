@@ -49,13 +49,7 @@ func (c InboxCursor) String() string {
 	buf = append(buf, inboxCursorVersion)
 	buf = binary.AppendUvarint(buf, uint64(c.UserSeq))
 	buf = binary.AppendUvarint(buf, uint64(c.Watermark))
-	var prev int64
-	for _, p := range c.Except.positions {
-		buf = binary.AppendUvarint(buf, uint64(p.Number-prev))
-		buf = binary.AppendUvarint(buf, uint64(p.Seq))
-		prev = p.Number
-	}
-	return base64.RawURLEncoding.EncodeToString(buf)
+	return base64.RawURLEncoding.EncodeToString(appendPositions(buf, c.Except.positions))
 }
 
 var errBadInboxCursor = Invalid("lastEventId", "is not an inbox cursor issued by this service")
@@ -79,25 +73,9 @@ func ParseInboxCursor(s string) (InboxCursor, error) {
 	if err != nil {
 		return InboxCursor{}, errBadInboxCursor
 	}
-	var (
-		positions []Position
-		prev      int64
-	)
-	for len(raw) > 0 {
-		delta, err := readUvarint(&raw)
-		if err != nil {
-			return InboxCursor{}, errBadInboxCursor
-		}
-		seq, err := readUvarint(&raw)
-		if err != nil {
-			return InboxCursor{}, errBadInboxCursor
-		}
-		n := prev + int64(delta)
-		if delta == 0 || n < prev {
-			return InboxCursor{}, errBadInboxCursor
-		}
-		positions = append(positions, Position{Number: n, Seq: int64(seq)})
-		prev = n
+	positions, ok := readPositions(raw)
+	if !ok {
+		return InboxCursor{}, errBadInboxCursor
 	}
 	c := InboxCursor{UserSeq: int64(useq), Watermark: int64(w), Except: Cursor{positions: positions}}
 	// One text form per cursor, as for channel cursors.
