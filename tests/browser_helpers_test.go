@@ -203,6 +203,20 @@ const awaitChangeJS = `(() => {
 	});
 })()`
 
+// openConversation clicks the conversation id in the page's list once it
+// is there. The list is redrawn whenever the inbox stream or a refresh
+// changes it, so the click is one JavaScript turn that finds the item and
+// clicks it: a node found by one DevTools call can be replaced before the
+// next one clicks it.
+func (p *page) openConversation(id string) {
+	p.t.Helper()
+	item := fmt.Sprintf(`document.querySelector('[data-testid=conversation][data-id="%s"]')`, id)
+	waitUntil(p, "conversation "+id+" in the list", item+` !== null`, true)
+	if !eval[bool](p, `(() => { const el = `+item+`; el?.click(); return el !== null; })()`) {
+		p.t.Fatalf("%s: conversation %s left the list before it could be opened", p.name, id)
+	}
+}
+
 // connStateJS reads the page's stream state: idle, connecting, live,
 // reconnecting or closed.
 const connStateJS = `document.getElementById('conn-state').dataset.state`

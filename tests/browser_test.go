@@ -43,7 +43,7 @@ func TestBrowserDemoPage(t *testing.T) {
 
 	// Bob finds the DM alice started in his list.
 	bob.do("refresh the list", chromedp.Click(chromedp.ID("refresh")))
-	bob.do("open the DM", chromedp.Click(chromedp.CSS(`[data-testid=conversation][data-id="`+dmID+`"]`)))
+	bob.openConversation(dmID)
 	waitUntil(bob, "a live stream", connStateJS, "live")
 
 	const (
@@ -183,7 +183,7 @@ func TestBrowserInboxLiveListAndBadges(t *testing.T) {
 	a.send(t, alice, g, "two")
 	waitUntil(bob, "a badge of 2", item+`.querySelector('[data-testid=unread]').textContent`, "2")
 
-	bob.do("open the group", chromedp.Click(chromedp.CSS(`[data-testid=conversation][data-id="`+g.ID+`"]`)))
+	bob.openConversation(g.ID)
 	bob.waitMessages("one", "two")
 	waitUntil(bob, "the badge cleared", item+`.querySelector('[data-testid=unread]').hidden`, true)
 	waitUntil(bob, "the read position stored", item+`.dataset.readSeq`, "2")
