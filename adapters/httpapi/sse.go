@@ -221,11 +221,17 @@ var _ application.StreamSink = (*sseSink)(nil)
 
 // Message writes a message event whose id is the cursor including m.
 func (s *sseSink) Message(m domain.Message, cursor domain.Cursor) error {
+	return s.message(cursor.String(), m)
+}
+
+// message writes m as a message event with the given id, for channel and
+// inbox streams alike.
+func (s *sseSink) message(id string, m domain.Message) error {
 	data, err := s.cache.encode(m)
 	if err != nil {
 		return fmt.Errorf("encode message %s: %w", m.ID, err)
 	}
-	if err := s.w.event(cursor.String(), "message", data); err != nil {
+	if err := s.w.event(id, "message", data); err != nil {
 		return err
 	}
 	s.metrics.messagesDelivered.Inc()
@@ -238,12 +244,21 @@ type channelRemovedJSON struct {
 
 // ChannelRemoved writes a channel_removed event.
 func (s *sseSink) ChannelRemoved(channel domain.ChannelID, cursor domain.Cursor) error {
+	return s.channelRemoved(cursor.String(), channel)
+}
+
+func (s *sseSink) channelRemoved(id string, channel domain.ChannelID) error {
 	s.conn.remove(channel)
-	data, err := json.Marshal(channelRemovedJSON{Channel: channel.String()})
+	return s.jsonEvent(id, "channel_removed", channelRemovedJSON{Channel: channel.String()})
+}
+
+// jsonEvent writes an event whose data is v in JSON.
+func (s *sseSink) jsonEvent(id, name string, v any) error {
+	data, err := json.Marshal(v)
 	if err != nil {
-		return err
+		return fmt.Errorf("encode %s event: %w", name, err)
 	}
-	return s.w.event(cursor.String(), "channel_removed", data)
+	return s.w.event(id, name, data)
 }
 
 // TokenExpired writes a token_expired event. It has no id: the client's

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/relaymsg/relay/application"
@@ -98,31 +97,15 @@ type inboxSSESink struct {
 var _ application.InboxSink = (*inboxSSESink)(nil)
 
 func (s *inboxSSESink) Message(m domain.Message, cursor domain.InboxCursor) error {
-	data, err := s.cache.encode(m)
-	if err != nil {
-		return fmt.Errorf("encode message %s: %w", m.ID, err)
-	}
-	if err := s.w.event(cursor.String(), "message", data); err != nil {
-		return err
-	}
-	s.metrics.messagesDelivered.Inc()
-	return nil
+	return s.message(cursor.String(), m)
 }
 
 func (s *inboxSSESink) ConversationAdded(c domain.Conversation, cursor domain.InboxCursor) error {
-	data, err := json.Marshal(toMemberConversationJSON(c))
-	if err != nil {
-		return err
-	}
-	return s.w.event(cursor.String(), "conversation_added", data)
+	return s.jsonEvent(cursor.String(), "conversation_added", toMemberConversationJSON(c))
 }
 
 func (s *inboxSSESink) ChannelRemoved(channel domain.ChannelID, cursor domain.InboxCursor) error {
-	data, err := json.Marshal(channelRemovedJSON{Channel: channel.String()})
-	if err != nil {
-		return err
-	}
-	return s.w.event(cursor.String(), "channel_removed", data)
+	return s.channelRemoved(cursor.String(), channel)
 }
 
 type readJSON struct {
@@ -131,9 +114,5 @@ type readJSON struct {
 }
 
 func (s *inboxSSESink) Read(channel domain.ChannelID, readSeq int64, cursor domain.InboxCursor) error {
-	data, err := json.Marshal(readJSON{Channel: channel.String(), ReadSeq: readSeq})
-	if err != nil {
-		return err
-	}
-	return s.w.event(cursor.String(), "read", data)
+	return s.jsonEvent(cursor.String(), "read", readJSON{Channel: channel.String(), ReadSeq: readSeq})
 }
