@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/relaymsg/relay/adapters/httpapi/ssetest"
+	"github.com/relaymsg/relay/adapters/postgres/pgtest"
 	"github.com/relaymsg/relay/domain"
 )
 
@@ -281,5 +282,76 @@ func nextInboxOrEnd(t testing.TB, s *stream) (inboxEvent, bool) {
 		case <-time.After(waitTimeout):
 			t.Fatalf("no inbox event within %s", waitTimeout)
 		}
+	}
+}
+
+// TestInboxHeldBackWatermark: while a transaction that holds an xid stays
+// open, PostgreSQL's stable watermark cannot move, so every conversation
+// with a new message must be named in the id. Rather than hand out an id
+// over its bound, the stream ends with a retry (counted in
+// relay_inbox_held_back_total); once the transaction ends, resuming from
+// the last id delivers the rest, each message once.
+func TestInboxHeldBackWatermark(t *testing.T) {
+	t.Parallel()
+	db, dsn := pgtest.NewDatabase(t)
+	a := startAppOn(t, dsn, nil)
+	svc, bob := newAdmin(t, "svc_builder"), newUser(t, "u_bob")
+	const n = domain.MaxInboxExceptions + 20
+	convs := make([]conversation, n)
+	for i := range convs {
+		convs[i] = a.createGroup(t, svc, fmt.Sprintf("g%03d", i), bob.id)
+	}
+	in := a.openInbox(t, bob, "")
+
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	hold, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = hold.Rollback() }()
+	if _, err := hold.ExecContext(ctx, `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range convs {
+		a.send(t, svc, c, "while held")
+	}
+
+	got, last := map[string]bool{}, ""
+	collect := func(in *stream) (ended bool) {
+		for len(got) < n {
+			ev, ok := nextInboxOrEnd(t, in)
+			if !ok {
+				return true
+			}
+			if ev.kind != "message" || ev.seq != 1 || got[ev.channel] {
+				t.Fatalf("inbox event %+v, want the first message of a conversation not seen yet", ev)
+			}
+			if len(ev.id) > domain.MaxInboxCursorLength {
+				t.Fatalf("an id of %d bytes, over the bound of %d", len(ev.id), domain.MaxInboxCursorLength)
+			}
+			got[ev.channel], last = true, ev.id
+		}
+		return false
+	}
+	if !collect(in) {
+		t.Fatalf("the stream delivered all %d messages while the watermark was held back: its id cannot name them", n)
+	}
+	if len(got) > domain.MaxInboxExceptions+1 {
+		t.Fatalf("the stream delivered %d conversations' messages before it ended, want at most %d", len(got), domain.MaxInboxExceptions+1)
+	}
+	if v := a.metric(t, "relay_inbox_held_back_total"); v < 1 {
+		t.Fatalf("relay_inbox_held_back_total = %v after the stream ended held back", v)
+	}
+	in.close()
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	// Other tests' transactions may hold the watermark too: resume as a
+	// client does, until every message came once.
+	for len(got) < n {
+		in = a.openInbox(t, bob, last)
+		collect(in)
+		in.close()
 	}
 }

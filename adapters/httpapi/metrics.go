@@ -22,6 +22,7 @@ type Metrics struct {
 	gapFills          prometheus.Counter
 	gapFillMessages   prometheus.Counter
 	limited           *prometheus.CounterVec
+	inboxHeldBack     prometheus.Counter
 }
 
 var _ ports.StreamObserver = (*Metrics)(nil)
@@ -69,6 +70,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "relay_limited_total",
 			Help: "Requests refused by a per-instance limit (a 429, or a stream told to retry), by limit.",
 		}, []string{"limit"}),
+		inboxHeldBack: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relay_inbox_held_back_total",
+			Help: "Inbox streams ended (or not started) with a retry because a long PostgreSQL transaction holds the commit watermark back and their id would outgrow its bound.",
+		}),
 	}
 	for _, l := range limitNames {
 		// Present at 0 from the start, so that a rate over them works
@@ -79,7 +84,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.requestDuration, m.sseConnections, m.sseSubscriptions,
-		m.messagesSent, m.messagesDelivered, m.sseCutoffs, m.gapFills, m.gapFillMessages, m.limited} {
+		m.messagesSent, m.messagesDelivered, m.sseCutoffs, m.gapFills, m.gapFillMessages, m.limited, m.inboxHeldBack} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -21,7 +21,13 @@ func (h *Handler) subscribeInbox(w http.ResponseWriter, r *http.Request) error {
 	}
 	q.Principal = principalOf(r)
 	return serveSSE(h, w, r, q.Principal,
-		func(ctx context.Context) (*application.Inbox, error) { return h.uc.SubscribeInbox.Execute(ctx, q) },
+		func(ctx context.Context) (*application.Inbox, error) {
+			in, err := h.uc.SubscribeInbox.Execute(ctx, q)
+			if isInboxBehind(err) {
+				h.metrics.inboxHeldBack.Inc() // answered as any transient failure: retry
+			}
+			return in, err
+		},
 		func(ctx context.Context, in *application.Inbox) { h.runInbox(ctx, w, r, in) })
 }
 
@@ -80,6 +86,7 @@ func (h *Handler) runInbox(ctx context.Context, w http.ResponseWriter, r *http.R
 		// The cursor cannot grow further until the store's watermark moves
 		// on: the client comes back after its retry and resumes from its
 		// last id.
+		h.metrics.inboxHeldBack.Inc()
 		h.logger.WarnContext(ctx, "inbox stream ended: the commit watermark is held back", requestAttrs(r)...)
 		return
 	}
