@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/relaymsg/relay/adapters/postgres"
 	"github.com/relaymsg/relay/adapters/postgres/pgtest"
+	"github.com/relaymsg/relay/cmd/relay/app"
 )
 
 func TestHealthAndMetrics(t *testing.T) {
@@ -133,5 +135,32 @@ func dropDatabase(t *testing.T, dsn string) {
 	name := strings.TrimPrefix(u.Path, "/")
 	if _, err := admin.ExecContext(ctx, "DROP DATABASE "+pq.QuoteIdentifier(name)+" WITH (FORCE)"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDebugListener: DEBUG_ADDR serves the pprof profiles on a listener of
+// its own; the API's address never does.
+func TestDebugListener(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	debugAddr := ln.Addr().String()
+	_ = ln.Close() // a free port for the service to take
+	a := startApp(t, func(c *app.Config) { c.DebugAddr = debugAddr })
+
+	resp, err := a.client.Get("http://" + debugAddr + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile") {
+		t.Fatalf("GET /debug/pprof/goroutine on DEBUG_ADDR: %d %.200s", resp.StatusCode, body)
+	}
+	r := a.do(t, http.MethodGet, "/debug/pprof/", "", nil)
+	if r.status == http.StatusOK {
+		t.Fatalf("the API's address serves /debug/pprof/: %d", r.status)
 	}
 }

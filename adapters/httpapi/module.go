@@ -18,6 +18,9 @@ type ServerConfig struct {
 	// ReadTimeout bounds reading a request, body included
 	// (DefaultReadTimeout); SSE streams are exempt once they start.
 	ReadTimeout time.Duration
+	// DebugAddr, when set, is where a second server serves the profiles
+	// of NewDebugHandler; empty, there is none.
+	DebugAddr string
 }
 
 // Module provides the API Handler and the Server, and starts the server
@@ -32,7 +35,7 @@ var Module = fx.Module("httpapi",
 		newHandler,
 		newServer,
 	),
-	fx.Invoke(func(*Server) {}),
+	fx.Invoke(func(*Server) {}, startDebugServer),
 )
 
 type handlerParams struct {
@@ -78,4 +81,14 @@ func newServer(lc fx.Lifecycle, cfg ServerConfig, h *Handler, logger *slog.Logge
 		OnStop:  func(ctx context.Context) error { return s.Stop(ctx) },
 	})
 	return s
+}
+
+// startDebugServer runs the profiling server of cfg.DebugAddr, if any,
+// for the application's lifetime.
+func startDebugServer(lc fx.Lifecycle, cfg ServerConfig, logger *slog.Logger) {
+	if cfg.DebugAddr == "" {
+		return
+	}
+	s := NewServer(cfg.DebugAddr, NewDebugHandler(), logger.With("server", "debug"))
+	lc.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
 }

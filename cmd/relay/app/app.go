@@ -56,7 +56,7 @@ func Options(cfg Config, logger *slog.Logger) fx.Option {
 				Limits:         cfg.Limits,
 				DevTokens:      cfg.Dev,
 			},
-			httpapi.ServerConfig{Addr: cfg.Addr, ReadTimeout: cfg.ReadTimeout},
+			httpapi.ServerConfig{Addr: cfg.Addr, ReadTimeout: cfg.ReadTimeout, DebugAddr: cfg.DebugAddr},
 		),
 		fx.Provide(
 			newRegistry,

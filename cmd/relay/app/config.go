@@ -24,6 +24,7 @@ import (
 // it; tests build it directly.
 type Config struct {
 	Addr            string        // ADDR
+	DebugAddr       string        // DEBUG_ADDR: pprof on a loopback address; empty, off
 	DatabaseURL     string        // DATABASE_URL when it names PostgreSQL; empty with SQLite
 	SQLitePath      string        // the SQLite file DATABASE_URL names (DefaultSQLitePath when unset); empty with PostgreSQL
 	Notifier        string        // NOTIFIER: memory, redis or postgres
@@ -92,6 +93,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	cfg := Config{
 		Dev:             dev,
 		Addr:            r.addr("ADDR", DefaultAddr),
+		DebugAddr:       r.loopbackAddr("DEBUG_ADDR"),
 		RedisURL:        r.redisURL("REDIS_URL"),
 		RedisPrefix:     r.text("REDIS_PREFIX", redis.DefaultPrefix),
 		RedisClientName: r.redisClientName("REDIS_CLIENT_NAME", DefaultRedisClientName),
@@ -229,6 +231,22 @@ func (r *envReader) addr(name, def string) string {
 	}
 	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
 		r.fail(name, fmt.Sprintf("%q is not host:port (for example :8080 or 127.0.0.1:8080)", v))
+	}
+	return v
+}
+
+// loopbackAddr reads an optional host:port whose host is a loopback
+// address (127.0.0.1, ::1 or localhost): what it serves has no
+// authentication. Unset, it is empty.
+func (r *envReader) loopbackAddr(name string) string {
+	v, ok := r.get(name)
+	if !ok {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(v)
+	ip := net.ParseIP(host)
+	if err != nil || port == "" || !(host == "localhost" || ip != nil && ip.IsLoopback()) {
+		r.fail(name, fmt.Sprintf("%q is not a loopback host:port (for example 127.0.0.1:6060): it serves profiles without authentication", v))
 	}
 	return v
 }

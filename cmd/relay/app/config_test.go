@@ -77,7 +77,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 	t.Parallel()
 	vars := validEnv()
 	for k, v := range map[string]string{
-		"ADDR": "127.0.0.1:9000", "HEARTBEAT_INTERVAL": "3s", "SSE_RETRY": "500ms", "SSE_WRITE_TIMEOUT": "4s",
+		"ADDR": "127.0.0.1:9000", "DEBUG_ADDR": "[::1]:6060", "HEARTBEAT_INTERVAL": "3s", "SSE_RETRY": "500ms", "SSE_WRITE_TIMEOUT": "4s",
 		"MAX_BODY_BYTES": "65536", "REQUEST_READ_TIMEOUT": "7s", "REQUEST_TIMEOUT": "6s", "SUBSCRIBER_QUEUE_SIZE": "64", "DB_MAX_OPEN_CONNS": "7",
 		"MAX_GROUP_MEMBERS": "250", "DB_CONNECT_TIMEOUT": "3s", "SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "debug", "LOG_FORMAT": "TEXT",
 		"REDIS_URL": "redis://127.0.0.1:6379/2", "REDIS_PREFIX": "relay-staging:",
@@ -97,7 +97,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := app.Config{
-		Addr: "127.0.0.1:9000", DatabaseURL: vars["DATABASE_URL"], AuthSecret: []byte(vars["AUTH_SECRET"]),
+		Addr: "127.0.0.1:9000", DebugAddr: "[::1]:6060", DatabaseURL: vars["DATABASE_URL"], AuthSecret: []byte(vars["AUTH_SECRET"]),
 		Notifier: app.NotifierRedis, RedisURL: "redis://127.0.0.1:6379/2", RedisPrefix: "relay-staging:",
 		RedisClientName: "relay-pod-7", HeadInterval: 30 * time.Second,
 		Heartbeat: 3 * time.Second, SSERetry: 500 * time.Millisecond, SSEWriteTimeout: 4 * time.Second,
@@ -127,6 +127,10 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{"AUTH_SECRET", ""},
 		{"AUTH_SECRET", "short"},
 		{"ADDR", "8080"},
+		{"DEBUG_ADDR", ":6060"}, // every interface
+		{"DEBUG_ADDR", "0.0.0.0:6060"},
+		{"DEBUG_ADDR", "10.0.0.7:6060"},
+		{"DEBUG_ADDR", "127.0.0.1"},
 		{"HEARTBEAT_INTERVAL", "banana"},
 		{"HEARTBEAT_INTERVAL", "10ms"},
 		{"SSE_RETRY", "-1s"},
