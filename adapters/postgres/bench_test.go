@@ -6,6 +6,7 @@ import (
 
 	"github.com/relaymsg/relay/adapters/postgres"
 	"github.com/relaymsg/relay/adapters/postgres/pgtest"
+	"github.com/relaymsg/relay/adapters/sqlstore/sqlstoretest"
 	"github.com/relaymsg/relay/domain"
 )
 
@@ -34,4 +35,12 @@ func BenchmarkChannelStatesHeads(b *testing.B) {
 			b.Fatalf("ChannelStates = %d states, %v", len(states), err)
 		}
 	}
+}
+
+// BenchmarkAppend: Append next to a bare INSERT of the same rows
+// (sqlstoretest.BenchAppend).
+func BenchmarkAppend(b *testing.B) {
+	pgtest.SkipIfShort(b)
+	db, _ := pgtest.NewDatabase(b)
+	sqlstoretest.BenchAppend(b, db, postgres.NewConversationRepository(db), postgres.NewMessageRepository(db))
 }

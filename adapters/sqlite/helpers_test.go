@@ -12,7 +12,7 @@ import (
 // newDatabase returns a pool on a fresh, migrated database file in t's
 // temporary directory, closed when t ends. (":memory:" would give every
 // connection of the pool a database of its own.)
-func newDatabase(t *testing.T) *sqlx.DB {
+func newDatabase(t testing.TB) *sqlx.DB {
 	t.Helper()
 	db := newEmptyDatabase(t)
 	if err := sqlite.Migrate(t.Context(), db, nil); err != nil {
@@ -22,7 +22,7 @@ func newDatabase(t *testing.T) *sqlx.DB {
 }
 
 // newEmptyDatabase is newDatabase without the migrations.
-func newEmptyDatabase(t *testing.T) *sqlx.DB {
+func newEmptyDatabase(t testing.TB) *sqlx.DB {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relay.db"), sqlite.PoolConfig{})
 	if err != nil {
