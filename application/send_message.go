@@ -43,10 +43,10 @@ func NewSendMessage(convs ports.ConversationRepository, msgs ports.MessageReposi
 	return &SendMessage{convs: convs, msgs: msgs, notifier: notifier, ids: ids, clock: clock, logger: logger}
 }
 
-// Execute validates and authorizes the command, answers a retry (same
-// sender and client message id) with the original message, and otherwise
-// appends the message — the store assigns the channel's next seq in the same
-// transaction — and publishes it. It returns only after the message is
+// Execute validates the command and appends the message: the store checks
+// that the sender is a member and assigns the channel's next seq in one
+// transaction. A retry (same sender and client message id) is answered
+// with the original message; otherwise the message is published. It returns only after the message is
 // committed. A publish failure does not fail the command: the store is the
 // truth and subscribers recover missed messages from it.
 func (uc *SendMessage) Execute(ctx context.Context, cmd SendMessageCommand) (SendMessageResult, error) {
@@ -54,29 +54,15 @@ func (uc *SendMessage) Execute(ctx context.Context, cmd SendMessageCommand) (Sen
 	if err != nil {
 		return SendMessageResult{}, err
 	}
-	if !cmd.Principal.Admin {
-		member, err := uc.convs.IsMember(ctx, cmd.Channel, cmd.Principal.UserID)
-		if err != nil {
-			return SendMessageResult{}, fmt.Errorf("check membership: %w", err)
-		}
-		if !member {
-			return SendMessageResult{}, fmt.Errorf("conversation %s: %w", cmd.Channel, domain.ErrNotFound)
-		}
-	}
-	if msg.ClientMessageID != "" {
-		if res, ok, err := uc.retried(ctx, msg); err != nil || ok {
-			return res, err
-		}
-	}
-
 	msg.ID = uc.ids.NewID("msg")
 	msg.CreatedAt = uc.clock.Now()
-	// Append checks the membership again, in the transaction that assigns
-	// the seq: the check above is only a fast path, since a removal can
-	// commit between the two.
+	// One step of the store: it checks the membership (not for a service)
+	// and the client message id under the conversation's lock, in the
+	// transaction that assigns the seq. A retry is the rare case, found
+	// by the conflict it causes, so a first send costs no lookups.
 	stored, head, err := uc.msgs.Append(ctx, msg, ports.AppendOptions{Service: cmd.Principal.Admin})
 	if errors.Is(err, domain.ErrConflict) && msg.ClientMessageID != "" {
-		// A concurrent request with the same client message id won the race.
+		// A retry, or a concurrent request with the same client message id.
 		res, ok, err := uc.retried(ctx, msg)
 		if err != nil || ok {
 			return res, err

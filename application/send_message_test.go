@@ -52,8 +52,8 @@ func TestSendMessage(t *testing.T) {
 		}
 	}
 	same := func(*domain.Message) {}
-	// concurrently makes a concurrent request store m between the use
-	// case's look-up and its append.
+	// concurrently makes a concurrent request store m just before the
+	// use case's append.
 	concurrently := func(m domain.Message) func(*memStore, *memNotifier) {
 		return func(s *memStore, _ *memNotifier) {
 			s.beforeAppend = func(s *memStore) { s.beforeAppend = nil; s.put(m) }
@@ -94,9 +94,16 @@ func TestSendMessage(t *testing.T) {
 			wantErr: domain.ErrInvalid},
 		{name: "non-member", cmd: application.SendMessageCommand{Principal: domain.Principal{UserID: "u_carol"}, Channel: dmAB, Content: "hi"},
 			wantErr: domain.ErrNotFound},
-		{name: "membership check fails", cmd: cmd,
-			setup:   func(s *memStore, _ *memNotifier) { s.isMemberErr = domain.ErrUnavailable },
-			wantErr: domain.ErrUnavailable},
+		{
+			// A first send is one step of the store: no membership read
+			// and no look-up of the client message id before it.
+			name: "no read before the append", cmd: retry,
+			setup: func(s *memStore, _ *memNotifier) {
+				s.isMemberErr, s.findErr = domain.ErrUnavailable, domain.ErrUnavailable
+			},
+			want:      application.SendMessageResult{Message: storedRetry, Created: true},
+			wantAdded: []domain.Message{storedRetry}, wantEvent: event(storedRetry),
+		},
 		{
 			// Stored trimmed, with id, time and the next seq; the event
 			// carries the removals the append saw.
@@ -105,9 +112,9 @@ func TestSendMessage(t *testing.T) {
 			wantAdded: []domain.Message{stored}, wantEvent: event(stored),
 		},
 		{
-			// The store checks again under the conversation's lock: a
-			// removal committed after the fast path refuses the message.
-			name: "removed between the check and the append", cmd: cmd,
+			// The store checks under the conversation's lock: a removal
+			// committed just before the append refuses the message.
+			name: "removed just before the append", cmd: cmd,
 			setup: func(s *memStore, _ *memNotifier) {
 				s.beforeAppend = func(s *memStore) { s.remove(dmAB, "u_alice") }
 			},
@@ -152,9 +159,14 @@ func TestSendMessage(t *testing.T) {
 			wantAdded: []domain.Message{func() domain.Message { m := earlier; m.PersonaID = ""; return m }()},
 		},
 		{
+			// The append found the key taken; reading the original fails.
 			name: "idempotency lookup fails", cmd: retry,
-			setup:   func(s *memStore, _ *memNotifier) { s.findErr = domain.ErrUnavailable },
-			wantErr: domain.ErrUnavailable,
+			setup: func(s *memStore, n *memNotifier) {
+				withEarlier(same)(s, n)
+				s.findErr = domain.ErrUnavailable
+			},
+			wantErr:   domain.ErrUnavailable,
+			wantAdded: []domain.Message{earlier},
 		},
 		{
 			name: "concurrent retry wins the race", cmd: retry, setup: concurrently(earlier),
@@ -247,7 +259,6 @@ func TestSendMessagePublishOutlivesTheRequest(t *testing.T) {
 	defer cancel()
 
 	stored := domain.Message{ID: "msg_1", Channel: dmAB, Seq: 1, SenderID: "u_alice", Content: "hi", CreatedAt: fixedNow}
-	f.convs.EXPECT().IsMember(gomock.Any(), dmAB, domain.UserID("u_alice")).Return(true, nil)
 	gomock.InOrder(
 		f.msgs.EXPECT().Append(gomock.Any(), gomock.Any(), asMember).DoAndReturn(func(context.Context, domain.Message, ports.AppendOptions) (domain.Message, domain.ChannelState, error) {
 			cancel() // the client hangs up right after the commit

@@ -26,9 +26,10 @@ var Dialect = sqlstore.Dialect{
 	// not yet: either way it is the top-level xid, whose end
 	// pg_snapshot_xmin reflects. An xid8 has no cast to bigint but through
 	// text; it fits one (a 32-bit epoch and a 32-bit xid, far from 2^63).
-	NextKey:   `GREATEST(CAST(CAST(pg_current_xact_id() AS text) AS bigint), last_x + 1)`,
-	Watermark: `SELECT CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text) AS bigint)`,
-	Classify:  classify,
+	NextKey:     `GREATEST(CAST(CAST(pg_current_xact_id() AS text) AS bigint), last_x + 1)`,
+	AppendBatch: appendBatch,
+	Watermark:   `SELECT CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text) AS bigint)`,
+	Classify:    classify,
 }
 
 // storeError is sqlstore.StoreError in PostgreSQL's dialect, for the

@@ -5,4 +5,5 @@ package postgres
 var (
 	MigrateFS  = migrate
 	StoreError = storeError
+	NewPoolVia = newPool
 )

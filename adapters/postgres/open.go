@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -82,6 +83,11 @@ func Open(ctx context.Context, dsn string, cfg PoolConfig) (*sqlx.DB, error) {
 // query (or Ping) does. Use it where connecting belongs to a later step,
 // such as an fx start hook.
 func NewPool(dsn string, cfg PoolConfig) (*sqlx.DB, error) {
+	return newPool(dsn, cfg, func(d *Dialer) pq.Dialer { return d })
+}
+
+// newPool is NewPool whose connections dial through wrap(its Dialer).
+func newPool(dsn string, cfg PoolConfig, wrap func(*Dialer) pq.Dialer) (*sqlx.DB, error) {
 	cfg = cfg.withDefaults()
 	pqCfg, err := pq.NewConfig(dsn)
 	if err != nil {
@@ -99,11 +105,18 @@ func NewPool(dsn string, cfg PoolConfig) (*sqlx.DB, error) {
 		// stopped answering holds the dial, and the pool slot, forever.
 		pqCfg.ConnectTimeout = dial.ConnectTimeout
 	}
+	if !strings.Contains(dsn, "binary_parameters") {
+		// A statement with parameters is then one round trip (Parse, Bind
+		// and Execute sent together) instead of two (Parse and Describe
+		// first). Only []byte arguments change form (sent as binary), and
+		// the repositories bind none.
+		pqCfg.BinaryParameters = true
+	}
 	connector, err := pq.NewConnectorConfig(pqCfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	connector.Dialer(NewDialer(dial))
+	connector.Dialer(wrap(NewDialer(dial)))
 	db := sqlx.NewDb(sql.OpenDB(connector), "postgres")
 	db.SetMaxOpenConns(cfg.MaxOpenConns)
 	db.SetMaxIdleConns(cfg.MaxIdleConns)

@@ -22,6 +22,10 @@ type Dialect struct {
 	// above the row's last_x, and above every key a transaction that
 	// commits before it was given, as StableWatermark needs.
 	NextKey string
+	// AppendBatch, when set, stores a batch of appends in one statement
+	// (see AppendBatchFunc); without it, MessageRepository runs the batch
+	// a statement at a time in a transaction.
+	AppendBatch AppendBatchFunc
 	// Watermark is a query whose one row and column is the stable
 	// watermark of commit keys (ports.MessageRepository.StableWatermark).
 	Watermark string

@@ -24,6 +24,7 @@ type MessageRepository struct {
 	db          *sqlx.DB
 	dialect     Dialect
 	afterAppend AfterAppend
+	appends     *appendCombiner
 }
 
 // AfterAppend runs in Append's transaction once the message m is stored,
@@ -46,6 +47,7 @@ func NewMessageRepository(db *sqlx.DB, d Dialect, opts ...MessageOption) *Messag
 	for _, opt := range opts {
 		opt(r)
 	}
+	r.appends = newAppendCombiner(r.storeBatch)
 	return r
 }
 
@@ -85,93 +87,73 @@ FROM messages m
 JOIN conversations c ON c.id = m.conversation_id
 `
 
-// errNotMember rolls an Append back whose sender is not a member.
-var errNotMember = errors.New("sender is not a member")
-
 // nullIfEmpty stores an absent optional value as NULL, which the unique
 // index on (sender_id, client_message_id) never treats as a duplicate.
 func nullIfEmpty(s string) sql.NullString {
 	return sql.NullString{String: s, Valid: s != ""}
 }
 
-// Append assigns m the next seq of its channel and stores it, in one
-// transaction: the UPDATE that advances last_seq holds the conversation's
-// row (or the database) until commit, so concurrent appends to one channel
-// queue up there and get gap-free seqs in commit order. m.CreatedAt is stored in UTC, to the
-// microsecond (now when zero). A missing conversation (or one of another
-// kind) is domain.ErrNotFound, and so is a sender who is not a member
-// (unless opts.Service): membership is read after the UPDATE, under the
-// lock, by a statement that sees every transaction committed before the
-// lock was granted (PostgreSQL's READ COMMITTED takes a snapshot per
-// statement; SQLite's write lock is held since BEGIN). RemoveMember holds
-// the same lock until its commit, so a send never lands after the removal
-// of its sender. A ClientMessageID the sender already used,
-// or a taken message id, is domain.ErrConflict. On any error the
-// transaction rolls back, so no seq is consumed and whatever the
-// AfterAppend hook did is undone.
+// Append assigns m the next seq of its channel and stores it. Appends to
+// one channel are serial: the conversation's row lock (PostgreSQL) or the
+// database's write lock (SQLite, whose transactions begin IMMEDIATE) is
+// held from the seq's assignment to the commit, so seqs are gap-free and
+// in commit order. Concurrent appends to one channel on this instance are
+// stored together, as one batch (appendCombiner): one statement and one
+// commit for all of them, each with its own seq, in arrival order.
 //
-// The same UPDATE gives the message its commit key (Dialect.NextKey, kept
-// in last_x), so the key costs no round trip of its own; it is stored in
-// the message's x column and returned as head.LastKey.
+// m.CreatedAt is stored in UTC, to the microsecond (now when zero). A
+// missing conversation (or one of another kind) is domain.ErrNotFound,
+// and so is a sender who is not a member (unless opts.Service):
+// membership is read under the lock, by a statement that sees every
+// transaction committed before the lock was granted (PostgreSQL's READ
+// COMMITTED takes a snapshot per statement, in AppendBatch's function
+// too; SQLite's write lock is held since BEGIN). RemoveMember holds the
+// same lock until its commit, so a send never lands after the removal of
+// its sender. A ClientMessageID the sender already used, or a taken
+// message id, is domain.ErrConflict. A refused or failed append uses no
+// seq, and whatever the AfterAppend hook did is undone.
+//
+// The message's commit key (Dialect.NextKey, kept in last_x) is assigned
+// with its seq, stored in its x column and returned as head.LastKey.
 func (r *MessageRepository) Append(ctx context.Context, m domain.Message, opts ports.AppendOptions) (domain.Message, domain.ChannelState, error) {
 	if m.ID == "" {
 		return domain.Message{}, domain.ChannelState{}, domain.Invalid("id", "a message needs an id before it is stored")
 	}
-	stored := m
-	stored.CreatedAt = utcMicro(m.CreatedAt)
-	var head domain.ChannelState
-	err := InTx(ctx, r.db, func(tx *sqlx.Tx) error {
-		// The row lock this takes serialises the append with RemoveMember,
-		// which counts its removal on the same row: removals is exactly
-		// the number of removals committed before this message.
-		var row struct {
-			Seq      int64 `db:"last_seq"`
-			Removals int64 `db:"removals"`
-			Key      int64 `db:"last_x"`
-		}
-		if err := tx.GetContext(ctx, &row, r.db.Rebind(`
-			UPDATE conversations SET last_seq = last_seq + 1, last_x = `+r.dialect.NextKey+`
-			WHERE id = ? AND kind = ?
-			RETURNING last_seq, removals, last_x`), m.Channel.ID, m.Channel.Kind); err != nil {
-			return err
-		}
-		stored.Seq = row.Seq
-		head = domain.ChannelState{Channel: m.Channel, LastSeq: row.Seq, Removals: row.Removals, LastKey: row.Key}
-		if !opts.Service {
-			var member bool
-			if err := tx.GetContext(ctx, &member, r.db.Rebind(`
-				SELECT EXISTS (SELECT 1 FROM conversation_members
-				               WHERE conversation_id = ? AND user_id = ?)`), m.Channel.ID, m.SenderID); err != nil {
-				return err
-			}
-			if !member {
-				return errNotMember
-			}
-		}
-		if _, err := tx.ExecContext(ctx, r.db.Rebind(`
-			INSERT INTO messages (id, conversation_id, seq, x, sender_id, persona_id,
-			                      content, client_message_id, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			m.ID, m.Channel.ID, stored.Seq, head.LastKey, m.SenderID, nullIfEmpty(m.PersonaID),
-			m.Content, nullIfEmpty(m.ClientMessageID), stored.CreatedAt); err != nil {
-			return err
-		}
-		if r.afterAppend == nil {
-			return nil
-		}
-		return r.afterAppend(ctx, tx, stored)
-	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Message{}, domain.ChannelState{}, fmt.Errorf("append message: %w: conversation %s", domain.ErrNotFound, m.Channel)
-	}
-	if errors.Is(err, errNotMember) {
-		// Not found, as for a conversation the sender cannot see.
-		return domain.Message{}, domain.ChannelState{}, fmt.Errorf("append message: %w: %s is not a member of %s", domain.ErrNotFound, m.SenderID, m.Channel)
-	}
-	if err != nil {
+	if err := ctx.Err(); err != nil {
+		// Not even queued: a batch would run without the caller's cancellation.
 		return domain.Message{}, domain.ChannelState{}, StoreError(ctx, r.dialect, "append message", err)
 	}
-	return stored, head, nil
+	stored := m
+	stored.CreatedAt = utcMicro(m.CreatedAt)
+	out, err := r.appends.append(ctx, AppendRequest{Message: stored, CheckMember: !opts.Service})
+	if errors.Is(err, errLeftQueue) {
+		return domain.Message{}, domain.ChannelState{}, StoreError(ctx, r.dialect, "append message", ctx.Err())
+	}
+	if err != nil {
+		return domain.Message{}, domain.ChannelState{}, err
+	}
+	switch out.Status {
+	case AppendNoConversation:
+		return domain.Message{}, domain.ChannelState{}, fmt.Errorf("append message: %w: conversation %s", domain.ErrNotFound, m.Channel)
+	case AppendNotMember:
+		// Not found, as for a conversation the sender cannot see.
+		return domain.Message{}, domain.ChannelState{}, fmt.Errorf("append message: %w: %s is not a member of %s", domain.ErrNotFound, m.SenderID, m.Channel)
+	case AppendDuplicate:
+		return domain.Message{}, domain.ChannelState{}, fmt.Errorf("append message: %w: client message id %q was used already",
+			domain.ErrConflict, m.ClientMessageID)
+	}
+	stored.Seq = out.Seq
+	return stored, domain.ChannelState{Channel: m.Channel, LastSeq: out.Seq, Removals: out.Removals, LastKey: out.Key}, nil
+}
+
+// storeBatch is the combiner's way to store: appendBatch, its errors
+// translated for the callers.
+func (r *MessageRepository) storeBatch(ctx context.Context, reqs []AppendRequest) ([]AppendOutcome, error) {
+	out, err := r.appendBatch(ctx, reqs)
+	if err != nil {
+		return nil, StoreError(ctx, r.dialect, "append message", err)
+	}
+	return out, nil
 }
 
 // FindByClientID returns the message sender stored with clientMessageID,
