@@ -1,0 +1,359 @@
+package application_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/golang/mock/gomock"
+
+	"github.com/relaymsg/relay/application"
+	"github.com/relaymsg/relay/domain"
+	"github.com/relaymsg/relay/ports/mocks"
+)
+
+// inboxSetUpStep is one port call of SubscribeInbox.Execute, expected on
+// the mocks: answering normally, or failing with errBoom.
+type inboxSetUpStep struct {
+	name   string
+	expect func(f *fixture, sub *mocks.MockSubscription, fail bool) *gomock.Call
+}
+
+// inboxSetUpSteps returns the calls Execute must make, in the order the
+// README's Inbox algorithm gives, for alice's inbox of A (number 10, last
+// seq 5) and B (number 20, last seq 3) with the watermark at 100: without
+// a cursor (the log head is 7), or resuming from cursor.
+func inboxSetUpSteps(cursor *domain.InboxCursor) []inboxSetUpStep {
+	user := alice.UserID
+	states := defaultStates()
+	ab := []domain.ChannelID{chA, chB}
+	err := func(fail bool) error {
+		if fail {
+			return errBoom
+		}
+		return nil
+	}
+	useq := int64(7)
+	if cursor != nil {
+		useq = cursor.UserSeq
+	}
+	steps := []inboxSetUpStep{
+		{"subscribe the user channel", func(f *fixture, sub *mocks.MockSubscription, fail bool) *gomock.Call {
+			c := f.notifier.EXPECT().Subscribe(liveContext(), []domain.ChannelID{domain.UserChannel(user)})
+			if fail {
+				return c.Return(nil, errBoom)
+			}
+			return c.Return(sub, nil)
+		}},
+	}
+	if cursor == nil {
+		steps = append(steps, inboxSetUpStep{"read the log head", func(f *fixture, _ *mocks.MockSubscription, fail bool) *gomock.Call {
+			return f.convs.EXPECT().UserHead(liveContext(), user).Return(int64(7), err(fail))
+		}})
+	}
+	steps = append(steps,
+		inboxSetUpStep{"list the member channels", func(f *fixture, _ *mocks.MockSubscription, fail bool) *gomock.Call {
+			if fail {
+				return f.convs.EXPECT().MemberChannels(liveContext(), user).Return(nil, errBoom)
+			}
+			return f.convs.EXPECT().MemberChannels(liveContext(), user).Return(states, nil)
+		}},
+		inboxSetUpStep{"subscribe the member channels", func(_ *fixture, sub *mocks.MockSubscription, fail bool) *gomock.Call {
+			return sub.EXPECT().Subscribe(chA, chB).Return(err(fail))
+		}},
+		inboxSetUpStep{"read the watermark", func(f *fixture, _ *mocks.MockSubscription, fail bool) *gomock.Call {
+			return f.msgs.EXPECT().StableWatermark(liveContext()).Return(int64(100), err(fail))
+		}},
+		inboxSetUpStep{"read the channel states", func(f *fixture, _ *mocks.MockSubscription, fail bool) *gomock.Call {
+			if fail {
+				return f.convs.EXPECT().ChannelStates(liveContext(), ab, user).Return(nil, errBoom)
+			}
+			return f.convs.EXPECT().ChannelStates(liveContext(), ab, user).Return(states, nil)
+		}},
+		inboxSetUpStep{"read the user log", func(f *fixture, _ *mocks.MockSubscription, fail bool) *gomock.Call {
+			if fail {
+				return f.convs.EXPECT().UserLog(liveContext(), user, useq).Return(domain.UserLog{}, errBoom)
+			}
+			return f.convs.EXPECT().UserLog(liveContext(), user, useq).Return(domain.UserLog{Head: useq}, nil)
+		}},
+	)
+	// The positions are described at the fresh watermark, or at the
+	// cursor's when resuming.
+	at, prefix := int64(100), map[domain.ChannelID]int64{chA: 5, chB: 3}
+	if cursor != nil {
+		at, prefix = cursor.Watermark, map[domain.ChannelID]int64{chA: 4, chB: 3}
+	}
+	steps = append(steps, inboxSetUpStep{"read the prefixes", func(f *fixture, _ *mocks.MockSubscription, fail bool) *gomock.Call {
+		if fail {
+			return f.msgs.EXPECT().PrefixAt(liveContext(), ab, at).Return(nil, errBoom)
+		}
+		return f.msgs.EXPECT().PrefixAt(liveContext(), ab, at).Return(prefix, nil)
+	}})
+	return steps
+}
+
+// TestSubscribeInboxSetUpOrder checks, on mocks of every port, that
+// Execute makes exactly the calls of the README's algorithm in its order:
+// the user channel is subscribed before the log head is read (so that no
+// later change of the log goes unrung), the member channels are
+// subscribed before the watermark is read and the watermark before their
+// states (every message keyed below it is then at or before the last seq
+// read), and the log is read last. gomock fails on a call out of order,
+// a missing one, or any other.
+func TestSubscribeInboxSetUpOrder(t *testing.T) {
+	t.Parallel()
+	resume := &domain.InboxCursor{UserSeq: 4, Watermark: 90, Except: *cursorOf(domain.Position{Number: 10, Seq: 2})}
+	tests := []struct {
+		name      string
+		cursor    *domain.InboxCursor
+		wantStart string
+	}{
+		{name: "fresh", wantStart: domain.InboxCursor{UserSeq: 7, Watermark: 100}.String()},
+		// A at 2 is behind its prefix (4) at W=90 and stays named; B is at
+		// its prefix.
+		{name: "resume", cursor: resume, wantStart: resume.String()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			sub := mocks.NewMockSubscription(gomock.NewController(t))
+			var calls []*gomock.Call
+			for _, s := range inboxSetUpSteps(tt.cursor) {
+				calls = append(calls, s.expect(f, sub, false))
+			}
+			gomock.InOrder(calls...)
+			sub.EXPECT().Close() // by the test, once
+
+			uc := application.NewSubscribeInbox(f.convs, f.msgs, f.notifier, 0, f.logger, nil)
+			in, err := uc.Execute(t.Context(), application.InboxQuery{Principal: alice, Cursor: tt.cursor})
+			if err != nil {
+				t.Fatalf("Execute: %v", err)
+			}
+			defer in.Close()
+			if got := in.Start().String(); got != tt.wantStart {
+				t.Errorf("Start() = %q, want %q", got, tt.wantStart)
+			}
+			if got := in.Conversations(); got != 2 {
+				t.Errorf("Conversations() = %d, want 2", got)
+			}
+		})
+	}
+}
+
+// TestSubscribeInboxSetUpFails makes each port call of the set-up fail in
+// turn: Execute returns that error, returns no stream (so nothing can be
+// delivered from a half-done set-up), makes no call after the failed one,
+// and closes the subscription it opened exactly once.
+func TestSubscribeInboxSetUpFails(t *testing.T) {
+	t.Parallel()
+	resume := &domain.InboxCursor{UserSeq: 4, Watermark: 90}
+	for _, cursor := range []*domain.InboxCursor{nil, resume} {
+		steps := inboxSetUpSteps(cursor)
+		for k, failing := range steps {
+			name := fmt.Sprintf("fresh/%s fails", failing.name)
+			if cursor != nil {
+				name = fmt.Sprintf("resume/%s fails", failing.name)
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				f := newFixture(t)
+				sub := mocks.NewMockSubscription(gomock.NewController(t))
+				var calls []*gomock.Call
+				for _, s := range steps[:k] {
+					calls = append(calls, s.expect(f, sub, false))
+				}
+				calls = append(calls, failing.expect(f, sub, true))
+				if k > 0 {
+					// Closed once the set-up failed, not before.
+					calls = append(calls, sub.EXPECT().Close().Times(1))
+				}
+				gomock.InOrder(calls...)
+
+				uc := application.NewSubscribeInbox(f.convs, f.msgs, f.notifier, 0, f.logger, nil)
+				in, err := uc.Execute(t.Context(), application.InboxQuery{Principal: alice, Cursor: cursor})
+				checkErr(t, err, errBoom)
+				if in != nil {
+					t.Fatal("Execute returned a stream with an error")
+				}
+			})
+		}
+	}
+}
+
+// TestSubscribeInboxForbidden checks that a user may not open another
+// user's inbox, and that nothing is read or subscribed then.
+func TestSubscribeInboxForbidden(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t) // no call expected
+	uc := application.NewSubscribeInbox(f.convs, f.msgs, f.notifier, 0, f.logger, nil)
+	in, err := uc.Execute(t.Context(), application.InboxQuery{Principal: alice, User: "u_bob"})
+	checkErr(t, err, domain.ErrForbidden)
+	if in != nil {
+		t.Fatal("Execute returned a stream with an error")
+	}
+}
+
+// inboxRun is one inbox stream over an inboxWorld, run on the test
+// goroutine.
+type inboxRun struct {
+	t      *testing.T
+	inbox  *application.Inbox
+	sink   *inboxRecorder
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func openInbox(t *testing.T, w *inboxWorld, cursor *domain.InboxCursor) (*inboxRun, error) {
+	t.Helper()
+	uc := application.NewSubscribeInbox(w, w, w, 0, newFixture(t).logger, nil)
+	in, err := uc.Execute(t.Context(), application.InboxQuery{Principal: alice, Cursor: cursor})
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(in.Close)
+	r := &inboxRun{t: t, inbox: in, sink: &inboxRecorder{t: t}}
+	r.ctx, r.cancel = context.WithTimeout(t.Context(), stalledAfter)
+	t.Cleanup(r.cancel)
+	return r, nil
+}
+
+func (r *inboxRun) run() error {
+	r.t.Helper()
+	err := r.inbox.Run(r.ctx, r.sink)
+	if errors.Is(r.ctx.Err(), context.DeadlineExceeded) {
+		r.t.Fatalf("the stream stalled; log so far: %q", r.sink.log)
+	}
+	return err
+}
+
+// replayFrom opens a stream resuming from cursor and returns what its
+// replay delivers (up to its first flush).
+func replayFrom(t *testing.T, w *inboxWorld, cursor domain.InboxCursor) []string {
+	t.Helper()
+	r, err := openInbox(t, w, &cursor)
+	if err != nil {
+		t.Fatalf("resume from %s: Execute: %v", renderInbox(cursor), err)
+	}
+	r.sink.steps = []func(){r.cancel}
+	if err := r.run(); err != nil {
+		t.Fatalf("resume from %s: Run: %v", renderInbox(cursor), err)
+	}
+	return r.sink.delivered()
+}
+
+// checkResumes resumes from each cursor the stream emitted from entry
+// from on (cursors[i] is the one of log[i]), and checks that the replay
+// delivers, per conversation, exactly the messages log has after entry i:
+// none of them twice, none lost, and nothing else.
+func checkResumes(t *testing.T, w *inboxWorld, log []string, cursors []domain.InboxCursor, from int) {
+	t.Helper()
+	for i := from; i < len(log); i++ {
+		got := replayFrom(t, w, cursors[i])
+		want := perChannel(log[i+1:])
+		if !maps.EqualFunc(perChannel(got), want, slices.Equal) || len(got) != len(slices.Concat(slices.Collect(maps.Values(want))...)) {
+			t.Errorf("resumed from the cursor of %s (%s): replay delivered %q, want the messages %q", log[i], renderInbox(cursors[i]), got, want)
+		}
+	}
+}
+
+// TestInboxResumeBehindPrefix resumes from a cursor in which A's position
+// is behind its prefix at the cursor's watermark (named in Except, as a
+// compaction leaves a conversation whose messages were not all delivered
+// yet) and B's ahead of its own; C is at its prefix. The replay must
+// catch A up to its prefix before the key-order replay moves the
+// watermark past it, then deliver what was keyed in [W, W0) in key order,
+// then what was committed after W0: every missed message once, in seq
+// order per conversation, with a cursor that resumes exactly.
+func TestInboxResumeBehindPrefix(t *testing.T) {
+	t.Parallel()
+	w := newInboxWorld(t)
+	w.conversation(chA, 10, true)
+	w.conversation(chB, 20, true)
+	w.conversation(chC, 30, true)
+	// Keys: A1-3 = 1-3, B1-2 = 4-5, C1 = 6, A4-5 = 7-8, B3 = 9, C2-3 = 10-11.
+	w.post(chA, 3)
+	w.post(chB, 2)
+	w.post(chC, 1)
+	w.post(chA, 2)
+	w.post(chB, 1)
+	w.post(chC, 2)
+	// A transaction holds the watermark at 12; C4 (key 13) commits
+	// above it, and A6 (key 14) right after the stream reads W0 = 12.
+	w.holdWatermark()
+	w.post(chC, 1)
+	w.on("StableWatermark", func() { w.post(chA, 1) })
+
+	// At W = 7 the prefixes are A:3, B:2, C:1. The client had A up to 1
+	// only, and B up to 3 (B3 came live).
+	start := domain.InboxCursor{Watermark: 7,
+		Except: *cursorOf(domain.Position{Number: 10, Seq: 1}, domain.Position{Number: 20, Seq: 3})}
+	r, err := openInbox(t, w, &start)
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	if got := r.inbox.Start(); got.String() != start.String() {
+		t.Errorf("Start() = %s, want the cursor resumed from, %s", renderInbox(got), renderInbox(start))
+	}
+	r.sink.steps = []func(){r.cancel}
+	if err := r.run(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+
+	wantLog := []string{"A2", "A3", "A4", "A5", "C2", "C3", "A6", "C4"}
+	if got := r.sink.delivered(); !slices.Equal(got, wantLog) {
+		t.Fatalf("delivered %q, want %q", got, wantLog)
+	}
+	ic := func(w int64, except ...domain.Position) string {
+		return domain.InboxCursor{Watermark: w, Except: *cursorOf(except...)}.String()
+	}
+	a, b, c := func(seq int64) domain.Position { return domain.Position{Number: 10, Seq: seq} },
+		func(seq int64) domain.Position { return domain.Position{Number: 20, Seq: seq} },
+		func(seq int64) domain.Position { return domain.Position{Number: 30, Seq: seq} }
+	wantCursors := []string{
+		ic(7, a(2), b(3)), // A2: still behind its prefix
+		ic(7, b(3)),       // A3: at its prefix again
+		ic(8, b(3)),       // A4 (key 7)
+		ic(9, b(3)),       // A5 (key 8); then B3 (key 9) moves the watermark to 10 and B to its prefix
+		ic(11),            // C2 (key 10)
+		ic(12),            // C3 (key 11): W0
+		ic(12, a(6)),      // A6, above W0
+		ic(12, a(6), c(4)),
+	}
+	for i, want := range wantCursors {
+		if got := r.sink.cursors[i].String(); got != want {
+			t.Errorf("cursor of %s = %s, want %s", wantLog[i], renderInbox(r.sink.cursors[i]), renderInbox(mustParseInbox(t, want)))
+		}
+	}
+	checkResumes(t, w, r.sink.delivered(), r.sink.cursors, 0)
+	// The cursor resumed from gives the same replay again.
+	if got := replayFrom(t, w, start); !slices.Equal(got, wantLog) {
+		t.Errorf("resumed again from the same cursor: %q, want %q", got, wantLog)
+	}
+}
+
+func mustParseInbox(t *testing.T, s string) domain.InboxCursor {
+	t.Helper()
+	c, err := domain.ParseInboxCursor(s)
+	if err != nil {
+		t.Fatalf("ParseInboxCursor(%q): %v", s, err)
+	}
+	return c
+}
+
+// renderInbox renders an inbox cursor as "U0 W7 {A:2 B:3}".
+func renderInbox(c domain.InboxCursor) string {
+	parts := make([]string, 0, c.Except.Len())
+	for _, p := range c.Except.Positions() {
+		name, ok := numberNames[p.Number]
+		if !ok {
+			name = fmt.Sprint(p.Number)
+		}
+		parts = append(parts, fmt.Sprintf("%s:%d", name, p.Seq))
+	}
+	return fmt.Sprintf("U%d W%d {%s}", c.UserSeq, c.Watermark, strings.Join(parts, " "))
+}
