@@ -357,3 +357,103 @@ func renderInbox(c domain.InboxCursor) string {
 	}
 	return fmt.Sprintf("U%d W%d {%s}", c.UserSeq, c.Watermark, strings.Join(parts, " "))
 }
+
+// manyGroups makes n groups, numbered from 101, of which the user is a
+// member when member is true, each with one message (keys 1..n).
+func manyGroups(w *inboxWorld, n int, member bool) []domain.ChannelID {
+	chs := make([]domain.ChannelID, n)
+	for i := range chs {
+		chs[i] = domain.GroupChannel(domain.ConversationID(fmt.Sprintf("g%03d", i+1)))
+		w.conversation(chs[i], int64(101+i), member)
+		w.post(chs[i], 1)
+	}
+	return chs
+}
+
+// TestInboxBehind gets a live message in each of 130 conversations while
+// a long transaction holds the store's watermark back, so that no
+// compaction can shorten the cursor: the stream must end with
+// ErrInboxBehind once a 129th conversation would have to be named, after
+// delivering the 128 it could, every cursor within the bound; and its last
+// cursor must resume, once the watermark moves on, with exactly the two
+// messages it had not delivered. With the watermark free, the same
+// traffic is compacted and delivered whole.
+func TestInboxBehind(t *testing.T) {
+	t.Parallel()
+	const n = domain.MaxInboxExceptions + 2
+	for _, held := range []bool{true, false} {
+		t.Run(fmt.Sprintf("held=%v", held), func(t *testing.T) {
+			t.Parallel()
+			w := newInboxWorld(t)
+			chs := manyGroups(w, n, true)
+			r, err := openInbox(t, w, nil)
+			if err != nil {
+				t.Fatalf("Execute: %v", err)
+			}
+			if held {
+				w.holdWatermark()
+			}
+			r.sink.steps = []func(){func() {
+				for _, ch := range chs {
+					w.post(ch, 1)
+				}
+			}}
+			r.sink.stop, r.sink.stopAt = r.cancel, n
+			err = r.run()
+			log := r.sink.delivered()
+			if !held {
+				if err != nil || len(log) != n {
+					t.Fatalf("Run = %v after %d messages, want the %d delivered", err, len(log), n)
+				}
+				// A compaction moved the watermark on.
+				if last := r.sink.cursors[n-1]; last.Watermark <= r.inbox.Start().Watermark {
+					t.Fatalf("last cursor %s: the watermark never moved on from %d", renderInbox(last), r.inbox.Start().Watermark)
+				}
+				return
+			}
+			checkErr(t, err, application.ErrInboxBehind)
+			// Not for want of trying: the stream read the watermark again
+			// (a compaction) after its set-up.
+			if tries := countOf(w.callLog(), "StableWatermark"); tries < 2 {
+				t.Fatalf("the watermark was read %d times: no compaction was tried", tries)
+			}
+			if len(log) != domain.MaxInboxExceptions {
+				t.Fatalf("delivered %d messages before ending, want %d", len(log), domain.MaxInboxExceptions)
+			}
+			last := r.sink.cursors[len(log)-1]
+			if last.Except.Len() != domain.MaxInboxExceptions {
+				t.Fatalf("the last cursor names %d conversations, want %d", last.Except.Len(), domain.MaxInboxExceptions)
+			}
+			// Resuming while the watermark is still held back cannot go on
+			// either; it delivers nothing rather than outgrow the bound.
+			rr, err := openInbox(t, w, &last)
+			if err == nil {
+				rr.sink.steps = []func(){rr.cancel}
+				err = rr.run()
+				if got := rr.sink.delivered(); len(got) != 0 {
+					t.Errorf("resumed while held: delivered %q", got)
+				}
+			}
+			checkErr(t, err, application.ErrInboxBehind)
+
+			w.mu.Lock()
+			clear(w.openTx) // the long transaction ends
+			w.mu.Unlock()
+			got := replayFrom(t, w, last)
+			want := []string{messageEntry(chs[n-2], 2), messageEntry(chs[n-1], 2)}
+			if !slices.Equal(got, want) {
+				t.Fatalf("resumed from the last cursor: %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func countOf(calls []string, method string) int {
+	n := 0
+	for _, c := range calls {
+		if c == method {
+			n++
+		}
+	}
+	return n
+}
