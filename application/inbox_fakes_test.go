@@ -449,6 +449,8 @@ type inboxRecorder struct {
 	cursors []domain.InboxCursor // the cursor of each entry of log but the flushes
 	steps   []func()
 	flushes int
+	// afterFlush, when set, runs at the end of every Flush.
+	afterFlush func()
 	// stop, when set, runs once the log holds stopAt entries.
 	stop   func()
 	stopAt int
@@ -520,6 +522,9 @@ func (r *inboxRecorder) Flush() error {
 	r.flushes++
 	if i < len(r.steps) {
 		r.steps[i]()
+	}
+	if r.afterFlush != nil {
+		r.afterFlush()
 	}
 	return nil
 }

@@ -457,3 +457,80 @@ func countOf(calls []string, method string) int {
 	}
 	return n
 }
+
+// TestInboxJoinRacesSetUp makes the user join B (and B get a message) right
+// after each read of the set-up in turn, so that the join's MemberJoined
+// rings on the user channel while the stream is being set up, and B gets
+// another message just after the stream reads the user's view of it. B
+// must be announced exactly once, by the log read or by the doorbell,
+// whichever sees it first (a duplicate doorbell is pushed too), and its
+// messages after the announced lastSeq follow once each, in order; every
+// cursor from the announcement on resumes exactly.
+func TestInboxJoinRacesSetUp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		after string // the set-up call after which the join commits
+		want  []string
+	}{
+		// The list read finds B: it is watched from the set-up on, and the
+		// log read announces it.
+		{after: "UserHead", want: []string{"added B@4", "B5", "B6", "A3"}},
+		// The list read misses B; the log read (after the join) holds it:
+		// B is subscribed, then read, then announced.
+		{after: "MemberChannels", want: []string{"added B@4", "B5", "B6", "A3"}},
+		{after: "sub.Subscribe", want: []string{"added B@4", "B5", "B6", "A3"}},
+		{after: "StableWatermark", want: []string{"added B@4", "B5", "B6", "A3"}},
+		{after: "ChannelStates", want: []string{"added B@4", "B5", "B6", "A3"}},
+		// The log read misses the join too: the doorbell queued since the
+		// user channel was subscribed announces it live. B5, committed
+		// before B was subscribed (its notification reached no one), is
+		// part of the view announced; B6, committed after the view was
+		// read, follows.
+		{after: "UserLog", want: []string{"added B@5", "A3", "B6"}},
+	}
+	for _, tt := range tests {
+		t.Run("join after "+tt.after, func(t *testing.T) {
+			t.Parallel()
+			w := newInboxWorld(t)
+			w.conversation(chA, 10, true)
+			w.conversation(chB, 20, false)
+			w.post(chA, 2)
+			w.post(chB, 3)
+			w.on(tt.after, func() {
+				w.join(chB)
+				w.post(chB, 1)
+			})
+			w.on("MemberViews", func() { w.post(chB, 1) })
+
+			r, err := openInbox(t, w, nil)
+			if err != nil {
+				t.Fatalf("Execute: %v", err)
+			}
+			r.sink.steps = []func(){func() {
+				w.publish(domain.MemberJoinedEvent(w.user, chB, 1)) // a duplicate doorbell
+				w.post(chB, 1)
+				w.post(chA, 1)
+			}}
+			// Stop at the end of the batch that completes the expected log,
+			// so that a second announcement or a duplicate in it shows.
+			r.sink.afterFlush = func() {
+				if len(r.sink.log) >= len(tt.want) {
+					r.cancel()
+				}
+			}
+			if err := r.run(); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+
+			got := r.sink.delivered()
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("delivered %q, want %q", got, tt.want)
+			}
+			added := slices.Index(got, tt.want[0])
+			if c := r.sink.cursors[added]; c.UserSeq != 1 {
+				t.Errorf("the announcement's cursor %s, want U1", renderInbox(c))
+			}
+			checkResumes(t, w, got, r.sink.cursors, added)
+		})
+	}
+}
