@@ -228,7 +228,13 @@ func (uc *SubscribeInbox) setUp(ctx context.Context, q InboxQuery, user domain.U
 		}
 		seq = min(seq, s.authorised[ch])
 		positions = append(positions, domain.Position{Number: n, Seq: seq})
-		if seq != in.prefix[n] {
+		// A conversation joined since is not named until it is
+		// announced (announce names it if need be): until then the
+		// cursor's UserSeq is before its join, so a client resuming from
+		// it gets the join again, from the end, whatever the cursor says
+		// of it. Naming them would make the cursor outgrow its bound
+		// however free the watermark is, and a retry fail the same way.
+		if seq != in.prefix[n] && !in.joined[ch] {
 			in.except = in.except.With(n, seq)
 		}
 	}

@@ -534,3 +534,43 @@ func TestInboxJoinRacesSetUp(t *testing.T) {
 		})
 	}
 }
+
+// TestInboxResumeAfterManyJoins resumes a client whose user joined more
+// conversations than a cursor may name while it was away, each with a
+// message since: every one is announced once, from its end, and the
+// stream goes on. Nothing holds the watermark back, so ErrInboxBehind
+// would be wrong here, and a retry from the same cursor would fail the
+// same way forever.
+func TestInboxResumeAfterManyJoins(t *testing.T) {
+	t.Parallel()
+	w := newInboxWorld(t)
+	w.conversation(chA, 10, true)
+	w.post(chA, 2)
+	wm, _ := w.StableWatermark(t.Context())
+	cursor := domain.InboxCursor{UserSeq: 0, Watermark: wm}
+	const n = domain.MaxInboxExceptions + 2
+	chs := manyGroups(w, n, false)
+	for _, ch := range chs {
+		w.join(ch)
+		w.post(ch, 1)
+	}
+
+	r, err := openInbox(t, w, &cursor)
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	r.sink.steps = []func(){r.cancel}
+	if err := r.run(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	var want []string
+	for _, ch := range chs {
+		want = append(want, fmt.Sprintf("added %s@2", ch.ID))
+	}
+	if got := r.sink.delivered(); !slices.Equal(got, want) {
+		t.Fatalf("delivered %q, want %q", got, want)
+	}
+	if last := r.sink.cursors[n-1]; last.UserSeq != n || last.Except.Len() != 0 {
+		t.Errorf("last cursor %s, want U%d and no exception", renderInbox(last), n)
+	}
+}
