@@ -261,16 +261,10 @@ func checkResumes(t *testing.T, w *inboxWorld, log []string, cursors []domain.In
 	}
 }
 
-// TestInboxResumeBehindPrefix resumes from a cursor in which A's position
-// is behind its prefix at the cursor's watermark (named in Except, as a
-// compaction leaves a conversation whose messages were not all delivered
-// yet) and B's ahead of its own; C is at its prefix. The replay must
-// catch A up to its prefix before the key-order replay moves the
-// watermark past it, then deliver what was keyed in [W, W0) in key order,
-// then what was committed after W0: every missed message once, in seq
-// order per conversation, with a cursor that resumes exactly.
-func TestInboxResumeBehindPrefix(t *testing.T) {
-	t.Parallel()
+// behindPrefixWorld is the world of TestInboxResumeBehindPrefix and the
+// cursor it resumes from: A behind its prefix at the cursor's watermark,
+// B ahead of its own, C at it.
+func behindPrefixWorld(t *testing.T) (*inboxWorld, domain.InboxCursor) {
 	w := newInboxWorld(t)
 	w.conversation(chA, 10, true)
 	w.conversation(chB, 20, true)
@@ -290,8 +284,21 @@ func TestInboxResumeBehindPrefix(t *testing.T) {
 
 	// At W = 7 the prefixes are A:3, B:2, C:1. The client had A up to 1
 	// only, and B up to 3 (B3 came live).
-	start := domain.InboxCursor{Watermark: 7,
+	return w, domain.InboxCursor{Watermark: 7,
 		Except: *cursorOf(domain.Position{Number: 10, Seq: 1}, domain.Position{Number: 20, Seq: 3})}
+}
+
+// TestInboxResumeBehindPrefix resumes from a cursor in which A's position
+// is behind its prefix at the cursor's watermark (named in Except, as a
+// compaction leaves a conversation whose messages were not all delivered
+// yet) and B's ahead of its own; C is at its prefix. The replay must
+// catch A up to its prefix before the key-order replay moves the
+// watermark past it, then deliver what was keyed in [W, W0) in key order,
+// then what was committed after W0: every missed message once, in seq
+// order per conversation, with a cursor that resumes exactly.
+func TestInboxResumeBehindPrefix(t *testing.T) {
+	t.Parallel()
+	w, start := behindPrefixWorld(t)
 	r, err := openInbox(t, w, &start)
 	if err != nil {
 		t.Fatalf("Execute: %v", err)
@@ -572,5 +579,127 @@ func TestInboxResumeAfterManyJoins(t *testing.T) {
 	}
 	if last := r.sink.cursors[n-1]; last.UserSeq != n || last.Except.Len() != 0 {
 		t.Errorf("last cursor %s, want U%d and no exception", renderInbox(last), n)
+	}
+	// A cursor from the middle announces the rest, once each.
+	if got := replayFrom(t, w, r.sink.cursors[n/2]); !slices.Equal(got, want[n/2+1:]) {
+		t.Errorf("resumed from the cursor of %s: %q, want %q", want[n/2], got, want[n/2+1:])
+	}
+}
+
+// checkExactlyOnce checks a client's whole log across streams: each
+// conversation's messages follow its start position (or the lastSeq its
+// announcement gave) one by one, none twice, none skipped, up to the
+// store's last message; a conversation is announced at most once, and
+// only if it did not have a start position.
+func checkExactlyOnce(t *testing.T, w *inboxWorld, start map[domain.ChannelID]int64, entries []string) {
+	t.Helper()
+	next := map[string]int64{}
+	for ch, seq := range start {
+		next[inboxName(ch)] = seq + 1
+	}
+	for _, e := range entries {
+		var name string
+		var seq int64
+		if _, err := fmt.Sscanf(e, "added %s", &name); err == nil {
+			n, l, _ := strings.Cut(name, "@")
+			if _, known := next[n]; known {
+				t.Errorf("%q: announced, but the client had it already: %q", e, entries)
+			}
+			fmt.Sscan(l, &seq)
+			next[n] = seq + 1
+			continue
+		}
+		name, num, found := strings.Cut(e, "#")
+		if !found {
+			name, num = e[:1], e[1:]
+		}
+		fmt.Sscan(num, &seq)
+		if want, known := next[name]; !known || seq != want {
+			t.Errorf("%q: want %s%d next (known %v) in %q", e, name, want, known, entries)
+		}
+		next[name] = seq + 1
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range w.convs {
+		if c.member && next[inboxName(c.ch)]-1 != w.lastSeq(c.ch) {
+			t.Errorf("%s delivered up to %d, want its last message, %d: %q", inboxName(c.ch), next[inboxName(c.ch)]-1, w.lastSeq(c.ch), entries)
+		}
+	}
+}
+
+// TestInboxRunFails makes a store read or a subscription the running
+// stream needs fail, at each point where one is made: Run must end with
+// that error, and what it delivered until then must be whole, each event
+// with a cursor that includes it and nothing more, so that the client,
+// resuming from the last cursor it got, gets every message once.
+func TestInboxRunFails(t *testing.T) {
+	t.Parallel()
+	type world func(t *testing.T) (*inboxWorld, *domain.InboxCursor, map[domain.ChannelID]int64)
+	behind := func(t *testing.T) (*inboxWorld, *domain.InboxCursor, map[domain.ChannelID]int64) {
+		w, c := behindPrefixWorld(t)
+		return w, &c, map[domain.ChannelID]int64{chA: 1, chB: 3, chC: 1}
+	}
+	// joinAfter: alice is in A (2 messages) and joins B (3 then 4) right
+	// after the set-up's call named; B gets a 5th after its view is read,
+	// and once the replay is over each gets one more.
+	joinAfter := func(method string) world {
+		return func(t *testing.T) (*inboxWorld, *domain.InboxCursor, map[domain.ChannelID]int64) {
+			w := newInboxWorld(t)
+			w.conversation(chA, 10, true)
+			w.conversation(chB, 20, false)
+			w.post(chA, 2)
+			w.post(chB, 3)
+			w.on(method, func() {
+				w.join(chB)
+				w.post(chB, 1)
+			})
+			w.on("MemberViews", func() { w.post(chB, 1) })
+			return w, nil, map[domain.ChannelID]int64{chA: 2}
+		}
+	}
+	tests := []struct {
+		name   string
+		world  world
+		method string
+		pass   int // calls of method that succeed first
+	}{
+		{"behind: the catch-up to the prefix", behind, "List", 0},
+		{"behind: the key-order replay", behind, "ListByKey", 0},
+		{"behind: the catch-up past W0", behind, "List", 1},
+		{"join: subscribing the joined conversation", joinAfter("MemberChannels"), "sub.Subscribe", 1},
+		{"join: its access", joinAfter("MemberChannels"), "ChannelStates", 1},
+		{"join: its view", joinAfter("MemberChannels"), "MemberViews", 0},
+		{"join: its prefix", joinAfter("MemberChannels"), "PrefixAt", 1},
+		{"join: the live log read", joinAfter("UserLog"), "UserLog", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w, cursor, start := tt.world(t)
+			w.failAfter(tt.method, tt.pass, errBoom)
+			r, err := openInbox(t, w, cursor)
+			if err != nil {
+				t.Fatalf("Execute: %v", err)
+			}
+			r.sink.steps = []func(){func() {
+				w.post(chA, 1)
+				w.post(chB, 1)
+			}}
+			err = r.run()
+			checkErr(t, err, errBoom)
+			r.inbox.Close()
+
+			w.failAfter(tt.method, 0, nil)
+			w.mu.Lock()
+			clear(w.after) // the races were the first stream's
+			w.mu.Unlock()
+			log := r.sink.delivered()
+			last := r.inbox.Start()
+			if len(log) > 0 {
+				last = r.sink.cursors[len(log)-1]
+			}
+			checkExactlyOnce(t, w, start, append(log, replayFrom(t, w, last)...))
+		})
 	}
 }
