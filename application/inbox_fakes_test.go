@@ -108,13 +108,19 @@ func (w *inboxWorld) lastSeq(ch domain.ChannelID) int64 {
 // and publishes each.
 func (w *inboxWorld) post(ch domain.ChannelID, n int) {
 	for range n {
-		w.mu.Lock()
-		m := msg(ch, w.lastSeq(ch)+1)
-		w.msgs = append(w.msgs, keyedMsg{m: m, key: w.nextKey})
-		w.nextKey++
-		w.mu.Unlock()
-		w.publish(domain.MessageEvent(m))
+		w.publish(domain.MessageEvent(w.commit(ch)))
 	}
+}
+
+// commit commits the next message of ch, with the next commit key, and
+// publishes nothing: its notification is lost.
+func (w *inboxWorld) commit(ch domain.ChannelID) domain.Message {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := msg(ch, w.lastSeq(ch)+1)
+	w.msgs = append(w.msgs, keyedMsg{m: m, key: w.nextKey})
+	w.nextKey++
+	return m
 }
 
 // holdWatermark opens a transaction that takes the next commit key and

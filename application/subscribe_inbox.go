@@ -313,7 +313,8 @@ func (in *inboxState) moveTo(ctx context.Context, s *Stream, w int64) error {
 
 // compactIfDue moves the watermark on when the cursor names half as many
 // conversations as it may: usually every position is a prefix of a fresh
-// watermark again. A batch adds at most maxBatch names, so the cursor
+// watermark again. It runs after each batch, which adds at most maxBatch
+// names, and before each gap fill, which adds at most one, so the cursor
 // never outgrows domain.MaxInboxExceptions while compactions work; when
 // one cannot shorten it, the next try waits compactEvery.
 func (in *inboxState) compactIfDue(ctx context.Context, s *Stream) error {

@@ -703,3 +703,43 @@ func TestInboxRunFails(t *testing.T) {
 		})
 	}
 }
+
+// TestInboxGapFillsStayWithinTheBound loses the notifications of a
+// message in each of 130 conversations; the notifier's head events then
+// tell where each stands, and once gapWait passes the stream reads them
+// all from the store. Nothing holds the watermark back, so compactions
+// must keep the cursor short all along: the stream delivers the 130
+// messages and goes on, rather than end with ErrInboxBehind as if the
+// watermark were held.
+func TestInboxGapFillsStayWithinTheBound(t *testing.T) {
+	t.Parallel()
+	const n = domain.MaxInboxExceptions + 2
+	w := newInboxWorld(t)
+	chs := manyGroups(w, n, true)
+	r, err := openInbox(t, w, nil)
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	r.sink.steps = []func(){func() {
+		for _, ch := range chs {
+			w.commit(ch)
+		}
+		for _, ch := range chs {
+			w.publish(domain.HeadEvent(domain.ChannelState{Channel: ch, LastSeq: 2}))
+		}
+	}}
+	r.sink.stop, r.sink.stopAt = r.cancel, n
+	if err := r.run(); err != nil {
+		t.Fatalf("Run = %v after %d of the %d messages", err, len(r.sink.log), n)
+	}
+	checkExactlyOnce(t, w, startPositions(chs, 1), r.sink.delivered())
+}
+
+// startPositions maps each of chs to seq.
+func startPositions(chs []domain.ChannelID, seq int64) map[domain.ChannelID]int64 {
+	out := make(map[domain.ChannelID]int64, len(chs))
+	for _, ch := range chs {
+		out[ch] = seq
+	}
+	return out
+}
