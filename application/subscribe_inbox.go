@@ -314,9 +314,10 @@ func (in *inboxState) moveTo(ctx context.Context, s *Stream, w int64) error {
 // compactIfDue moves the watermark on when the cursor names half as many
 // conversations as it may: usually every position is a prefix of a fresh
 // watermark again. It runs after each batch, which adds at most maxBatch
-// names, and before each gap fill, which adds at most one, so the cursor
-// never outgrows domain.MaxInboxExceptions while compactions work; when
-// one cannot shorten it, the next try waits compactEvery.
+// names, and before each gap fill and each live announcement, which add
+// at most one, so the cursor never outgrows domain.MaxInboxExceptions
+// while compactions work; when one cannot shorten it, the next try waits
+// compactEvery.
 func (in *inboxState) compactIfDue(ctx context.Context, s *Stream) error {
 	if in.except.Len() <= domain.MaxInboxExceptions/2 ||
 		!in.stuckAt.IsZero() && time.Since(in.stuckAt) < compactEvery {
@@ -485,6 +486,16 @@ func (in *inboxState) applyLog(ctx context.Context, s *Stream, log domain.UserLo
 			err = is.out.ChannelRemoved(c.channel, in.cursor())
 			told[c.channel] = true
 		case c.join && (!open || initial && in.joined[c.channel] && !told[c.channel]):
+			if !initial {
+				// An announcement names at most one more conversation, and
+				// one log read may hold any number of joins: compact as
+				// after a batch. (At set-up the watermark is fresh, and
+				// the joined conversations not yet announced must not be
+				// named.)
+				if err := in.compactIfDue(ctx, s); err != nil {
+					return err
+				}
+			}
 			err = in.announce(ctx, s, c, open, is)
 		case !c.join && !c.departure && open:
 			in.useq = c.useq

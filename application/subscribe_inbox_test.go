@@ -743,3 +743,38 @@ func startPositions(chs []domain.ChannelID, seq int64) map[domain.ChannelID]int6
 	}
 	return out
 }
+
+// TestInboxLiveJoinBurstStaysWithinTheBound has the user join 130
+// conversations, each with a message since the stream's watermark, while
+// the stream runs: the first doorbell's log read finds them all. Nothing
+// holds the watermark back, so the stream must announce all 130 and go
+// on, rather than end with ErrInboxBehind.
+func TestInboxLiveJoinBurstStaysWithinTheBound(t *testing.T) {
+	t.Parallel()
+	const n = domain.MaxInboxExceptions + 2
+	w := newInboxWorld(t)
+	w.conversation(chA, 10, true)
+	w.post(chA, 1)
+	chs := manyGroups(w, n, false)
+	r, err := openInbox(t, w, nil)
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	r.sink.steps = []func(){func() {
+		for _, ch := range chs {
+			w.join(ch)
+			w.post(ch, 1)
+		}
+	}}
+	r.sink.stop, r.sink.stopAt = r.cancel, n
+	if err := r.run(); err != nil {
+		t.Fatalf("Run = %v after %d of the %d announcements", err, len(r.sink.log), n)
+	}
+	var want []string
+	for _, ch := range chs {
+		want = append(want, fmt.Sprintf("added %s@2", ch.ID))
+	}
+	if got := r.sink.delivered(); !slices.Equal(got, want) {
+		t.Fatalf("delivered %q, want %q", got, want)
+	}
+}
