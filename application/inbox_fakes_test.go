@@ -152,9 +152,9 @@ func (w *inboxWorld) on(method string, hook func()) {
 	w.after[method] = append(w.after[method], hook)
 }
 
-// call records method and returns its injected failure; the caller answers
-// under the lock, then runs done, which runs the hooks of method.
-func (w *inboxWorld) call(method string) (error, func()) {
+// call records method and returns its injected failure, and done, which
+// runs the hooks of method: the caller answers, then runs done.
+func (w *inboxWorld) call(method string) (func(), error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.calls = append(w.calls, method)
@@ -169,11 +169,11 @@ func (w *inboxWorld) call(method string) (error, func()) {
 			err = f.err
 		}
 	}
-	return err, func() {
+	return func() {
 		for _, h := range hooks {
 			h()
 		}
-	}
+	}, err
 }
 
 // callLog returns the names of the port calls so far.
@@ -202,7 +202,7 @@ func (w *inboxWorld) state(c *inboxConv) domain.ChannelState {
 // ConversationRepository.
 
 func (w *inboxWorld) UserHead(context.Context, domain.UserID) (int64, error) {
-	err, done := w.call("UserHead")
+	done, err := w.call("UserHead")
 	defer done()
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -210,7 +210,7 @@ func (w *inboxWorld) UserHead(context.Context, domain.UserID) (int64, error) {
 }
 
 func (w *inboxWorld) MemberChannels(context.Context, domain.UserID) ([]domain.ChannelState, error) {
-	err, done := w.call("MemberChannels")
+	done, err := w.call("MemberChannels")
 	defer done()
 	if err != nil {
 		return nil, err
@@ -227,7 +227,7 @@ func (w *inboxWorld) MemberChannels(context.Context, domain.UserID) ([]domain.Ch
 }
 
 func (w *inboxWorld) ChannelStates(_ context.Context, channels []domain.ChannelID, _ domain.UserID) ([]domain.ChannelState, error) {
-	err, done := w.call("ChannelStates")
+	done, err := w.call("ChannelStates")
 	defer done()
 	if err != nil {
 		return nil, err
@@ -246,7 +246,7 @@ func (w *inboxWorld) ChannelStates(_ context.Context, channels []domain.ChannelI
 }
 
 func (w *inboxWorld) MemberViews(_ context.Context, channels []domain.ChannelID, _ domain.UserID) ([]domain.Conversation, error) {
-	err, done := w.call("MemberViews")
+	done, err := w.call("MemberViews")
 	defer done()
 	if err != nil {
 		return nil, err
@@ -266,7 +266,7 @@ func (w *inboxWorld) MemberViews(_ context.Context, channels []domain.ChannelID,
 }
 
 func (w *inboxWorld) UserLog(_ context.Context, _ domain.UserID, after int64) (domain.UserLog, error) {
-	err, done := w.call("UserLog")
+	done, err := w.call("UserLog")
 	defer done()
 	if err != nil {
 		return domain.UserLog{}, err
@@ -295,7 +295,7 @@ func (w *inboxWorld) UserLog(_ context.Context, _ domain.UserID, after int64) (d
 // MessageRepository.
 
 func (w *inboxWorld) StableWatermark(context.Context) (int64, error) {
-	err, done := w.call("StableWatermark")
+	done, err := w.call("StableWatermark")
 	defer done()
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -307,7 +307,7 @@ func (w *inboxWorld) StableWatermark(context.Context) (int64, error) {
 }
 
 func (w *inboxWorld) PrefixAt(_ context.Context, channels []domain.ChannelID, at int64) (map[domain.ChannelID]int64, error) {
-	err, done := w.call("PrefixAt")
+	done, err := w.call("PrefixAt")
 	defer done()
 	if err != nil {
 		return nil, err
@@ -327,7 +327,7 @@ func (w *inboxWorld) PrefixAt(_ context.Context, channels []domain.ChannelID, at
 }
 
 func (w *inboxWorld) ListByKey(_ context.Context, channels []domain.ChannelID, from, below int64, limit int) ([]domain.KeyedMessage, error) {
-	err, done := w.call("ListByKey")
+	done, err := w.call("ListByKey")
 	defer done()
 	if err != nil {
 		return nil, err
@@ -344,7 +344,7 @@ func (w *inboxWorld) ListByKey(_ context.Context, channels []domain.ChannelID, f
 }
 
 func (w *inboxWorld) List(_ context.Context, q domain.HistoryQuery) ([]domain.Message, error) {
-	err, done := w.call("List")
+	done, err := w.call("List")
 	defer done()
 	if err != nil {
 		return nil, err
@@ -366,7 +366,7 @@ func (w *inboxWorld) List(_ context.Context, q domain.HistoryQuery) ([]domain.Me
 // Notifier.
 
 func (w *inboxWorld) Subscribe(_ context.Context, channels []domain.ChannelID) (ports.Subscription, error) {
-	err, done := w.call("notifier.Subscribe")
+	done, err := w.call("notifier.Subscribe")
 	defer done()
 	if err != nil {
 		return nil, err
@@ -407,7 +407,7 @@ func (s *inboxSub) Done() <-chan struct{}        { return s.done }
 func (s *inboxSub) Err() error                   { return nil }
 
 func (s *inboxSub) Subscribe(channels ...domain.ChannelID) error {
-	err, done := s.w.call("sub.Subscribe")
+	done, err := s.w.call("sub.Subscribe")
 	defer done()
 	if err != nil {
 		return err
