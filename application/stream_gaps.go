@@ -24,6 +24,14 @@ const maxHeld = 64
 // vain: the gaps did not close by themselves, so a notification was lost.
 func (s *Stream) fillExpiredGaps(ctx context.Context, sink StreamSink) error {
 	for _, gap := range s.gaps.expire() {
+		if s.inbox != nil {
+			// One catch-up names at most one more conversation, and the
+			// gaps may be of any number of them: compact as often as
+			// after a batch, or the cursor outgrows its bound.
+			if err := s.inbox.compactIfDue(ctx, s); err != nil {
+				return err
+			}
+		}
 		if err := s.catchUp(ctx, gap.channel, gap.upTo, gapRead, sink); err != nil {
 			return err
 		}

@@ -228,7 +228,13 @@ func (uc *SubscribeInbox) setUp(ctx context.Context, q InboxQuery, user domain.U
 		}
 		seq = min(seq, s.authorised[ch])
 		positions = append(positions, domain.Position{Number: n, Seq: seq})
-		if seq != in.prefix[n] {
+		// A conversation joined since is not named until it is
+		// announced (announce names it if need be): until then the
+		// cursor's UserSeq is before its join, so a client resuming from
+		// it gets the join again, from the end, whatever the cursor says
+		// of it. Naming them would make the cursor outgrow its bound
+		// however free the watermark is, and a retry fail the same way.
+		if seq != in.prefix[n] && !in.joined[ch] {
 			in.except = in.except.With(n, seq)
 		}
 	}
@@ -307,9 +313,11 @@ func (in *inboxState) moveTo(ctx context.Context, s *Stream, w int64) error {
 
 // compactIfDue moves the watermark on when the cursor names half as many
 // conversations as it may: usually every position is a prefix of a fresh
-// watermark again. A batch adds at most maxBatch names, so the cursor
-// never outgrows domain.MaxInboxExceptions while compactions work; when
-// one cannot shorten it, the next try waits compactEvery.
+// watermark again. It runs after each batch, which adds at most maxBatch
+// names, and before each gap fill and each live announcement, which add
+// at most one, so the cursor never outgrows domain.MaxInboxExceptions
+// while compactions work; when one cannot shorten it, the next try waits
+// compactEvery.
 func (in *inboxState) compactIfDue(ctx context.Context, s *Stream) error {
 	if in.except.Len() <= domain.MaxInboxExceptions/2 ||
 		!in.stuckAt.IsZero() && time.Since(in.stuckAt) < compactEvery {
@@ -478,6 +486,16 @@ func (in *inboxState) applyLog(ctx context.Context, s *Stream, log domain.UserLo
 			err = is.out.ChannelRemoved(c.channel, in.cursor())
 			told[c.channel] = true
 		case c.join && (!open || initial && in.joined[c.channel] && !told[c.channel]):
+			if !initial {
+				// An announcement names at most one more conversation, and
+				// one log read may hold any number of joins: compact as
+				// after a batch. (At set-up the watermark is fresh, and
+				// the joined conversations not yet announced must not be
+				// named.)
+				if err := in.compactIfDue(ctx, s); err != nil {
+					return err
+				}
+			}
 			err = in.announce(ctx, s, c, open, is)
 		case !c.join && !c.departure && open:
 			in.useq = c.useq
