@@ -15,6 +15,12 @@ import (
 	"github.com/relaymsg/relay/adapters/sseclient"
 )
 
+// The streams of the tests below: one group, "g", and its channel's stream.
+var (
+	testGroups = []group{{id: "g"}}
+	groupPlan  = streamPlan{user: "u", groups: []int{0}}
+)
+
 // TestStreamHandle feeds a stream the blocks of a recorded SSE answer and
 // checks what it made of them: seq checks and latencies; then it serves
 // the answer to the stream's run and checks that the reconnection resumes
@@ -23,12 +29,12 @@ func TestStreamHandle(t *testing.T) {
 	t.Parallel()
 	msg := func(id string, seq int, sentAt time.Duration) string {
 		content := encodeContent("r", seq, sentAt, 0)
-		return "id: " + id + "\nevent: message\ndata: {\"seq\":" + strconv.Itoa(seq) + ",\"content\":\"" + content + "\"}\n\n"
+		return "id: " + id + "\nevent: message\ndata: {\"channel\":\"group:g\",\"seq\":" + strconv.Itoa(seq) + ",\"content\":\"" + content + "\"}\n\n"
 	}
 	body := "retry: 200\n\nid: c0\nevent: ready\ndata: {\"channels\":[\"group:g\"]}\n\n" +
 		msg("c1", 1, 0) + ": ping\n\n" + msg("c3", 3, 0) + msg("c3b", 3, 0)
 	env := &streamEnv{clock: newClock(), errs: newErrorLog()}
-	s := &stream{channel: "group:g", env: env}
+	s := newStream(groupPlan, "t", testGroups, env)
 	readies := 0
 	r := sseclient.NewReader(strings.NewReader(body))
 	for {
@@ -50,8 +56,9 @@ func TestStreamHandle(t *testing.T) {
 	if s.received != 3 || s.progress.Load() != 3 {
 		t.Errorf("received %d, progress %d; want 3, 3", s.received, s.progress.Load())
 	}
-	if s.checker.gaps != 1 || s.checker.duplicates != 1 || s.checker.missing(3) != 1 {
-		t.Errorf("checker = %+v; want one gap, one duplicate, one missing", s.checker)
+	finals, want := s.finals(map[string]int64{"g": 3})
+	if gaps, dups := s.checks.totals(); gaps != 1 || dups != 1 || s.checks.missing(finals) != 1 || want != 3 {
+		t.Errorf("checks = %+v, want %d; want one gap, one duplicate, one missing of 3", s.checks["group:g"], want)
 	}
 	if len(s.latencies) != 2 {
 		t.Errorf("%d latencies, want 2 (the duplicate is not timed)", len(s.latencies))
@@ -79,7 +86,7 @@ func TestStreamHandle(t *testing.T) {
 		http.Error(w, `{"error":{}}`, http.StatusNotFound) // ends the run
 	}))
 	defer srv.Close()
-	s = &stream{channel: "group:g", token: "t", env: &streamEnv{base: srv.URL, hc: srv.Client(), clock: newClock(), errs: newErrorLog()}}
+	s = newStream(groupPlan, "t", testGroups, &streamEnv{base: srv.URL, hc: srv.Client(), clock: newClock(), errs: newErrorLog()})
 	s.run(t.Context(), func(error) {})
 	<-resumed
 	if cursor != "c3b" || retry < 200*time.Millisecond {
@@ -106,7 +113,7 @@ func TestStreamComesBackWhenLimited(t *testing.T) {
 	}))
 	defer srv.Close()
 	env := &streamEnv{base: srv.URL, hc: srv.Client(), clock: newClock(), errs: newErrorLog()}
-	s := &stream{channel: "group:g", token: "t", env: env}
+	s := newStream(groupPlan, "t", testGroups, env)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var ready error = errors.New("never ready")
