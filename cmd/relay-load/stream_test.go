@@ -128,3 +128,67 @@ func TestStreamComesBackWhenLimited(t *testing.T) {
 		t.Fatalf("errors %+v, want none: a limit is no failure", kinds)
 	}
 }
+
+// TestInboxStream: an inbox stream asks for /api/sse/inbox, checks each of
+// its conversations on its own however they interleave, counts a message
+// of a channel it is not in apart, and logs a ready event that does not
+// count its user's groups and membership events the run never causes.
+func TestInboxStream(t *testing.T) {
+	t.Parallel()
+	msg := func(id, channel string, seq int) string {
+		content := encodeContent("r", seq, 0, 0)
+		return "id: " + id + "\nevent: message\ndata: {\"channel\":\"" + channel + "\",\"seq\":" + strconv.Itoa(seq) +
+			",\"content\":\"" + content + "\"}\n\n"
+	}
+	body := "retry: 200\n\nid: i0\nevent: ready\ndata: {\"conversations\":3}\n\n" +
+		msg("i1", "group:a", 1) + msg("i2", "group:b", 1) + msg("i3", "group:a", 2) +
+		msg("i4", "group:x", 1) + // not one of the user's
+		msg("i5", "group:b", 2) + msg("i6", "group:a", 2) + // a duplicate
+		"id: i7\nevent: conversation_added\ndata: {\"id\":\"y\"}\n\n"
+	var path atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path.Store(r.URL.Path)
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	env := &streamEnv{base: srv.URL, hc: srv.Client(), clock: newClock(), errs: newErrorLog()}
+	groups := []group{{id: "a"}, {id: "b"}}
+	s := newStream(streamPlan{user: "u", inbox: true, groups: []int{0, 1}}, "t", groups, env)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.run(ctx, func(error) {})
+	}()
+	// Every block is read before the server's end makes the stream wait
+	// its retry; cancel then.
+	deadline := time.Now().Add(5 * time.Second)
+	for s.progress.Load() < 4 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	<-done
+
+	if p := path.Load(); p != "/api/sse/inbox" {
+		t.Errorf("requested %v, want /api/sse/inbox", p)
+	}
+	finals, want := s.finals(map[string]int64{"a": 2, "b": 2, "x": 1})
+	gaps, dups := s.checks.totals()
+	if s.progress.Load() != want || want != 4 || s.received != 5 || gaps != 0 || dups != 1 || s.checks.missing(finals) != 0 {
+		t.Errorf("progress %d of %d, received %d, gaps %d, duplicates %d, missing %d; want 4 of 4, 5, 0, 1, 0",
+			s.progress.Load(), want, s.received, gaps, dups, s.checks.missing(finals))
+	}
+	kinds := make(map[string]int)
+	for _, k := range env.errs.kinds() {
+		kinds[k.Kind] = k.Count
+	}
+	for _, k := range []string{"inbox_ready_count", "foreign_channel", "unexpected_inbox_event"} {
+		if kinds[k] < 1 {
+			t.Errorf("errors %v lack %s", kinds, k)
+		}
+	}
+}
