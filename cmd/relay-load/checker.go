@@ -45,3 +45,44 @@ func (c *seqChecker) missing(final int64) int64 {
 	}
 	return n
 }
+
+// channelChecks checks every channel one stream carries, each with a
+// seqChecker of its own: a group's stream carries one channel, an inbox
+// stream each of its user's conversations, interleaved.
+type channelChecks map[string]*seqChecker
+
+// observe records seq of channel and classifies it; advance is how far the
+// channel's highest seq moved (0 for a duplicate).
+func (cc channelChecks) observe(channel string, seq int64) (v verdict, advance int64) {
+	c := cc[channel]
+	if c == nil {
+		c = new(seqChecker)
+		cc[channel] = c
+	}
+	before := c.last
+	v = c.observe(seq)
+	return v, c.last - before
+}
+
+// missing returns how many of the seqs 1..finals[ch] of each channel ch
+// the stream never got.
+func (cc channelChecks) missing(finals map[string]int64) int64 {
+	var n int64
+	for ch, final := range finals {
+		if c := cc[ch]; c != nil {
+			n += c.missing(final)
+		} else {
+			n += final
+		}
+	}
+	return n
+}
+
+// totals adds up the gaps and duplicates of every channel.
+func (cc channelChecks) totals() (gaps, duplicates int64) {
+	for _, c := range cc {
+		gaps += c.gaps
+		duplicates += c.duplicates
+	}
+	return gaps, duplicates
+}

@@ -43,3 +43,36 @@ func TestSeqChecker(t *testing.T) {
 		})
 	}
 }
+
+// TestChannelChecks: interleaved channels are checked each on its own, and
+// a channel never received is missing whole.
+func TestChannelChecks(t *testing.T) {
+	t.Parallel()
+	cc := make(channelChecks)
+	steps := []struct {
+		channel string
+		seq     int64
+		want    verdict
+		advance int64
+	}{
+		{"group:a", 1, inOrder, 1},
+		{"group:b", 1, inOrder, 1},
+		{"group:a", 2, inOrder, 1},
+		{"group:b", 3, gap, 2},
+		{"group:a", 2, duplicate, 0},
+		{"group:b", 2, duplicate, 0},
+	}
+	for _, s := range steps {
+		if v, adv := cc.observe(s.channel, s.seq); v != s.want || adv != s.advance {
+			t.Errorf("observe(%s, %d) = %d, %d; want %d, %d", s.channel, s.seq, v, adv, s.want, s.advance)
+		}
+	}
+	if gaps, dups := cc.totals(); gaps != 1 || dups != 2 {
+		t.Errorf("totals = %d gaps, %d duplicates; want 1, 2", gaps, dups)
+	}
+	// a: 1..3, one missing at the end; b: 2 skipped by the gap; c: never
+	// received, 4 missing.
+	if got := cc.missing(map[string]int64{"group:a": 3, "group:b": 3, "group:c": 4}); got != 6 {
+		t.Errorf("missing = %d, want 6", got)
+	}
+}

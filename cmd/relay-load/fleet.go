@@ -15,7 +15,6 @@ import (
 // the fleet owns: stop ends them and waits for them.
 type fleet struct {
 	streams []*stream
-	groups  []string // groups[i] is the group id of streams[i]
 	hc      *http.Client
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -33,22 +32,19 @@ func newStreamClient() *http.Client {
 	}}
 }
 
-// startFleet starts one stream per subscriber of every group, opening at
-// most concurrency at a time; wait for them with waitReady.
+// startFleet starts the topology's streams (one per subscriber of every
+// group, or one inbox per user), opening at most concurrency at a time;
+// wait for them with waitReady.
 func startFleet(ctx context.Context, a *api, t topology, env *streamEnv, concurrency int) (*fleet, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	f := &fleet{hc: env.hc, cancel: cancel}
-	for _, g := range t.groups {
-		channel := "group:" + g.id
-		for _, user := range g.subscribers {
-			tok, err := a.token(user)
-			if err != nil {
-				cancel()
-				return nil, err
-			}
-			f.streams = append(f.streams, &stream{channel: channel, token: tok, env: env})
-			f.groups = append(f.groups, g.id)
+	for _, plan := range t.plans() {
+		tok, err := a.token(plan.user)
+		if err != nil {
+			cancel()
+			return nil, err
 		}
+		f.streams = append(f.streams, newStream(plan, tok, t.groups, env))
 	}
 	f.ready = make(chan error, len(f.streams))
 	sem := make(chan struct{}, concurrency) // a slot per stream being opened
@@ -59,16 +55,21 @@ func startFleet(ctx context.Context, a *api, t topology, env *streamEnv, concurr
 }
 
 // runStream runs s once a slot of sem is free; the slot is given back when
-// s is ready or gave up.
+// s is ready or gave up. The stream's set-up time runs from then to its
+// first ready event: it leaves out the wait for a slot.
 func (f *fleet) runStream(ctx context.Context, s *stream, sem chan struct{}) {
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():
 		return
 	}
+	start := s.env.clock.now()
 	var once sync.Once
 	onReady := func(err error) {
 		once.Do(func() {
+			if err == nil {
+				s.setup = s.env.clock.now() - start
+			}
 			<-sem
 			f.ready <- err
 		})
@@ -101,12 +102,17 @@ func (f *fleet) waitReady(ctx context.Context, timeout time.Duration, progress *
 	return nil
 }
 
-// waitDelivered waits until every stream has received its group's final
-// seq, or timeout passed; it reports whether they all did.
+// waitDelivered waits until every stream has received the final seq of
+// each of its groups (by id in finals), or timeout passed; it reports
+// whether they all did.
 func (f *fleet) waitDelivered(ctx context.Context, finals map[string]int64, timeout time.Duration) bool {
+	want := make([]int64, len(f.streams))
+	for i, s := range f.streams {
+		_, want[i] = s.finals(finals)
+	}
 	deadline := time.Now().Add(timeout)
 	for {
-		if f.delivered(finals) {
+		if f.delivered(want) {
 			return true
 		}
 		if time.Now().After(deadline) || !backoff.Sleep(ctx, 10*time.Millisecond) {
@@ -115,9 +121,13 @@ func (f *fleet) waitDelivered(ctx context.Context, finals map[string]int64, time
 	}
 }
 
-func (f *fleet) delivered(finals map[string]int64) bool {
+// delivered reports whether each stream's progress reached want's: a
+// stream's progress is the sum of its channels' highest seqs, none past
+// its final, so it reaches the sum of the finals only once every channel
+// reached its own.
+func (f *fleet) delivered(want []int64) bool {
 	for i, s := range f.streams {
-		if s.progress.Load() < finals[f.groups[i]] {
+		if s.progress.Load() < want[i] {
 			return false
 		}
 	}

@@ -39,8 +39,16 @@ func newLoad(cfg config, p *progress) *load {
 		clock:    newClock(),
 		errs:     newErrorLog(),
 		api:      newAPI(cfg.URL, cfg.Secret, ttl, cfg.Senders+cfg.SetupWorkers+1),
-		topo:     newTopology(run, cfg.Groups, cfg.Subscribers, cfg.Senders),
+		topo:     newConfigTopology(run, cfg),
 	}
+}
+
+// newConfigTopology returns the topology of cfg's shape.
+func newConfigTopology(run string, cfg config) topology {
+	if cfg.Shape == shapeInbox {
+		return newInboxTopology(run, cfg.Users, cfg.ConversationsPerUser, cfg.Members, cfg.Senders, inboxSeed)
+	}
+	return newTopology(run, cfg.Groups, cfg.Subscribers, cfg.Senders)
 }
 
 // run carries out the whole run and returns its summary. An error means
@@ -56,7 +64,7 @@ func (l *load) run(ctx context.Context) (*summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := l.openStreams(ctx)
+	f, allReady, err := l.openStreams(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +78,7 @@ func (l *load) run(ctx context.Context) (*summary, error) {
 	}
 	f.stop()
 	sum.collectStreams(f)
+	sum.setSetup(f, allReady)
 	// The senders' idle keep-alive connections would count as server
 	// goroutines in the leak check.
 	l.api.close()
@@ -84,7 +93,12 @@ func (l *load) setup(ctx context.Context) error {
 	if _, err := l.snapshot(ctx); err != nil {
 		return fmt.Errorf("read %s/metrics: %w", l.cfg.URL, err)
 	}
-	l.progress.printf("run %s: creating %d groups (%d members each)", l.topo.run, l.cfg.Groups, l.cfg.Subscribers+l.cfg.Senders)
+	if l.cfg.Shape == shapeInbox {
+		l.progress.printf("run %s: creating %d groups (up to %d users and %d senders each; each user in %d)",
+			l.topo.run, len(l.topo.groups), l.cfg.Members, l.cfg.Senders, l.cfg.ConversationsPerUser)
+	} else {
+		l.progress.printf("run %s: creating %d groups (%d members each)", l.topo.run, l.cfg.Groups, l.cfg.Subscribers+l.cfg.Senders)
+	}
 	if err := createGroups(ctx, l.api, &l.topo, l.cfg.SetupWorkers); err != nil {
 		return err
 	}
@@ -99,26 +113,29 @@ func (l *load) setup(ctx context.Context) error {
 }
 
 // openStreams opens every stream and waits until all are ready and the
-// server has settled, so that its memory can be read.
-func (l *load) openStreams(ctx context.Context) (*fleet, error) {
+// server has settled, so that its memory can be read. allReady is how long
+// they took to be ready, from the start of the first.
+func (l *load) openStreams(ctx context.Context) (f *fleet, allReady time.Duration, err error) {
 	l.progress.printf("opening %d streams", l.cfg.streams())
 	env := &streamEnv{base: l.cfg.URL, hc: newStreamClient(), clock: l.clock, errs: l.errs}
-	f, err := startFleet(ctx, l.api, l.topo, env, l.cfg.OpenConcurrency)
+	start := time.Now()
+	f, err = startFleet(ctx, l.api, l.topo, env, l.cfg.OpenConcurrency)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	err = f.waitReady(ctx, l.cfg.OpenTimeout, l.progress)
 	if err == nil {
-		l.progress.printf("all %d streams ready", len(f.streams))
+		allReady = time.Since(start)
+		l.progress.printf("all %d streams ready in %.1f s", len(f.streams), allReady.Seconds())
 		if !backoff.Sleep(ctx, settle) {
 			err = ctx.Err()
 		}
 	}
 	if err != nil {
 		f.stop()
-		return nil, err
+		return nil, 0, err
 	}
-	return f, nil
+	return f, allReady, nil
 }
 
 // measure sends (or holds the streams idle), waits for the deliveries and
@@ -154,9 +171,9 @@ func (l *load) measure(ctx context.Context, f *fleet, sum *summary) error {
 		return err
 	}
 	sum.Server.End = end
-	sum.Server.CPUCores = (end.CPUSeconds - startSnap.CPUSeconds) / window.Seconds()
-	sum.ClientCPUCores = (processCPU() - cpu0).Seconds() / window.Seconds()
-	sum.setExpected(f, finals, window)
+	delivered := sum.setExpected(f, finals, window)
+	serverCPU := time.Duration((end.CPUSeconds - startSnap.CPUSeconds) * float64(time.Second))
+	sum.setCPU(serverCPU, processCPU()-cpu0, window, delivered)
 	l.progress.printf("done: deliveries complete=%v after %.0f ms of draining", sum.Deliveries.Complete, sum.Deliveries.DrainMs)
 	return nil
 }

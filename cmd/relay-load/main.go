@@ -20,6 +20,20 @@
 //	relay-load -url http://127.0.0.1:8080 -secret "$AUTH_SECRET" \
 //	    -groups 10 -subscribers 100 -rate 200 -duration 20s
 //
+// With -shape inbox it opens one inbox stream (GET /api/sse/inbox) per user
+// instead: -users users each in -conversations-per-user groups of -members
+// users (and the senders), drawn as rounds that each shuffle the users and
+// cut them into groups, so that each user is in exactly that many groups
+// with different people. Messages go round-robin over every group, and
+// each inbox checks every one of its conversations (the message event's
+// channel) for order, gaps and duplicates on its own:
+//
+//	relay-load -shape inbox -users 200 -conversations-per-user 100 \
+//	    -members 4 -rate 200 -duration 20s
+//
+// Either shape reports each stream's set-up time (its first request to its
+// ready event) and the server's CPU time per delivery.
+//
 // Posting users (-senders) belong to every group and have one POST in
 // flight each; when they cannot keep up, fewer messages are sent rather
 // than the run growing longer. They post with service tokens, whose rate

@@ -12,6 +12,7 @@ type summary struct {
 	Run             string         `json:"run"`
 	Config          runConfig      `json:"config"`
 	Streams         int            `json:"streams"`
+	StreamSetup     setupSummary   `json:"streamSetup"`
 	Messages        messageCounts  `json:"messages"`
 	PostLatency     latencySummary `json:"postLatency"`
 	Deliveries      deliveryCounts `json:"deliveries"`
@@ -26,16 +27,30 @@ type summary struct {
 	finals map[string]int64 // each group's last seq, by id
 }
 
+// setupSummary is how long the streams took to open: each from its first
+// request to its first ready event, and all of them together from the
+// first request (those waiting for an -open-concurrency slot included).
+type setupSummary struct {
+	latencySummary
+	AllReadyMs float64 `json:"allReadyMs"`
+}
+
 // runConfig is the part of the configuration worth keeping with results.
 type runConfig struct {
-	URL         string  `json:"url"`
-	Groups      int     `json:"groups"`
-	Subscribers int     `json:"subscribersPerGroup"`
-	Senders     int     `json:"senders"`
-	Rate        float64 `json:"rate"`
-	Duration    string  `json:"duration"`
-	Size        int     `json:"size"`
-	NumCPU      int     `json:"clientNumCpu"`
+	URL         string `json:"url"`
+	Shape       string `json:"shape"`
+	Groups      int    `json:"groups"`                        // created, in either shape
+	Subscribers int    `json:"subscribersPerGroup,omitempty"` // -shape groups
+	// -shape inbox
+	Users                int `json:"users,omitempty"`
+	ConversationsPerUser int `json:"conversationsPerUser,omitempty"`
+	Members              int `json:"membersPerGroup,omitempty"`
+
+	Senders  int     `json:"senders"`
+	Rate     float64 `json:"rate"`
+	Duration string  `json:"duration"`
+	Size     int     `json:"size"`
+	NumCPU   int     `json:"clientNumCpu"`
 }
 
 // messageCounts is the sending side.
@@ -74,16 +89,26 @@ type serverSummary struct {
 	StackPerStream      float64  `json:"stackPerStreamBytes"`
 	GoroutinesPerStream float64  `json:"goroutinesPerStream"`
 	CPUCores            float64  `json:"cpuCores"` // while sending and draining
+	// CPUPerDelivery is the server's CPU time while sending and draining
+	// over the deliveries made meanwhile, in microseconds: the POSTs'
+	// work is in it too.
+	CPUPerDelivery float64 `json:"cpuPerDeliveryUs"`
 }
 
 func newSummary(cfg config, run string) *summary {
-	return &summary{
+	s := &summary{
 		Run: run,
-		Config: runConfig{URL: cfg.URL, Groups: cfg.Groups, Subscribers: cfg.Subscribers, Senders: cfg.Senders,
+		Config: runConfig{URL: cfg.URL, Shape: cfg.Shape, Groups: cfg.groupCount(), Senders: cfg.Senders,
 			Rate: cfg.Rate, Duration: cfg.Duration.String(), Size: cfg.Size, NumCPU: runtime.NumCPU()},
 		Streams:  cfg.streams(),
 		Messages: messageCounts{Target: int(cfg.Rate * cfg.Duration.Seconds())},
 	}
+	if cfg.Shape == shapeInbox {
+		s.Config.Users, s.Config.ConversationsPerUser, s.Config.Members = cfg.Users, cfg.ConversationsPerUser, cfg.Members
+	} else {
+		s.Config.Subscribers = cfg.Subscribers
+	}
+	return s
 }
 
 // setSent records the sending phase. The achieved rate is over the whole
@@ -94,29 +119,53 @@ func (s *summary) setSent(r sendResult) {
 	s.PostLatency = summarize(r.Latencies)
 }
 
-// setExpected records what every stream should have received: each
-// group's last seq, as the server reports it, once per subscriber. The
-// rate counts the deliveries made in order within window, read while the
-// streams still run.
-func (s *summary) setExpected(f *fleet, finals map[string]int64, window time.Duration) {
+// setExpected records what every stream should have received: the last
+// seq of each of its groups, as the server reports it. The rate counts the
+// deliveries made in order within window, read while the streams still
+// run; it returns their number.
+func (s *summary) setExpected(f *fleet, finals map[string]int64, window time.Duration) int64 {
 	s.finals = finals
 	s.Deliveries.Expected = 0
 	var delivered int64
-	for i, st := range f.streams {
-		s.Deliveries.Expected += finals[f.groups[i]]
+	for _, st := range f.streams {
+		_, want := st.finals(finals)
+		s.Deliveries.Expected += want
 		delivered += st.progress.Load()
 	}
 	s.Deliveries.PerSecond = float64(delivered) / window.Seconds()
+	return delivered
+}
+
+// setCPU records the server's and this process's CPU time over window, in
+// which the streams made delivered deliveries.
+func (s *summary) setCPU(server, client time.Duration, window time.Duration, delivered int64) {
+	s.Server.CPUCores = server.Seconds() / window.Seconds()
+	s.ClientCPUCores = client.Seconds() / window.Seconds()
+	if delivered > 0 {
+		s.Server.CPUPerDelivery = float64(server.Microseconds()) / float64(delivered)
+	}
+}
+
+// setSetup records the streams' set-up times (the fleet must be stopped)
+// and allReady, how long opening them all took.
+func (s *summary) setSetup(f *fleet, allReady time.Duration) {
+	times := make([]time.Duration, 0, len(f.streams))
+	for _, st := range f.streams {
+		times = append(times, st.setup)
+	}
+	s.StreamSetup = setupSummary{latencySummary: summarize(times), AllReadyMs: ms(allReady)}
 }
 
 // collectStreams adds up the streams' counts; the fleet must be stopped.
 func (s *summary) collectStreams(f *fleet) {
 	var lat []time.Duration
-	for i, st := range f.streams {
-		s.Deliveries.Missing += st.checker.missing(s.finals[f.groups[i]])
+	for _, st := range f.streams {
+		finals, _ := st.finals(s.finals)
+		gaps, dups := st.checks.totals()
+		s.Deliveries.Missing += st.checks.missing(finals)
 		s.Deliveries.Received += st.received
-		s.Deliveries.Duplicates += st.checker.duplicates
-		s.Deliveries.Gaps += st.checker.gaps
+		s.Deliveries.Duplicates += dups
+		s.Deliveries.Gaps += gaps
 		s.Reconnects += st.reconnects
 		s.Limited += st.limited
 		lat = append(lat, st.latencies...)
@@ -145,8 +194,14 @@ func printSummary(w io.Writer, s *summary) {
 	c := s.Config
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	p("relay-load run %s against %s", s.Run, c.URL)
-	p("  config        %d groups x %d subscribers = %d streams, %d senders, %.0f msg/s for %s, content >= %d B",
-		c.Groups, c.Subscribers, s.Streams, c.Senders, c.Rate, c.Duration, c.Size)
+	if c.Shape == shapeInbox {
+		p("  config        %d users x %d conversations (%d groups of <= %d users + %d senders) = %d inbox streams, %.0f msg/s for %s, content >= %d B",
+			c.Users, c.ConversationsPerUser, c.Groups, c.Members, c.Senders, s.Streams, c.Rate, c.Duration, c.Size)
+	} else {
+		p("  config        %d groups x %d subscribers = %d streams, %d senders, %.0f msg/s for %s, content >= %d B",
+			c.Groups, c.Subscribers, s.Streams, c.Senders, c.Rate, c.Duration, c.Size)
+	}
+	p("  stream set-up %s; all ready after %.0f ms", s.StreamSetup.latencySummary, s.StreamSetup.AllReadyMs)
 	p("  messages      sent %d of %d, failed %d, achieved %.1f msg/s", s.Messages.Sent, s.Messages.Target, s.Messages.Failed, s.Messages.RatePerS)
 	p("  POST latency  %s", s.PostLatency)
 	d := s.Deliveries
@@ -180,6 +235,7 @@ func printServer(p func(string, ...any), s *summary) {
 		srv.RSSPerStream/1024, srv.HeapPerStream/1024, srv.StackPerStream/1024, srv.GoroutinesPerStream)
 	p("    cpu while sending+draining: server %.2f cores, this client %.2f cores (client NumCPU %d)",
 		srv.CPUCores, s.ClientCPUCores, s.Config.NumCPU)
+	p("    server cpu per delivery (POSTs included): %.1f µs", srv.CPUPerDelivery)
 	p("    cut-offs (relay_sse_cutoffs_total) during the run: %.0f", srv.End.SSECutoffs-srv.Before.SSECutoffs)
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
@@ -12,18 +13,99 @@ import (
 // are added one by one.
 const maxCreateMembers = 1000
 
-// topology is who is in which group. Senders belong to every group;
-// subscribers to one each.
+// topology is who is in which group. Senders belong to every group. In
+// the groups shape each subscriber belongs to one group and streams it; in
+// the inbox shape each user belongs to several and streams its inbox.
 type topology struct {
 	run     string
 	senders []string
 	groups  []group
+	// The inbox shape only: the users, and for each the indices in groups
+	// of the groups it is in.
+	users      []string
+	userGroups [][]int
 }
 
 // group is one group of the run.
 type group struct {
 	id          string // set once created
 	subscribers []string
+}
+
+// inboxSeed draws the inbox shape's groups: the same draw every run (the
+// ids differ by run anyway), so runs of one command line compare.
+const inboxSeed = 1
+
+// inboxGroupCount is the number of groups newInboxTopology makes: one
+// round of groups per conversation of a user, each round covering every
+// user once in groups of members (the last group of a round smaller when
+// members does not divide users).
+func inboxGroupCount(users, perUser, members int) int {
+	if members < 1 {
+		return 0
+	}
+	return perUser * ((users + members - 1) / members)
+}
+
+// newInboxTopology names users users of run and puts each in exactly
+// perUser groups of (at most) members users besides the senders: every
+// round shuffles the users and cuts them into groups, so that a user's
+// conversations are with different people, as an inbox's are.
+func newInboxTopology(run string, users, perUser, members, senders int, seed uint64) topology {
+	t := newTopology(run, 0, 0, senders)
+	t.users = make([]string, users)
+	t.userGroups = make([][]int, users)
+	for i := range t.users {
+		t.users[i] = fmt.Sprintf("load-%s-u%d", run, i)
+		t.userGroups[i] = make([]int, 0, perUser)
+	}
+	rng := rand.New(rand.NewPCG(seed, 0))
+	order := make([]int, users)
+	for i := range order {
+		order[i] = i
+	}
+	t.groups = make([]group, 0, inboxGroupCount(users, perUser, members))
+	for range perUser {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for start := 0; start < users; start += members {
+			g := len(t.groups)
+			var subs []string
+			for _, u := range order[start:min(start+members, users)] {
+				subs = append(subs, t.users[u])
+				t.userGroups[u] = append(t.userGroups[u], g)
+			}
+			t.groups = append(t.groups, group{subscribers: subs})
+		}
+	}
+	return t
+}
+
+// streamPlan is one stream the run opens: its user, whether it is the
+// user's inbox (else the one group's channel) and the groups, by index in
+// topology.groups, whose messages it must deliver.
+type streamPlan struct {
+	user   string
+	inbox  bool
+	groups []int
+}
+
+// plans lists the run's streams: one per (group, subscriber) in the groups
+// shape, one per user in the inbox shape.
+func (t topology) plans() []streamPlan {
+	if t.users != nil {
+		out := make([]streamPlan, len(t.users))
+		for i, u := range t.users {
+			out[i] = streamPlan{user: u, inbox: true, groups: t.userGroups[i]}
+		}
+		return out
+	}
+	var out []streamPlan
+	for g, grp := range t.groups {
+		for _, u := range grp.subscribers {
+			out = append(out, streamPlan{user: u, groups: []int{g}})
+		}
+	}
+	return out
 }
 
 // newTopology names the users of run: every id carries the run id, so runs

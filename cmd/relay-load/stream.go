@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -26,23 +28,49 @@ var errServerEnded = sseclient.ErrEnded
 // the server is fine and asked to be called back, so it is no failure.
 var errLimited = errors.New("the server refused the stream for a limit")
 
-// stream is one subscriber's SSE connection to its group's channel. Its
-// fields other than progress belong to the goroutine running it until
-// run returns.
+// stream is one subscriber's SSE connection: to its group's channel
+// (/api/sse), or to its user's inbox (/api/sse/inbox), which carries every
+// group the user is in. Its fields other than progress belong to the
+// goroutine running it until run returns.
 type stream struct {
-	channel string
-	token   string
-	env     *streamEnv
+	name     string            // in error messages: the channel, or the inbox's user
+	url      string            // the stream's address
+	token    string            // the user's
+	channels map[string]string // the channels it must deliver, each in order: their group ids
+	// conversations, when positive, is the count an inbox's ready event
+	// must announce: the user's groups.
+	conversations int
+	env           *streamEnv
 
-	// progress is the highest seq received, read by the drain wait.
+	// progress is the sum over its channels of the highest seq received,
+	// read by the drain wait.
 	progress atomic.Int64
 
-	checker    seqChecker
+	checks     channelChecks
 	received   int64
 	latencies  []time.Duration
 	reconnects int
-	limited    int // sessions refused for a limit (connection rate, stream slots)
-	readies    int // ready events received, one per successful session
+	limited    int           // sessions refused for a limit (connection rate, stream slots)
+	readies    int           // ready events received, one per successful session
+	setup      time.Duration // from its first request to its first ready event
+}
+
+// newStream returns the stream of plan as the user of token; groups holds
+// the created groups' ids.
+func newStream(plan streamPlan, token string, groups []group, env *streamEnv) *stream {
+	s := &stream{token: token, channels: make(map[string]string, len(plan.groups)), env: env}
+	var channels []string
+	for _, g := range plan.groups {
+		ch := "group:" + groups[g].id
+		s.channels[ch] = groups[g].id
+		channels = append(channels, ch)
+	}
+	if plan.inbox {
+		s.name, s.url, s.conversations = "inbox of "+plan.user, sseclient.InboxURL(env.base, ""), len(plan.groups)
+	} else {
+		s.name, s.url = strings.Join(channels, ","), sseclient.StreamURL(env.base, channels)
+	}
+	return s
 }
 
 // streamEnv is what every stream shares.
@@ -59,7 +87,7 @@ type streamEnv struct {
 // event, or with the error that made the stream give up first.
 func (s *stream) run(ctx context.Context, onReady func(error)) {
 	err := sseclient.Follow(ctx, sseclient.Options{
-		URL:         sseclient.StreamURL(s.env.base, []string{s.channel}),
+		URL:         s.url,
 		Token:       s.token,
 		Client:      s.env.hc,
 		Backoff:     backoff.Backoff{Min: defaultRetry},
@@ -69,9 +97,9 @@ func (s *stream) run(ctx context.Context, onReady func(error)) {
 	if err == nil || ctx.Err() != nil {
 		return
 	}
-	err = asStatusError(err)
-	s.env.errs.add(kindOf(err), fmt.Errorf("%s: %w", s.channel, err))
-	s.env.errs.add("stream_gave_up", fmt.Errorf("%s: %w", s.channel, err))
+	err = asStatusError(err, s.url)
+	s.env.errs.add(kindOf(err), fmt.Errorf("%s: %w", s.name, err))
+	s.env.errs.add("stream_gave_up", fmt.Errorf("%s: %w", s.name, err))
 	onReady(err)
 }
 
@@ -84,22 +112,26 @@ func (s *stream) retrying(r sseclient.Retry) {
 		s.limited++
 		return
 	}
-	err := asStatusError(r.Err)
-	s.env.errs.add(kindOf(err), fmt.Errorf("%s: %w", s.channel, err))
+	err := asStatusError(r.Err, s.url)
+	s.env.errs.add(kindOf(err), fmt.Errorf("%s: %w", s.name, err))
 	if s.readies > 0 {
 		s.reconnects++
 	}
 }
 
-// asStatusError gives a refused stream request the run's error for an
-// unexpected status, as its REST requests have.
-func asStatusError(err error) error {
+// asStatusError gives a refused request to the stream at rawURL the run's
+// error for an unexpected status, as its REST requests have.
+func asStatusError(err error, rawURL string) error {
 	if se, ok := errors.AsType[*sseclient.StatusError](err); ok {
 		body := se.Body
 		if len(body) > 200 {
 			body = body[:200]
 		}
-		return &statusError{method: http.MethodGet, path: "/api/sse", status: se.Status, body: body}
+		path := rawURL
+		if u, err := url.Parse(rawURL); err == nil {
+			path = u.Path
+		}
+		return &statusError{method: http.MethodGet, path: path, status: se.Status, body: body}
 	}
 	return err
 }
@@ -122,11 +154,16 @@ func (s *stream) handle(ev sseclient.Event, onReady func(error)) error {
 	switch ev.Event {
 	case "ready":
 		s.readies++
+		s.checkReady(ev.Data)
 		onReady(nil)
 	case "message":
 		if err := s.message(ev.Data, s.env.clock.now()); err != nil {
 			return err
 		}
+	case "conversation_added", "channel_removed", "read":
+		// Inbox events of membership and reads: the run changes neither
+		// once the streams are open, so any is a fault of the server's.
+		s.env.errs.add("unexpected_inbox_event", fmt.Errorf("%s: %s %s", s.name, ev.Event, ev.Data))
 	case "limited":
 		return sseclient.Throttle(fmt.Errorf("%w: %s", errLimited, ev.Data))
 	case "":
@@ -137,8 +174,23 @@ func (s *stream) handle(ev sseclient.Event, onReady func(error)) error {
 	return nil
 }
 
+// checkReady checks an inbox's ready event: it must count every group of
+// the user (a mismatch is logged; the run goes on).
+func (s *stream) checkReady(data string) {
+	if s.conversations <= 0 {
+		return
+	}
+	var r struct {
+		Conversations int `json:"conversations"`
+	}
+	if err := json.Unmarshal([]byte(data), &r); err != nil || r.Conversations != s.conversations {
+		s.env.errs.add("inbox_ready_count", fmt.Errorf("%s: ready %s, want %d conversations", s.name, data, s.conversations))
+	}
+}
+
 // messageEvent is the part of a message event the run checks.
 type messageEvent struct {
+	Channel string `json:"channel"`
 	Seq     int64  `json:"seq"`
 	Content string `json:"content"`
 }
@@ -149,15 +201,36 @@ func (s *stream) message(data string, now time.Duration) error {
 	if err := json.Unmarshal([]byte(data), &m); err != nil {
 		return fmt.Errorf("message event: %w", err)
 	}
-	s.received++
-	if s.checker.observe(m.Seq) == duplicate {
+	if _, ok := s.channels[m.Channel]; !ok {
+		s.env.errs.add("foreign_channel", fmt.Errorf("%s: a message of %s seq %d", s.name, m.Channel, m.Seq))
 		return nil
 	}
-	s.progress.Store(m.Seq)
+	s.received++
+	if s.checks == nil {
+		s.checks = make(channelChecks, len(s.channels))
+	}
+	v, advance := s.checks.observe(m.Channel, m.Seq)
+	if v == duplicate {
+		return nil
+	}
+	s.progress.Add(advance)
 	if sentAt, ok := decodeSentAt(m.Content); ok {
 		s.latencies = append(s.latencies, now-sentAt)
 	} else {
-		s.env.errs.add("foreign_message", fmt.Errorf("%s seq %d: content without a send time", s.channel, m.Seq))
+		s.env.errs.add("foreign_message", fmt.Errorf("%s seq %d: content without a send time", m.Channel, m.Seq))
 	}
 	return nil
+}
+
+// finals returns the last seq of each of the stream's channels, from the
+// groups' last seqs by id, and their sum: what progress reaches once the
+// stream delivered everything.
+func (s *stream) finals(groupFinals map[string]int64) (map[string]int64, int64) {
+	out := make(map[string]int64, len(s.channels))
+	var sum int64
+	for ch, id := range s.channels {
+		out[ch] = groupFinals[id]
+		sum += groupFinals[id]
+	}
+	return out, sum
 }

@@ -15,6 +15,12 @@ import (
 	"github.com/relaymsg/relay/adapters/sseclient"
 )
 
+// The streams of the tests below: one group, "g", and its channel's stream.
+var (
+	testGroups = []group{{id: "g"}}
+	groupPlan  = streamPlan{user: "u", groups: []int{0}}
+)
+
 // TestStreamHandle feeds a stream the blocks of a recorded SSE answer and
 // checks what it made of them: seq checks and latencies; then it serves
 // the answer to the stream's run and checks that the reconnection resumes
@@ -23,12 +29,12 @@ func TestStreamHandle(t *testing.T) {
 	t.Parallel()
 	msg := func(id string, seq int, sentAt time.Duration) string {
 		content := encodeContent("r", seq, sentAt, 0)
-		return "id: " + id + "\nevent: message\ndata: {\"seq\":" + strconv.Itoa(seq) + ",\"content\":\"" + content + "\"}\n\n"
+		return "id: " + id + "\nevent: message\ndata: {\"channel\":\"group:g\",\"seq\":" + strconv.Itoa(seq) + ",\"content\":\"" + content + "\"}\n\n"
 	}
 	body := "retry: 200\n\nid: c0\nevent: ready\ndata: {\"channels\":[\"group:g\"]}\n\n" +
 		msg("c1", 1, 0) + ": ping\n\n" + msg("c3", 3, 0) + msg("c3b", 3, 0)
 	env := &streamEnv{clock: newClock(), errs: newErrorLog()}
-	s := &stream{channel: "group:g", env: env}
+	s := newStream(groupPlan, "t", testGroups, env)
 	readies := 0
 	r := sseclient.NewReader(strings.NewReader(body))
 	for {
@@ -50,8 +56,9 @@ func TestStreamHandle(t *testing.T) {
 	if s.received != 3 || s.progress.Load() != 3 {
 		t.Errorf("received %d, progress %d; want 3, 3", s.received, s.progress.Load())
 	}
-	if s.checker.gaps != 1 || s.checker.duplicates != 1 || s.checker.missing(3) != 1 {
-		t.Errorf("checker = %+v; want one gap, one duplicate, one missing", s.checker)
+	finals, want := s.finals(map[string]int64{"g": 3})
+	if gaps, dups := s.checks.totals(); gaps != 1 || dups != 1 || s.checks.missing(finals) != 1 || want != 3 {
+		t.Errorf("checks = %+v, want %d; want one gap, one duplicate, one missing of 3", s.checks["group:g"], want)
 	}
 	if len(s.latencies) != 2 {
 		t.Errorf("%d latencies, want 2 (the duplicate is not timed)", len(s.latencies))
@@ -79,7 +86,7 @@ func TestStreamHandle(t *testing.T) {
 		http.Error(w, `{"error":{}}`, http.StatusNotFound) // ends the run
 	}))
 	defer srv.Close()
-	s = &stream{channel: "group:g", token: "t", env: &streamEnv{base: srv.URL, hc: srv.Client(), clock: newClock(), errs: newErrorLog()}}
+	s = newStream(groupPlan, "t", testGroups, &streamEnv{base: srv.URL, hc: srv.Client(), clock: newClock(), errs: newErrorLog()})
 	s.run(t.Context(), func(error) {})
 	<-resumed
 	if cursor != "c3b" || retry < 200*time.Millisecond {
@@ -106,7 +113,7 @@ func TestStreamComesBackWhenLimited(t *testing.T) {
 	}))
 	defer srv.Close()
 	env := &streamEnv{base: srv.URL, hc: srv.Client(), clock: newClock(), errs: newErrorLog()}
-	s := &stream{channel: "group:g", token: "t", env: env}
+	s := newStream(groupPlan, "t", testGroups, env)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var ready error = errors.New("never ready")
@@ -119,5 +126,69 @@ func TestStreamComesBackWhenLimited(t *testing.T) {
 	}
 	if kinds := env.errs.kinds(); len(kinds) != 0 {
 		t.Fatalf("errors %+v, want none: a limit is no failure", kinds)
+	}
+}
+
+// TestInboxStream: an inbox stream asks for /api/sse/inbox, checks each of
+// its conversations on its own however they interleave, counts a message
+// of a channel it is not in apart, and logs a ready event that does not
+// count its user's groups and membership events the run never causes.
+func TestInboxStream(t *testing.T) {
+	t.Parallel()
+	msg := func(id, channel string, seq int) string {
+		content := encodeContent("r", seq, 0, 0)
+		return "id: " + id + "\nevent: message\ndata: {\"channel\":\"" + channel + "\",\"seq\":" + strconv.Itoa(seq) +
+			",\"content\":\"" + content + "\"}\n\n"
+	}
+	body := "retry: 200\n\nid: i0\nevent: ready\ndata: {\"conversations\":3}\n\n" +
+		msg("i1", "group:a", 1) + msg("i2", "group:b", 1) + msg("i3", "group:a", 2) +
+		msg("i4", "group:x", 1) + // not one of the user's
+		msg("i5", "group:b", 2) + msg("i6", "group:a", 2) + // a duplicate
+		"id: i7\nevent: conversation_added\ndata: {\"id\":\"y\"}\n\n"
+	var path atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path.Store(r.URL.Path)
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	env := &streamEnv{base: srv.URL, hc: srv.Client(), clock: newClock(), errs: newErrorLog()}
+	groups := []group{{id: "a"}, {id: "b"}}
+	s := newStream(streamPlan{user: "u", inbox: true, groups: []int{0, 1}}, "t", groups, env)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.run(ctx, func(error) {})
+	}()
+	// Every block is read before the server's end makes the stream wait
+	// its retry; cancel then.
+	deadline := time.Now().Add(5 * time.Second)
+	for s.progress.Load() < 4 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	<-done
+
+	if p := path.Load(); p != "/api/sse/inbox" {
+		t.Errorf("requested %v, want /api/sse/inbox", p)
+	}
+	finals, want := s.finals(map[string]int64{"a": 2, "b": 2, "x": 1})
+	gaps, dups := s.checks.totals()
+	if s.progress.Load() != want || want != 4 || s.received != 5 || gaps != 0 || dups != 1 || s.checks.missing(finals) != 0 {
+		t.Errorf("progress %d of %d, received %d, gaps %d, duplicates %d, missing %d; want 4 of 4, 5, 0, 1, 0",
+			s.progress.Load(), want, s.received, gaps, dups, s.checks.missing(finals))
+	}
+	kinds := make(map[string]int)
+	for _, k := range env.errs.kinds() {
+		kinds[k.Kind] = k.Count
+	}
+	for _, k := range []string{"inbox_ready_count", "foreign_channel", "unexpected_inbox_event"} {
+		if kinds[k] < 1 {
+			t.Errorf("errors %v lack %s", kinds, k)
+		}
 	}
 }
