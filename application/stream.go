@@ -48,13 +48,11 @@ type StreamSink interface {
 // replays what the subscriber missed, then forwards live events in seq order
 // per channel, dropping duplicates and filling gaps from the store.
 type Stream struct {
+	streamSettings
 	convs     ports.ConversationRepository
-	reads     *sharedReads         // shared with the other streams of the use case
-	observer  ports.StreamObserver // may be nil
+	reads     *sharedReads // shared with the other streams of the use case
 	sub       ports.Subscription
 	principal domain.Principal
-	heartbeat time.Duration
-	logger    *slog.Logger
 
 	order    []domain.ChannelID         // the channels in request order
 	channels map[domain.ChannelID]int64 // channel → conversation number, for the channels still open
@@ -70,6 +68,49 @@ type Stream struct {
 	// inbox is the inbox stream's own state (SubscribeInbox); nil for a
 	// stream of channels named by the client.
 	inbox *inboxState
+}
+
+// streamSettings are what a subscribe use case gives each of its streams.
+type streamSettings struct {
+	heartbeat  time.Duration
+	logger     *slog.Logger
+	observer   ports.StreamObserver // may be nil
+	writeDelay time.Duration        // see WithWriteDelay; 0 flushes every batch at once
+}
+
+func newStreamSettings(heartbeat time.Duration, logger *slog.Logger, opts []SubscribeOption) streamSettings {
+	if heartbeat <= 0 {
+		heartbeat = DefaultHeartbeat
+	}
+	s := streamSettings{heartbeat: heartbeat, logger: logger}
+	for _, opt := range opts {
+		opt(&s)
+	}
+	return s
+}
+
+// SubscribeOption configures the streams of SubscribeChannel and
+// SubscribeInbox.
+type SubscribeOption func(*streamSettings)
+
+// WithStreamObserver makes streams report their gap fills to o.
+func WithStreamObserver(o ports.StreamObserver) SubscribeOption {
+	return func(s *streamSettings) { s.observer = o }
+}
+
+// DefaultWriteDelay is the write delay of the service (SSE_WRITE_DELAY)
+// unless configured; see WithWriteDelay.
+const DefaultWriteDelay = 10 * time.Millisecond
+
+// WithWriteDelay coalesces a busy stream's writes: after a flush, a
+// stream leaves its queue alone for d, then writes everything that came
+// meanwhile in one flush. An event after a quiet spell (no flush for d) is
+// written at once, so only a stream receiving more than one event per d
+// waits, by at most d; its events then cost one wakeup and one write per
+// d instead of one each. A full batch (maxBatch events) is written without
+// the wait. 0 (the default) flushes every batch at once.
+func WithWriteDelay(d time.Duration) SubscribeOption {
+	return func(s *streamSettings) { s.writeDelay = max(d, 0) }
 }
 
 // Start returns the stream's starting cursor: where replay begins.
@@ -146,7 +187,21 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 		defer t.Stop()
 		expired = t.C
 	}
+	// While resting (after a flush, for writeDelay) the queue is not read;
+	// then what it holds is written as one batch.
+	var rest *time.Timer
+	var restEnd <-chan time.Time
+	if s.writeDelay > 0 {
+		rest = time.NewTimer(s.writeDelay)
+		rest.Stop()
+		defer rest.Stop()
+	}
+	queue := s.sub.Events()
 	for {
+		events := queue
+		if restEnd != nil {
+			events = nil
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -167,14 +222,30 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 			if err := sink.Flush(); err != nil {
 				return err
 			}
-		case ev := <-s.sub.Events():
-			if err := s.handleBatch(ctx, ev, sink); err != nil {
+		case ev := <-events:
+			full, err := s.liveBatch(ctx, ev, sink)
+			if err != nil {
 				return err
 			}
-			if s.inbox != nil {
-				if err := s.inbox.compactIfDue(ctx, s); err != nil {
+			if rest != nil && !full {
+				rest.Reset(s.writeDelay)
+				restEnd = rest.C
+			}
+		case <-restEnd:
+			restEnd = nil
+			select {
+			case ev := <-queue:
+				// Came while resting: written now, and the stream rests
+				// again, since more are likely.
+				full, err := s.liveBatch(ctx, ev, sink)
+				if err != nil {
 					return err
 				}
+				if !full {
+					rest.Reset(s.writeDelay)
+					restEnd = rest.C
+				}
+			default: // quiet: the next event is written at once
 			}
 		case <-s.gaps.expired():
 			if err := s.fillExpiredGaps(ctx, sink); err != nil {
@@ -184,8 +255,24 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 	}
 }
 
+// liveBatch handles ev and what is queued behind it (handleBatch), then
+// lets an inbox compact its cursor. full reports a batch of maxBatch
+// events, after which more are probably waiting.
+func (s *Stream) liveBatch(ctx context.Context, ev *domain.Event, sink StreamSink) (full bool, err error) {
+	n, err := s.handleBatch(ctx, ev, sink)
+	if err != nil {
+		return false, err
+	}
+	if s.inbox != nil {
+		if err := s.inbox.compactIfDue(ctx, s); err != nil {
+			return false, err
+		}
+	}
+	return n == maxBatch, nil
+}
+
 // handleBatch handles ev and whatever else is already queued, up to
-// maxBatch events, then flushes once. Events are shared with other
+// maxBatch events, then flushes once; it returns the batch's size. Events are shared with other
 // subscribers and only read.
 //
 // A resync of a channel followed in the batch by another resync of it,
@@ -194,7 +281,7 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 // stood for. While an instance cannot trust its notifier every local
 // message it cannot guard is a resync, and this keeps a burst of them to
 // one access check and one read instead of two queries per message.
-func (s *Stream) handleBatch(ctx context.Context, ev *domain.Event, sink StreamSink) error {
+func (s *Stream) handleBatch(ctx context.Context, ev *domain.Event, sink StreamSink) (int, error) {
 	batch := s.queued(append(s.batch[:0], ev))
 	defer func() {
 		clear(batch) // drop the references until the next batch
@@ -205,10 +292,10 @@ func (s *Stream) handleBatch(ctx context.Context, ev *domain.Event, sink StreamS
 			continue
 		}
 		if err := s.handle(ctx, ev, sink); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return sink.Flush()
+	return len(batch), sink.Flush()
 }
 
 // queued appends to batch the events already waiting in the subscription,

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/golang/mock/gomock"
@@ -24,11 +26,12 @@ const stalledAfter = 5 * time.Second
 // streamSetup describes the stream under test: by default alice's stream of
 // A (last seq 5) and B (last seq 3), without a cursor.
 type streamSetup struct {
-	principal domain.Principal
-	channels  []domain.ChannelID
-	states    []domain.ChannelState
-	cursor    *domain.Cursor
-	heartbeat time.Duration
+	principal  domain.Principal
+	channels   []domain.ChannelID
+	states     []domain.ChannelState
+	cursor     *domain.Cursor
+	heartbeat  time.Duration
+	writeDelay time.Duration
 }
 
 func defaultStates() []domain.ChannelState {
@@ -84,7 +87,7 @@ func openStream(t *testing.T, s streamSetup) *streamHarness {
 	f.msgs.EXPECT().List(gomock.Any(), gomock.Any()).DoAndReturn(h.store.list).AnyTimes()
 
 	uc := application.NewSubscribeChannel(f.convs, f.msgs, f.notifier, s.heartbeat, f.logger,
-		application.WithStreamObserver(&h.observer))
+		application.WithStreamObserver(&h.observer), application.WithWriteDelay(s.writeDelay))
 	stream, err := uc.Execute(t.Context(), application.SubscribeQuery{Principal: s.principal, Channels: s.channels, Cursor: s.cursor})
 	if err != nil {
 		t.Fatalf("Execute: %v", err)
@@ -972,4 +975,81 @@ func TestStreamGapFillBound(t *testing.T) {
 	if !slices.Equal(delivered, want) {
 		t.Fatalf("delivered:\n got %q\nwant %q", delivered, want)
 	}
+}
+
+// timedSink records each delivery and flush with the (bubble's) time since
+// start, for the write delay's test; safe for the stream's goroutine and
+// the test's.
+type timedSink struct {
+	start time.Time
+	mu    sync.Mutex
+	log   []string
+}
+
+func (s *timedSink) record(entry string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = append(s.log, fmt.Sprintf("%s@%s", entry, time.Since(s.start)))
+	return nil
+}
+
+func (s *timedSink) take() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.log
+	s.log = nil
+	return out
+}
+
+func (s *timedSink) Message(m domain.Message, _ domain.Cursor) error {
+	return s.record(fmt.Sprintf("%s%d", channelNames[m.Channel], m.Seq))
+}
+func (s *timedSink) ChannelRemoved(ch domain.ChannelID, _ domain.Cursor) error {
+	return s.record("removed " + channelNames[ch])
+}
+func (s *timedSink) TokenExpired() error { return s.record("expired") }
+func (s *timedSink) Heartbeat() error    { return s.record("heartbeat") }
+func (s *timedSink) Flush() error        { return s.record("flush") }
+
+// TestStreamWriteDelay: with a write delay, an event after a quiet spell
+// is written and flushed at once; events that follow within the delay wait
+// for its end and go out in one flush; a quiet stream writes at once again.
+func TestStreamWriteDelay(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const delay = 20 * time.Millisecond
+		h := openStream(t, streamSetup{writeDelay: delay})
+		sink := &timedSink{start: time.Now()}
+		done := make(chan error, 1)
+		go func() { done <- h.stream.Run(h.ctx, sink) }()
+		synctest.Wait()
+		if got := sink.take(); !slices.Equal(got, []string{"flush@0s"}) {
+			t.Fatalf("replay: %q, want one flush", got)
+		}
+		expect := func(what string, want ...string) {
+			t.Helper()
+			synctest.Wait()
+			if got := sink.take(); !slices.Equal(got, want) {
+				t.Fatalf("%s: %q, want %q", what, got, want)
+			}
+		}
+		publish(chA, 6)(h)
+		expect("after a quiet spell", "A6@0s", "flush@0s")
+		time.Sleep(time.Millisecond)
+		publish(chA, 7)(h)
+		time.Sleep(time.Millisecond)
+		publish(chA, 8)(h)
+		expect("within the delay") // nothing yet
+		time.Sleep(delay - 2*time.Millisecond)
+		expect("at the delay's end", "A7@20ms", "A8@20ms", "flush@20ms")
+		time.Sleep(delay) // a quiet rest: nothing was queued
+		expect("a quiet rest")
+		time.Sleep(time.Second)
+		publish(chB, 4)(h)
+		expect("quiet again", "B4@1.04s", "flush@1.04s")
+		h.cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -29,34 +29,18 @@ type SubscribeQuery struct {
 
 // SubscribeChannel opens live, resumable streams of one or more channels.
 type SubscribeChannel struct {
-	convs     ports.ConversationRepository
-	reads     *sharedReads
-	notifier  ports.Notifier
-	heartbeat time.Duration
-	logger    *slog.Logger
-	observer  ports.StreamObserver
-}
-
-// SubscribeOption configures SubscribeChannel.
-type SubscribeOption func(*SubscribeChannel)
-
-// WithStreamObserver makes streams report their gap fills to o.
-func WithStreamObserver(o ports.StreamObserver) SubscribeOption {
-	return func(uc *SubscribeChannel) { uc.observer = o }
+	convs    ports.ConversationRepository
+	reads    *sharedReads
+	notifier ports.Notifier
+	settings streamSettings
 }
 
 // NewSubscribeChannel returns the SubscribeChannel use case; streams send a
 // heartbeat every heartbeat (DefaultHeartbeat when zero).
 func NewSubscribeChannel(convs ports.ConversationRepository, msgs ports.MessageRepository, notifier ports.Notifier,
 	heartbeat time.Duration, logger *slog.Logger, opts ...SubscribeOption) *SubscribeChannel {
-	if heartbeat <= 0 {
-		heartbeat = DefaultHeartbeat
-	}
-	uc := &SubscribeChannel{convs: convs, reads: newSharedReads(msgs), notifier: notifier, heartbeat: heartbeat, logger: logger}
-	for _, opt := range opts {
-		opt(uc)
-	}
-	return uc
+	return &SubscribeChannel{convs: convs, reads: newSharedReads(msgs), notifier: notifier,
+		settings: newStreamSettings(heartbeat, logger, opts)}
 }
 
 // Execute authorizes every channel and registers the live subscription
@@ -95,16 +79,14 @@ func (uc *SubscribeChannel) newStream(q SubscribeQuery, channels []domain.Channe
 		byChannel[st.Channel] = st
 	}
 	s := &Stream{
-		convs:     uc.convs,
-		reads:     uc.reads,
-		observer:  uc.observer,
-		sub:       sub,
-		principal: q.Principal,
-		heartbeat: uc.heartbeat,
-		logger:    uc.logger,
-		order:     channels,
-		channels:  make(map[domain.ChannelID]int64, len(channels)),
-		removals:  make(map[domain.ChannelID]int64, len(channels)),
+		convs:          uc.convs,
+		reads:          uc.reads,
+		sub:            sub,
+		principal:      q.Principal,
+		streamSettings: uc.settings,
+		order:          channels,
+		channels:       make(map[domain.ChannelID]int64, len(channels)),
+		removals:       make(map[domain.ChannelID]int64, len(channels)),
 
 		authorised: make(map[domain.ChannelID]int64, len(channels)),
 	}

@@ -53,25 +53,20 @@ type InboxSink interface {
 // SubscribeInbox opens inbox streams: one stream per user over every
 // conversation the user is a member of, now and later.
 type SubscribeInbox struct {
-	convs     ports.ConversationRepository
-	msgs      ports.MessageRepository
-	reads     *sharedReads
-	notifier  ports.Notifier
-	heartbeat time.Duration
-	logger    *slog.Logger
-	observer  ports.StreamObserver
+	convs    ports.ConversationRepository
+	msgs     ports.MessageRepository
+	reads    *sharedReads
+	notifier ports.Notifier
+	settings streamSettings
 }
 
 // NewSubscribeInbox returns the SubscribeInbox use case; streams send a
-// heartbeat every heartbeat (DefaultHeartbeat when zero) and report their
-// gap fills to observer (none when nil).
+// heartbeat every heartbeat (DefaultHeartbeat when zero), configured by
+// opts as SubscribeChannel's.
 func NewSubscribeInbox(convs ports.ConversationRepository, msgs ports.MessageRepository, notifier ports.Notifier,
-	heartbeat time.Duration, logger *slog.Logger, observer ports.StreamObserver) *SubscribeInbox {
-	if heartbeat <= 0 {
-		heartbeat = DefaultHeartbeat
-	}
+	heartbeat time.Duration, logger *slog.Logger, opts ...SubscribeOption) *SubscribeInbox {
 	return &SubscribeInbox{convs: convs, msgs: msgs, reads: newSharedReads(msgs), notifier: notifier,
-		heartbeat: heartbeat, logger: logger, observer: observer}
+		settings: newStreamSettings(heartbeat, logger, opts)}
 }
 
 // Inbox is one user's live, resumable inbox stream.
@@ -171,8 +166,7 @@ func (uc *SubscribeInbox) setUp(ctx context.Context, q InboxQuery, user domain.U
 
 	principal := domain.Principal{UserID: user, ExpiresAt: q.Principal.ExpiresAt}
 	s := &Stream{
-		convs: uc.convs, reads: uc.reads, observer: uc.observer, sub: sub, principal: principal,
-		heartbeat: uc.heartbeat, logger: uc.logger,
+		convs: uc.convs, reads: uc.reads, streamSettings: uc.settings, sub: sub, principal: principal,
 		channels:   make(map[domain.ChannelID]int64, len(states)),
 		removals:   make(map[domain.ChannelID]int64, len(states)),
 		authorised: make(map[domain.ChannelID]int64, len(states)),

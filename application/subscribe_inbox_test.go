@@ -129,7 +129,7 @@ func TestSubscribeInboxSetUpOrder(t *testing.T) {
 			gomock.InOrder(calls...)
 			sub.EXPECT().Close() // by the test, once
 
-			uc := application.NewSubscribeInbox(f.convs, f.msgs, f.notifier, 0, f.logger, nil)
+			uc := application.NewSubscribeInbox(f.convs, f.msgs, f.notifier, 0, f.logger)
 			in, err := uc.Execute(t.Context(), application.InboxQuery{Principal: alice, Cursor: tt.cursor})
 			if err != nil {
 				t.Fatalf("Execute: %v", err)
@@ -174,7 +174,7 @@ func TestSubscribeInboxSetUpFails(t *testing.T) {
 				}
 				gomock.InOrder(calls...)
 
-				uc := application.NewSubscribeInbox(f.convs, f.msgs, f.notifier, 0, f.logger, nil)
+				uc := application.NewSubscribeInbox(f.convs, f.msgs, f.notifier, 0, f.logger)
 				in, err := uc.Execute(t.Context(), application.InboxQuery{Principal: alice, Cursor: cursor})
 				checkErr(t, err, errBoom)
 				if in != nil {
@@ -190,7 +190,7 @@ func TestSubscribeInboxSetUpFails(t *testing.T) {
 func TestSubscribeInboxForbidden(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t) // no call expected
-	uc := application.NewSubscribeInbox(f.convs, f.msgs, f.notifier, 0, f.logger, nil)
+	uc := application.NewSubscribeInbox(f.convs, f.msgs, f.notifier, 0, f.logger)
 	in, err := uc.Execute(t.Context(), application.InboxQuery{Principal: alice, User: "u_bob"})
 	checkErr(t, err, domain.ErrForbidden)
 	if in != nil {
@@ -210,7 +210,7 @@ type inboxRun struct {
 
 func openInbox(t *testing.T, w *inboxWorld, cursor *domain.InboxCursor) (*inboxRun, error) {
 	t.Helper()
-	uc := application.NewSubscribeInbox(w, w, w, 0, newFixture(t).logger, nil)
+	uc := application.NewSubscribeInbox(w, w, w, 0, newFixture(t).logger)
 	in, err := uc.Execute(t.Context(), application.InboxQuery{Principal: alice, Cursor: cursor})
 	if err != nil {
 		return nil, err

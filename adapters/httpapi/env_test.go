@@ -74,7 +74,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		ListConversations:   application.NewListConversations(convs),
 		MarkRead:            application.NewMarkRead(convs, e.notifier, logger),
 		SubscribeChannel:    application.NewSubscribeChannel(convs, msgs, e.notifier, o.heartbeat, logger),
-		SubscribeInbox:      application.NewSubscribeInbox(convs, msgs, e.notifier, o.heartbeat, logger, nil),
+		SubscribeInbox:      application.NewSubscribeInbox(convs, msgs, e.notifier, o.heartbeat, logger),
 	}
 	metrics, err := httpapi.NewMetrics(e.registry)
 	if err != nil {

@@ -131,11 +131,12 @@ func applicationModule(cfg Config) fx.Option {
 			func(convs ports.ConversationRepository, msgs ports.MessageRepository, n ports.Notifier, logger *slog.Logger,
 				metrics *httpapi.Metrics) *application.SubscribeChannel {
 				return application.NewSubscribeChannel(convs, msgs, n, cfg.Heartbeat, logger,
-					application.WithStreamObserver(metrics))
+					application.WithStreamObserver(metrics), application.WithWriteDelay(cfg.SSEWriteDelay))
 			},
 			func(convs ports.ConversationRepository, msgs ports.MessageRepository, n ports.Notifier, logger *slog.Logger,
 				metrics *httpapi.Metrics) *application.SubscribeInbox {
-				return application.NewSubscribeInbox(convs, msgs, n, cfg.Heartbeat, logger, metrics)
+				return application.NewSubscribeInbox(convs, msgs, n, cfg.Heartbeat, logger,
+					application.WithStreamObserver(metrics), application.WithWriteDelay(cfg.SSEWriteDelay))
 			},
 		),
 	)

@@ -40,6 +40,7 @@ type Config struct {
 	Heartbeat       time.Duration // HEARTBEAT_INTERVAL
 	SSERetry        time.Duration // SSE_RETRY
 	SSEWriteTimeout time.Duration // SSE_WRITE_TIMEOUT
+	SSEWriteDelay   time.Duration // SSE_WRITE_DELAY: a busy stream's writes coalesce over this
 	MaxBodyBytes    int64         // MAX_BODY_BYTES
 	ReadTimeout     time.Duration // REQUEST_READ_TIMEOUT
 	RequestTimeout  time.Duration // REQUEST_TIMEOUT
@@ -102,6 +103,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Heartbeat:       r.duration("HEARTBEAT_INTERVAL", application.DefaultHeartbeat, time.Second, time.Hour),
 		SSERetry:        r.duration("SSE_RETRY", httpapi.DefaultRetryInterval, 100*time.Millisecond, time.Hour),
 		SSEWriteTimeout: r.duration("SSE_WRITE_TIMEOUT", httpapi.DefaultWriteTimeout, time.Second, time.Hour),
+		SSEWriteDelay:   r.duration("SSE_WRITE_DELAY", application.DefaultWriteDelay, 0, time.Second),
 		MaxBodyBytes:    int64(r.integer("MAX_BODY_BYTES", httpapi.DefaultMaxBodyBytes, 16<<10, 64<<20)),
 		ReadTimeout:     r.duration("REQUEST_READ_TIMEOUT", httpapi.DefaultReadTimeout, time.Second, 10*time.Minute),
 		RequestTimeout:  r.duration("REQUEST_TIMEOUT", httpapi.DefaultRequestTimeout, time.Second, 10*time.Minute),

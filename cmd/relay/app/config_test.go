@@ -77,7 +77,7 @@ func TestLoadConfigReadsEveryVariable(t *testing.T) {
 	t.Parallel()
 	vars := validEnv()
 	for k, v := range map[string]string{
-		"ADDR": "127.0.0.1:9000", "DEBUG_ADDR": "[::1]:6060", "HEARTBEAT_INTERVAL": "3s", "SSE_RETRY": "500ms", "SSE_WRITE_TIMEOUT": "4s",
+		"ADDR": "127.0.0.1:9000", "DEBUG_ADDR": "[::1]:6060", "HEARTBEAT_INTERVAL": "3s", "SSE_RETRY": "500ms", "SSE_WRITE_TIMEOUT": "4s", "SSE_WRITE_DELAY": "0",
 		"MAX_BODY_BYTES": "65536", "REQUEST_READ_TIMEOUT": "7s", "REQUEST_TIMEOUT": "6s", "SUBSCRIBER_QUEUE_SIZE": "64", "DB_MAX_OPEN_CONNS": "7",
 		"MAX_GROUP_MEMBERS": "250", "DB_CONNECT_TIMEOUT": "3s", "SHUTDOWN_TIMEOUT": "5s", "LOG_LEVEL": "debug", "LOG_FORMAT": "TEXT",
 		"REDIS_URL": "redis://127.0.0.1:6379/2", "REDIS_PREFIX": "relay-staging:",
@@ -134,6 +134,8 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{"HEARTBEAT_INTERVAL", "banana"},
 		{"HEARTBEAT_INTERVAL", "10ms"},
 		{"SSE_RETRY", "-1s"},
+		{"SSE_WRITE_DELAY", "2s"},
+		{"SSE_WRITE_DELAY", "-1ms"},
 		{"MAX_BODY_BYTES", "12x"},
 		{"REQUEST_READ_TIMEOUT", "100ms"},
 		{"REQUEST_TIMEOUT", "soon"},
