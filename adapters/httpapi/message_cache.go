@@ -38,6 +38,7 @@ type cacheSlot struct {
 	key   cacheKey
 	id    string // the message id, in case a test store reuses (channel, seq)
 	bytes []byte
+	frame []byte // the SSE event's body (appendEventBody), made on first use
 }
 
 func newMessageCache(slots int) *messageCache {
@@ -47,18 +48,43 @@ func newMessageCache(slots int) *messageCache {
 // encode returns m's JSON (see encodeMessage). The bytes are shared and
 // must not be modified.
 func (c *messageCache) encode(m domain.Message) ([]byte, error) {
-	key := cacheKey{channel: m.Channel, seq: m.Seq}
-	slot := &c.slots[maphash.Comparable(c.seed, key)%uint64(len(c.slots))]
-	slot.mu.Lock()
-	defer slot.mu.Unlock()
-	if slot.bytes != nil && slot.key == key && slot.id == m.ID {
-		return slot.bytes, nil
-	}
-	b, err := encodeMessage(m)
+	slot, err := c.slot(m)
 	if err != nil {
 		return nil, err
 	}
+	defer slot.mu.Unlock()
+	return slot.bytes, nil
+}
+
+// frame returns the body of m's SSE message event (event and data
+// fields, and the blank line): built once per message, like its JSON, so
+// that each stream only puts its id in front. Shared; do not modify.
+func (c *messageCache) frame(m domain.Message) ([]byte, error) {
+	slot, err := c.slot(m)
+	if err != nil {
+		return nil, err
+	}
+	defer slot.mu.Unlock()
+	if slot.frame == nil {
+		slot.frame = appendEventBody(make([]byte, 0, len(slot.bytes)+32), "message", slot.bytes)
+	}
+	return slot.frame, nil
+}
+
+// slot returns m's slot, locked, holding m's JSON.
+func (c *messageCache) slot(m domain.Message) (*cacheSlot, error) {
+	key := cacheKey{channel: m.Channel, seq: m.Seq}
+	slot := &c.slots[maphash.Comparable(c.seed, key)%uint64(len(c.slots))]
+	slot.mu.Lock()
+	if slot.bytes != nil && slot.key == key && slot.id == m.ID {
+		return slot, nil
+	}
+	b, err := encodeMessage(m)
+	if err != nil {
+		slot.mu.Unlock()
+		return nil, err
+	}
 	c.encodes.Add(1)
-	slot.key, slot.id, slot.bytes = key, m.ID, b
-	return b, nil
+	slot.key, slot.id, slot.bytes, slot.frame = key, m.ID, b, nil
+	return slot, nil
 }

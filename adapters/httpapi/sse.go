@@ -227,11 +227,11 @@ func (s *sseSink) Message(m domain.Message, cursor domain.Cursor) error {
 // message writes m as a message event with the given id, for channel and
 // inbox streams alike.
 func (s *sseSink) message(id string, m domain.Message) error {
-	data, err := s.cache.encode(m)
+	body, err := s.cache.frame(m)
 	if err != nil {
 		return fmt.Errorf("encode message %s: %w", m.ID, err)
 	}
-	if err := s.w.event(id, "message", data); err != nil {
+	if err := s.w.framed(id, body); err != nil {
 		return err
 	}
 	s.metrics.messagesDelivered.Inc()

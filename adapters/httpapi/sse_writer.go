@@ -31,10 +31,11 @@ func (e *clientWriteError) Unwrap() error { return e.err }
 var errBadField = errors.New("sse: an id, event name or comment holds CR, LF or NUL")
 
 // eventWriter renders Server-Sent Events into a buffer and pushes them to
-// the client on flush. Every write that reaches the connection gets a fresh
-// deadline, because the server has no global write timeout (it would end
-// every stream): a client that stops reading is dropped after one write
-// timeout instead of pinning the handler forever.
+// the client on flush. Every write that reaches the connection has a
+// deadline at least half the write timeout away (see armDeadline), because
+// the server has no global write timeout (it would end every stream): a
+// client that stops reading is dropped within one write timeout instead of
+// pinning the handler forever.
 //
 // Framing can never be broken by a payload: ids, event names and comments
 // holding a line break are refused, and data is split into one `data:`
@@ -47,6 +48,11 @@ type eventWriter struct {
 	out     deadlineWriter
 	buf     *bufio.Writer // borrowed from bufferPool between a write and a flush
 	timeout time.Duration
+	// deadline is the write deadline armed last (zero: none yet). It is
+	// moved on only once less than half the timeout is left, so that a
+	// busy stream sets it about twice per timeout rather than twice per
+	// flush, and every write still has at least half the timeout.
+	deadline time.Time
 }
 
 func newEventWriter(w http.ResponseWriter, timeout time.Duration) *eventWriter {
@@ -93,33 +99,55 @@ func (e *eventWriter) event(id, name string, data []byte) error {
 		return fmt.Errorf("event %q: %w", name, errBadField)
 	}
 	b := e.b()
+	writeID(b, id)
+	b.Write(appendEventBody(b.AvailableBuffer(), name, data))
+	return e.end("")
+}
+
+// framed writes an event whose body (appendEventBody's, shared by every
+// stream of a message) is ready, with the id in front: a cursor, which is
+// base64url and never holds a line break.
+func (e *eventWriter) framed(id string, body []byte) error {
+	b := e.b()
+	writeID(b, id)
+	b.Write(body)
+	return e.end("")
+}
+
+func writeID(b *bufio.Writer, id string) {
 	if id != "" {
 		b.WriteString("id: ")
 		b.WriteString(id)
 		b.WriteByte('\n')
 	}
-	b.WriteString("event: ")
-	b.WriteString(name)
-	b.WriteByte('\n')
+}
+
+// appendEventBody appends an event's name and data fields and the blank
+// line that ends it: one data line per line of data, split at CR, LF or
+// CRLF as a client's parser joins them back.
+func appendEventBody(dst []byte, name string, data []byte) []byte {
+	dst = append(dst, "event: "...)
+	dst = append(dst, name...)
+	dst = append(dst, '\n')
 	for {
 		i := bytes.IndexAny(data, "\r\n")
 		if i < 0 {
 			break
 		}
-		writeData(b, data[:i])
+		dst = appendData(dst, data[:i])
 		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
 			i++
 		}
 		data = data[i+1:]
 	}
-	writeData(b, data)
-	return e.end("\n")
+	dst = appendData(dst, data)
+	return append(dst, '\n')
 }
 
-func writeData(b *bufio.Writer, line []byte) {
-	b.WriteString("data: ")
-	b.Write(line)
-	b.WriteByte('\n')
+func appendData(dst, line []byte) []byte {
+	dst = append(dst, "data: "...)
+	dst = append(dst, line...)
+	return append(dst, '\n')
 }
 
 // comment writes a comment line, which clients ignore: the heartbeat.
@@ -163,7 +191,12 @@ func (e *eventWriter) flush() error {
 }
 
 func (e *eventWriter) armDeadline() error {
-	err := e.rc.SetWriteDeadline(time.Now().Add(e.timeout))
+	now := time.Now()
+	if !e.deadline.IsZero() && e.deadline.Sub(now) >= e.timeout/2 {
+		return nil
+	}
+	e.deadline = now.Add(e.timeout)
+	err := e.rc.SetWriteDeadline(e.deadline)
 	if errors.Is(err, http.ErrNotSupported) {
 		// A writer without deadlines (a test recorder) cannot block anyway.
 		return nil
