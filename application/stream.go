@@ -100,7 +100,7 @@ func WithStreamObserver(o ports.StreamObserver) SubscribeOption {
 
 // DefaultWriteDelay is the write delay of the service (SSE_WRITE_DELAY)
 // unless configured; see WithWriteDelay.
-const DefaultWriteDelay = 10 * time.Millisecond
+const DefaultWriteDelay = 25 * time.Millisecond
 
 // WithWriteDelay coalesces a busy stream's writes: after a flush, a
 // stream leaves its queue alone for d, then writes everything that came
