@@ -26,8 +26,9 @@ var (
 
 // fakeSub is a ports.Subscription whose queue and end the test controls.
 type fakeSub struct {
-	events chan *domain.Event
-	done   chan struct{}
+	events  chan *domain.Event
+	done    chan struct{}
+	crowded chan struct{} // nil: never crowded; a test may set it before the stream runs
 
 	mu           sync.Mutex
 	ended        bool
@@ -43,6 +44,7 @@ func newFakeSub() *fakeSub {
 }
 
 func (s *fakeSub) Events() <-chan *domain.Event { return s.events }
+func (s *fakeSub) Crowded() <-chan struct{}     { return s.crowded }
 func (s *fakeSub) Done() <-chan struct{}        { return s.done }
 
 func (s *fakeSub) Err() error {

@@ -403,6 +403,7 @@ type inboxSub struct {
 }
 
 func (s *inboxSub) Events() <-chan *domain.Event { return s.events }
+func (s *inboxSub) Crowded() <-chan struct{}     { return nil }
 func (s *inboxSub) Done() <-chan struct{}        { return s.done }
 func (s *inboxSub) Err() error                   { return nil }
 

@@ -103,12 +103,14 @@ func WithStreamObserver(o ports.StreamObserver) SubscribeOption {
 const DefaultWriteDelay = 25 * time.Millisecond
 
 // WithWriteDelay coalesces a busy stream's writes: after a flush, a
-// stream leaves its queue alone for d, then writes everything that came
-// meanwhile in one flush. An event after a quiet spell (no flush for d) is
-// written at once, so only a stream receiving more than one event per d
-// waits, by at most d; its events then cost one wakeup and one write per
-// d instead of one each. A full batch (maxBatch events) is written without
-// the wait. 0 (the default) flushes every batch at once.
+// stream leaves its queue alone for d, then writes what came meanwhile in
+// one flush. An event after a quiet spell (no flush for d) is written at
+// once, so only a stream receiving more than one event per d waits, by at
+// most d; its events then cost one wakeup and one write per d instead of
+// one each. A queue filling past half (Subscription.Crowded) ends the rest
+// at once, and a full batch (maxBatch) starts none, so a burst never
+// overflows the queue. 0 (the option's default) flushes every batch at
+// once.
 func WithWriteDelay(d time.Duration) SubscribeOption {
 	return func(s *streamSettings) { s.writeDelay = max(d, 0) }
 }
@@ -187,20 +189,39 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 		defer t.Stop()
 		expired = t.C
 	}
-	// While resting (after a flush, for writeDelay) the queue is not read;
-	// then what it holds is written as one batch.
+	// While resting (for writeDelay after a flush) the queue is left
+	// unread, unless it fills past half (Crowded); then what it holds is
+	// written in one flush.
 	var rest *time.Timer
-	var restEnd <-chan time.Time
+	var resting <-chan time.Time
 	if s.writeDelay > 0 {
 		rest = time.NewTimer(s.writeDelay)
 		rest.Stop()
 		defer rest.Stop()
 	}
 	queue := s.sub.Events()
+	// write handles ev and what is queued behind it, flushes, and starts
+	// a rest unless the batch was full (more are waiting: no reason to).
+	write := func(ev *domain.Event) error {
+		n, err := s.handleBatch(ctx, ev, sink)
+		if err != nil {
+			return err
+		}
+		if s.inbox != nil {
+			if err := s.inbox.compactIfDue(ctx, s); err != nil {
+				return err
+			}
+		}
+		if rest != nil && n < maxBatch {
+			rest.Reset(s.writeDelay)
+			resting = rest.C
+		}
+		return nil
+	}
 	for {
-		events := queue
-		if restEnd != nil {
-			events = nil
+		events, crowded := queue, (<-chan struct{})(nil)
+		if resting != nil {
+			events, crowded = nil, s.sub.Crowded()
 		}
 		select {
 		case <-ctx.Done():
@@ -223,27 +244,32 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 				return err
 			}
 		case ev := <-events:
-			full, err := s.liveBatch(ctx, ev, sink)
-			if err != nil {
+			if err := write(ev); err != nil {
 				return err
 			}
-			if rest != nil && !full {
-				rest.Reset(s.writeDelay)
-				restEnd = rest.C
+		case <-crowded:
+			resting = nil
+			if !rest.Stop() {
+				select { // the rest ended meanwhile: drop its tick
+				case <-rest.C:
+				default:
+				}
 			}
-		case <-restEnd:
-			restEnd = nil
+			select {
+			case ev := <-queue:
+				if err := write(ev); err != nil {
+					return err
+				}
+			default:
+			}
+		case <-resting:
+			resting = nil
 			select {
 			case ev := <-queue:
 				// Came while resting: written now, and the stream rests
 				// again, since more are likely.
-				full, err := s.liveBatch(ctx, ev, sink)
-				if err != nil {
+				if err := write(ev); err != nil {
 					return err
-				}
-				if !full {
-					rest.Reset(s.writeDelay)
-					restEnd = rest.C
 				}
 			default: // quiet: the next event is written at once
 			}
@@ -253,22 +279,6 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 			}
 		}
 	}
-}
-
-// liveBatch handles ev and what is queued behind it (handleBatch), then
-// lets an inbox compact its cursor. full reports a batch of maxBatch
-// events, after which more are probably waiting.
-func (s *Stream) liveBatch(ctx context.Context, ev *domain.Event, sink StreamSink) (full bool, err error) {
-	n, err := s.handleBatch(ctx, ev, sink)
-	if err != nil {
-		return false, err
-	}
-	if s.inbox != nil {
-		if err := s.inbox.compactIfDue(ctx, s); err != nil {
-			return false, err
-		}
-	}
-	return n == maxBatch, nil
 }
 
 // handleBatch handles ev and whatever else is already queued, up to

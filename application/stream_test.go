@@ -1053,3 +1053,34 @@ func TestStreamWriteDelay(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamWriteDelayEndsWhenCrowded: a resting stream whose queue fills
+// past half writes what it holds at once instead of waiting out the rest.
+func TestStreamWriteDelayEndsWhenCrowded(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		h := openStream(t, streamSetup{writeDelay: time.Hour})
+		h.sub.crowded = make(chan struct{}, 1)
+		sink := &timedSink{start: time.Now()}
+		done := make(chan error, 1)
+		go func() { done <- h.stream.Run(h.ctx, sink) }()
+		synctest.Wait()
+		publish(chA, 6)(h)
+		synctest.Wait()
+		publish(chA, 7, 8)(h)
+		synctest.Wait()
+		if got := sink.take(); !slices.Equal(got, []string{"flush@0s", "A6@0s", "flush@0s"}) {
+			t.Fatalf("before the queue is crowded: %q, want the replay's flush and A6 only", got)
+		}
+		time.Sleep(time.Second)
+		h.sub.crowded <- struct{}{}
+		synctest.Wait()
+		if got := sink.take(); !slices.Equal(got, []string{"A7@1s", "A8@1s", "flush@1s"}) {
+			t.Fatalf("crowded: %q, want A7 and A8 written at once", got)
+		}
+		h.cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}

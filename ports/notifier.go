@@ -29,6 +29,11 @@ type Subscription interface {
 	// An event may be shared with other subscribers: read it, never modify
 	// it.
 	Events() <-chan *domain.Event
+	// Crowded receives a value when the queue has filled past half, so
+	// that a subscriber that leaves it unread for a while (to write in
+	// batches) reads it before it overflows. A nil channel (never) is
+	// allowed for a queue that cannot overflow.
+	Crowded() <-chan struct{}
 	// Done is closed when the subscription ends: Close was called, the
 	// subscriber fell behind and was cut off, or the notifier shut down.
 	Done() <-chan struct{}

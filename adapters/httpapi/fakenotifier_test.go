@@ -93,6 +93,7 @@ func (s *fakeSub) end(err error) {
 }
 
 func (s *fakeSub) Events() <-chan *domain.Event { return s.events }
+func (s *fakeSub) Crowded() <-chan struct{}     { return nil }
 func (s *fakeSub) Done() <-chan struct{}        { return s.done }
 
 func (s *fakeSub) Err() error {

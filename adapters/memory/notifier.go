@@ -172,6 +172,7 @@ func (n *Notifier) Subscribe(ctx context.Context, channels []domain.ChannelID) (
 	s := &subscription{
 		n:        n,
 		events:   make(chan *domain.Event, n.queueSize),
+		crowded:  make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		channels: make(map[domain.ChannelID]struct{}, len(channels)),
 	}

@@ -400,3 +400,31 @@ func TestOnWatch(t *testing.T) {
 		t.Fatalf("after the last subscriber of a was cut off: %q", got)
 	}
 }
+
+// TestCrowded: the queue tells once it passes half its capacity, and
+// not before.
+func TestCrowded(t *testing.T) {
+	t.Parallel()
+	n := newNotifier(t, memory.Options{QueueSize: 16})
+	ch := domain.GroupChannel("grp_crowd")
+	sub := subscribe(t, n, ch)
+	publishSeqs := func(from, to int64) {
+		for seq := from; seq <= to; seq++ {
+			if err := n.Publish(t.Context(), domain.MessageEvent(domain.Message{ID: "m", Channel: ch, Seq: seq})); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	publishSeqs(1, 8) // half: not crowded yet
+	select {
+	case <-sub.Crowded():
+		t.Fatal("crowded at half the queue")
+	default:
+	}
+	publishSeqs(9, 9)
+	select {
+	case <-sub.Crowded():
+	default:
+		t.Fatal("not crowded past half the queue")
+	}
+}

@@ -18,10 +18,11 @@ type subscription struct {
 	n *Notifier
 	// events is never closed, so a publisher racing with the end of the
 	// subscription can never send on a closed channel; done signals the end.
-	events chan *domain.Event
-	done   chan struct{}
-	ended  atomic.Bool
-	err    error // written once before done is closed, read only after
+	events  chan *domain.Event
+	crowded chan struct{} // capacity 1: see Crowded
+	done    chan struct{}
+	ended   atomic.Bool
+	err     error // written once before done is closed, read only after
 
 	mu sync.Mutex
 	// channels is the set the subscription is registered for in the
@@ -33,6 +34,9 @@ var _ ports.Subscription = (*subscription)(nil)
 
 // Events returns the subscription's queue. It is never closed.
 func (s *subscription) Events() <-chan *domain.Event { return s.events }
+
+// Crowded receives a value when the queue passes half its capacity.
+func (s *subscription) Crowded() <-chan struct{} { return s.crowded }
 
 // Done returns a channel closed when the subscription ends.
 func (s *subscription) Done() <-chan struct{} { return s.done }
@@ -106,6 +110,12 @@ func (s *subscription) offer(ev *domain.Event) bool {
 	}
 	select {
 	case s.events <- ev:
+		if len(s.events) > cap(s.events)/2 {
+			select {
+			case s.crowded <- struct{}{}:
+			default: // told already
+			}
+		}
 		return true
 	default:
 		return !s.end(ports.ErrSlowSubscriber)

@@ -114,6 +114,20 @@ func (mr *MockSubscriptionMockRecorder) Close() *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Close", reflect.TypeOf((*MockSubscription)(nil).Close))
 }
 
+// Crowded mocks base method.
+func (m *MockSubscription) Crowded() <-chan struct{} {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Crowded")
+	ret0, _ := ret[0].(<-chan struct{})
+	return ret0
+}
+
+// Crowded indicates an expected call of Crowded.
+func (mr *MockSubscriptionMockRecorder) Crowded() *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Crowded", reflect.TypeOf((*MockSubscription)(nil).Crowded))
+}
+
 // Done mocks base method.
 func (m *MockSubscription) Done() <-chan struct{} {
 	m.ctrl.T.Helper()
