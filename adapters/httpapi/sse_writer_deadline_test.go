@@ -37,7 +37,7 @@ func TestEventWriterArmsTheDeadlineSparingly(t *testing.T) {
 			if err := ew.flush(); err != nil {
 				t.Fatal(err)
 			}
-			if left := ew.deadline.Sub(time.Now()); left < timeout/2 {
+			if left := time.Until(ew.deadline); left < timeout/2 {
 				t.Fatalf("a write with %s of its deadline left, want at least %s", left, timeout/2)
 			}
 			time.Sleep(99 * time.Millisecond)
