@@ -53,6 +53,7 @@ type config struct {
 	OpenTimeout     time.Duration
 	Drain           time.Duration
 	JSON            bool
+	CPUProfile      string // a file for this process's CPU profile, or none
 }
 
 // streams is the number of SSE streams the run opens.
@@ -99,6 +100,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.OpenTimeout, "open-timeout", 2*time.Minute, "how long opening every stream may take")
 	fs.DurationVar(&c.Drain, "drain", 10*time.Second, "how long to wait after the last send for every delivery")
 	fs.BoolVar(&c.JSON, "json", false, "print the summary as JSON too, after the text")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (go tool pprof), to see what the client costs")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
