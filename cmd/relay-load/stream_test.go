@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -189,6 +190,29 @@ func TestInboxStream(t *testing.T) {
 	for _, k := range []string{"inbox_ready_count", "foreign_channel", "unexpected_inbox_event"} {
 		if kinds[k] < 1 {
 			t.Errorf("errors %v lack %s", kinds, k)
+		}
+	}
+}
+
+// TestParseMessageEvent: the quick path reads what encoding/json reads,
+// and whatever it cannot read plainly goes to encoding/json.
+func TestParseMessageEvent(t *testing.T) {
+	t.Parallel()
+	for _, data := range []string{
+		`{"id":"msg_1","channel":"group:grp_a","seq":7,"senderId":"svc_x","content":"relay-load r #1 t=123","clientMessageId":"c1","createdAt":"2026-12-03T00:00:00Z"}`,
+		`{"id":"msg_1","channel":"dm:dm_b","seq":12345678901,"senderId":"u","personaId":"p","content":"hi t=5","createdAt":"x"}`,
+		`{"seq":3,"channel":"group:g","content":"a \"quoted\" t=9"}`,         // an escape: decoded in full
+		`{"channel":"group:g","seq":3,"content":"x","note":{"content":"y"}}`, // a key twice: decoded in full
+		`{"channel":"group:g","seq":3.5,"content":"x"}`,                      // not an integer: the decoder's error
+		`{"channel":"group:g","seq":-1,"content":"x"}`,                       // negative: decoded in full
+		`{"channel" : "group:g", "seq" : 4, "content" : "spaced t=1"}`,       // other spacing: decoded in full
+		`{"channel":"group:\u0067","seq":4,"content":"unicode escape t=1"}`,  // escape in the channel
+	} {
+		var want messageEvent
+		wantErr := json.Unmarshal([]byte(data), &want)
+		got, err := parseMessageEvent(data)
+		if (err != nil) != (wantErr != nil) || wantErr == nil && got != want {
+			t.Errorf("parseMessageEvent(%s) = %+v, %v; encoding/json reads %+v, %v", data, got, err, want, wantErr)
 		}
 	}
 }
