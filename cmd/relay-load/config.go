@@ -54,6 +54,7 @@ type config struct {
 	Drain           time.Duration
 	JSON            bool
 	CPUProfile      string // a file for this process's CPU profile, or none
+	ServerPID       int    // the server's pid, for its user and kernel CPU from /proc; 0: none
 }
 
 // streams is the number of SSE streams the run opens.
@@ -100,6 +101,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.OpenTimeout, "open-timeout", 2*time.Minute, "how long opening every stream may take")
 	fs.DurationVar(&c.Drain, "drain", 10*time.Second, "how long to wait after the last send for every delivery")
 	fs.BoolVar(&c.JSON, "json", false, "print the summary as JSON too, after the text")
+	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's process id, when it runs on this machine: its user and kernel CPU time are read from /proc and reported apart")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (go tool pprof), to see what the client costs")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -148,6 +150,7 @@ func (c config) validate() error {
 	check(c.SetupWorkers >= 1, "-setup-workers: must be at least 1")
 	check(c.OpenTimeout > 0, "-open-timeout: must be positive")
 	check(c.Drain > 0, "-drain: must be positive")
+	check(c.ServerPID >= 0, "-server-pid: must not be negative")
 	return errors.Join(errs...)
 }
 

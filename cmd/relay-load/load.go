@@ -142,6 +142,13 @@ func (l *load) openStreams(ctx context.Context) (f *fleet, allReady time.Duratio
 // fills in the sending, delivery and CPU parts of sum.
 func (l *load) measure(ctx context.Context, f *fleet, sum *summary) error {
 	start, cpu0 := time.Now(), processCPU()
+	var proc0 procCPU
+	if l.cfg.ServerPID > 0 {
+		var err error
+		if proc0, err = readProcCPU(l.cfg.ServerPID); err != nil {
+			return err
+		}
+	}
 	startSnap, err := l.snapshot(ctx)
 	if err != nil {
 		return err
@@ -174,6 +181,13 @@ func (l *load) measure(ctx context.Context, f *fleet, sum *summary) error {
 	delivered := sum.setExpected(f, finals, window)
 	serverCPU := time.Duration((end.CPUSeconds - startSnap.CPUSeconds) * float64(time.Second))
 	sum.setCPU(serverCPU, processCPU()-cpu0, window, delivered)
+	if l.cfg.ServerPID > 0 {
+		proc1, err := readProcCPU(l.cfg.ServerPID)
+		if err != nil {
+			return err
+		}
+		sum.setServerSplit(proc1.user-proc0.user, proc1.kernel-proc0.kernel, window, delivered)
+	}
 	l.progress.printf("done: deliveries complete=%v after %.0f ms of draining", sum.Deliveries.Complete, sum.Deliveries.DrainMs)
 	return nil
 }

@@ -93,6 +93,12 @@ type serverSummary struct {
 	// over the deliveries made meanwhile, in microseconds: the POSTs'
 	// work is in it too.
 	CPUPerDelivery float64 `json:"cpuPerDeliveryUs"`
+	// With -server-pid, the same split into user and kernel time (from
+	// /proc), per delivery in microseconds and in cores.
+	UserPerDelivery   float64 `json:"userPerDeliveryUs,omitempty"`
+	KernelPerDelivery float64 `json:"kernelPerDeliveryUs,omitempty"`
+	UserCores         float64 `json:"userCores,omitempty"`
+	KernelCores       float64 `json:"kernelCores,omitempty"`
 }
 
 func newSummary(cfg config, run string) *summary {
@@ -143,6 +149,16 @@ func (s *summary) setCPU(server, client time.Duration, window time.Duration, del
 	s.ClientCPUCores = client.Seconds() / window.Seconds()
 	if delivered > 0 {
 		s.Server.CPUPerDelivery = float64(server.Microseconds()) / float64(delivered)
+	}
+}
+
+// setServerSplit records the server's user and kernel CPU time over the
+// window, as setCPU does for the total.
+func (s *summary) setServerSplit(user, kernel, window time.Duration, delivered int64) {
+	s.Server.UserCores, s.Server.KernelCores = user.Seconds()/window.Seconds(), kernel.Seconds()/window.Seconds()
+	if delivered > 0 {
+		s.Server.UserPerDelivery = float64(user.Microseconds()) / float64(delivered)
+		s.Server.KernelPerDelivery = float64(kernel.Microseconds()) / float64(delivered)
 	}
 }
 
@@ -236,6 +252,10 @@ func printServer(p func(string, ...any), s *summary) {
 	p("    cpu while sending+draining: server %.2f cores, this client %.2f cores (client NumCPU %d)",
 		srv.CPUCores, s.ClientCPUCores, s.Config.NumCPU)
 	p("    server cpu per delivery (POSTs included): %.1f µs", srv.CPUPerDelivery)
+	if srv.UserCores+srv.KernelCores > 0 {
+		p("    server cpu by /proc: user %.2f cores (%.1f µs per delivery), kernel %.2f cores (%.1f µs per delivery)",
+			srv.UserCores, srv.UserPerDelivery, srv.KernelCores, srv.KernelPerDelivery)
+	}
 	p("    cut-offs (relay_sse_cutoffs_total) during the run: %.0f", srv.End.SSECutoffs-srv.Before.SSECutoffs)
 }
 
