@@ -31,7 +31,9 @@ const maxBatch = 64
 // an event of its protocol. Calls come from the one goroutine running
 // Stream.Run. An error ends the stream.
 type StreamSink interface {
-	// Message delivers m; cursor is the stream's position including m.
+	// Message delivers m; cursor is the stream's position including m,
+	// valid during the call only (the stream moves it in place after):
+	// render it, do not keep it.
 	Message(m domain.Message, cursor domain.Cursor) error
 	// ChannelRemoved tells that the caller left channel; cursor no longer
 	// names it.
@@ -62,7 +64,10 @@ type Stream struct {
 	// through the subscription, behind any removal queued meanwhile.
 	authorised map[domain.ChannelID]int64
 	start      domain.Cursor
-	cursor     domain.Cursor   // every message at or before it was delivered
+	cursor     domain.Cursor // every message at or before it was delivered
+	// ownsCursor says no copy of cursor outlives a sink call, so send may
+	// move it in place; false until send's first clone (start shares it).
+	ownsCursor bool
 	gaps       gapHold         // messages that arrived ahead of a gap
 	batch      []*domain.Event // handleBatch's buffer, kept between batches
 	// inbox is the inbox stream's own state (SubscribeInbox); nil for a
@@ -481,7 +486,12 @@ func (s *Stream) catchUp(ctx context.Context, channel domain.ChannelID, upTo int
 }
 
 func (s *Stream) send(number int64, m domain.Message, sink StreamSink) error {
-	s.cursor = s.cursor.With(number, m.Seq)
+	if !s.ownsCursor {
+		s.cursor, s.ownsCursor = s.cursor.Clone(), true
+	}
+	if !s.cursor.AdvanceInPlace(number, m.Seq) {
+		s.cursor = s.cursor.With(number, m.Seq) // a copy: still the stream's own
+	}
 	if s.inbox != nil {
 		if err := s.inbox.delivered(number, m.Seq); err != nil {
 			return err

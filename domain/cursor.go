@@ -63,6 +63,23 @@ func (c Cursor) With(n, seq int64) Cursor {
 	return Cursor{positions: out}
 }
 
+// Clone returns a copy of c that shares nothing with it.
+func (c Cursor) Clone() Cursor { return Cursor{positions: slices.Clone(c.positions)} }
+
+// AdvanceInPlace sets the position of conversation n, which c must name,
+// to seq without copying c, and reports whether c names n (else c is
+// unchanged: use With). Every copy of c sees the change, so only the one
+// owner of a cursor that no copy outlives may call it: a stream moving
+// its own position once per message, where With would copy every
+// channel's position each time.
+func (c Cursor) AdvanceInPlace(n, seq int64) bool {
+	i, ok := slices.BinarySearchFunc(c.positions, n, comparePosition)
+	if ok {
+		c.positions[i].Seq = seq
+	}
+	return ok
+}
+
 // Without returns a copy of c that no longer names conversation n.
 func (c Cursor) Without(n int64) Cursor {
 	out := slices.Clone(c.positions)
@@ -80,9 +97,28 @@ func (c Cursor) Len() int { return len(c.positions) }
 
 // String encodes the cursor in its compact text form.
 func (c Cursor) String() string {
-	buf := make([]byte, 0, 1+len(c.positions)*2*binary.MaxVarintLen64/3)
-	buf = append(buf, cursorVersion)
-	return base64.RawURLEncoding.EncodeToString(appendPositions(buf, c.positions))
+	var raw [128]byte // most cursors fit: no allocation but the string
+	return encodeText(appendPositions(append(rawBuffer(raw[:0], len(c.positions)), cursorVersion), c.positions))
+}
+
+// rawBuffer is buf, or a buffer with room for positions (deltas and seqs
+// of 4 bytes each, more as they grow) when buf has not.
+func rawBuffer(buf []byte, positions int) []byte {
+	if n := 16 + positions*8; n > cap(buf) {
+		return make([]byte, 0, n)
+	}
+	return buf
+}
+
+// encodeText is raw in base64url without padding, the text of both
+// cursor forms, allocating only the string when it is short.
+func encodeText(raw []byte) string {
+	var text [128]byte
+	dst := text[:0]
+	if n := base64.RawURLEncoding.EncodedLen(len(raw)); n > cap(dst) {
+		dst = make([]byte, 0, n)
+	}
+	return string(base64.RawURLEncoding.AppendEncode(dst, raw))
 }
 
 // appendPositions appends positions (sorted by Number, unique) to buf as

@@ -25,6 +25,15 @@ func BenchmarkCursor(b *testing.B) {
 				c = c.With(positions[channels/2].Number, seq)
 			}
 		})
+		b.Run("channels="+strconv.Itoa(channels)+"/advance-in-place", func(b *testing.B) {
+			b.ReportAllocs()
+			own := c.Clone()
+			seq := int64(60_000)
+			for b.Loop() {
+				seq++
+				own.AdvanceInPlace(positions[channels/2].Number, seq)
+			}
+		})
 		b.Run("channels="+strconv.Itoa(channels)+"/string", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

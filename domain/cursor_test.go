@@ -343,3 +343,21 @@ func FuzzParseCursor(f *testing.F) {
 		}
 	})
 }
+
+func TestCursorAdvanceInPlace(t *testing.T) {
+	t.Parallel()
+	c := domain.NewCursor(domain.Position{Number: 1, Seq: 5}, domain.Position{Number: 9, Seq: 2})
+	own := c.Clone()
+	if !own.AdvanceInPlace(9, 3) {
+		t.Fatal("AdvanceInPlace of a named conversation reported false")
+	}
+	if own.AdvanceInPlace(4, 1) {
+		t.Fatal("AdvanceInPlace of a conversation the cursor does not name reported true")
+	}
+	if seq, _ := own.Seq(9); seq != 3 || own.Len() != 2 {
+		t.Fatalf("after AdvanceInPlace: %v", own.Positions())
+	}
+	if seq, _ := c.Seq(9); seq != 2 {
+		t.Fatalf("the original moved with its clone: %v", c.Positions())
+	}
+}

@@ -45,11 +45,11 @@ type InboxCursor struct {
 // unsigned varints, then Except's (number delta, seq) pairs, in base64url
 // without padding — no CR, LF, NUL or ':'.
 func (c InboxCursor) String() string {
-	buf := make([]byte, 0, 1+2*binary.MaxVarintLen64+len(c.Except.positions)*8)
-	buf = append(buf, inboxCursorVersion)
+	var raw [128]byte // most cursors fit: no allocation but the string
+	buf := append(rawBuffer(raw[:0], len(c.Except.positions)+2), inboxCursorVersion)
 	buf = binary.AppendUvarint(buf, uint64(c.UserSeq))
 	buf = binary.AppendUvarint(buf, uint64(c.Watermark))
-	return base64.RawURLEncoding.EncodeToString(appendPositions(buf, c.Except.positions))
+	return encodeText(appendPositions(buf, c.Except.positions))
 }
 
 var errBadInboxCursor = Invalid("lastEventId", "is not an inbox cursor issued by this service")
