@@ -254,12 +254,7 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 			}
 		case <-crowded:
 			resting = nil
-			if !rest.Stop() {
-				select { // the rest ended meanwhile: drop its tick
-				case <-rest.C:
-				default:
-				}
-			}
+			rest.Stop() // since Go 1.23 a stopped timer delivers no stale tick after Reset
 			select {
 			case ev := <-queue:
 				if err := write(ev); err != nil {

@@ -3,7 +3,6 @@ package tests
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"testing"
@@ -18,22 +17,7 @@ import (
 // preamble (retry, then ready with the starting cursor).
 func (c *api) openInbox(t testing.TB, u user, lastEventID string) *stream {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cl, err := ssetest.OpenURL(ctx, c.client, c.url+"/api/sse/inbox",
-		ssetest.Options{Token: u.token, LastEventID: lastEventID})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if cl.Response.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(cl.Response.Body)
-		_ = cl.Close()
-		cancel()
-		t.Fatalf("GET /api/sse/inbox: status %d %s, want 200", cl.Response.StatusCode, body)
-	}
-	s := &stream{resp: cl.Response, reader: cl.Reader, cancel: cancel,
-		blocks: make(chan ssetest.Event), quit: make(chan struct{}), ended: make(chan struct{})}
-	t.Cleanup(s.close)
+	s := c.dial(t, "/api/sse/inbox", c.url+"/api/sse/inbox", ssetest.Options{Token: u.token, LastEventID: lastEventID})
 	s.start()
 	s.readPreamble(t)
 	return s

@@ -63,9 +63,22 @@ func (c *api) sseURL(token string, channels []string, o streamOpts) string {
 // closed when t ends.
 func (c *api) openStream(t testing.TB, u user, channels []string, o streamOpts) *stream {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cl, err := ssetest.OpenURL(ctx, c.client, c.sseURL(u.token, channels, o),
+	s := c.dial(t, "/api/sse", c.sseURL(u.token, channels, o),
 		ssetest.Options{Token: u.token, QueryToken: o.queryToken, LastEventID: o.lastEventID})
+	if o.paused {
+		return s
+	}
+	s.start()
+	s.readPreamble(t)
+	return s
+}
+
+// dial opens the stream at url (path names it in failures), which must
+// answer 200, without reading it; it is closed when t ends.
+func (c *api) dial(t testing.TB, path, url string, opts ssetest.Options) *stream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cl, err := ssetest.OpenURL(ctx, c.client, url, opts)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -74,16 +87,11 @@ func (c *api) openStream(t testing.TB, u user, channels []string, o streamOpts) 
 		body, _ := io.ReadAll(cl.Response.Body)
 		_ = cl.Close()
 		cancel()
-		t.Fatalf("GET /api/sse: status %d %s, want 200", cl.Response.StatusCode, body)
+		t.Fatalf("GET %s: status %d %s, want 200", path, cl.Response.StatusCode, body)
 	}
 	s := &stream{resp: cl.Response, reader: cl.Reader, cancel: cancel,
 		blocks: make(chan ssetest.Event), quit: make(chan struct{}), ended: make(chan struct{})}
 	t.Cleanup(s.close)
-	if o.paused {
-		return s
-	}
-	s.start()
-	s.readPreamble(t)
 	return s
 }
 
