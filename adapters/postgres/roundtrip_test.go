@@ -11,6 +11,7 @@ import (
 
 	"github.com/relaymsg/relay/adapters/postgres"
 	"github.com/relaymsg/relay/adapters/postgres/pgtest"
+	"github.com/relaymsg/relay/adapters/sqlstore/sqlstoretest"
 	"github.com/relaymsg/relay/domain"
 	"github.com/relaymsg/relay/ports"
 )
@@ -94,4 +95,12 @@ func TestAppendIsOneRoundTrip(t *testing.T) {
 			t.Fatalf("append %d took %d round trips, want 1", i+1, trips)
 		}
 	}
+}
+
+// TestAppendBatch: relay_append's outcomes, one per request.
+func TestAppendBatch(t *testing.T) {
+	pgtest.SkipIfShort(t)
+	t.Parallel()
+	db, _ := pgtest.NewDatabase(t)
+	sqlstoretest.CheckAppendBatch(t, postgres.NewConversationRepository(db), postgres.NewMessageRepository(db))
 }

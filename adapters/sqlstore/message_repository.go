@@ -47,7 +47,7 @@ func NewMessageRepository(db *sqlx.DB, d Dialect, opts ...MessageOption) *Messag
 	for _, opt := range opts {
 		opt(r)
 	}
-	r.appends = newAppendCombiner(r.storeBatch)
+	r.appends = newAppendCombiner(r.AppendBatch)
 	return r
 }
 
@@ -146,9 +146,10 @@ func (r *MessageRepository) Append(ctx context.Context, m domain.Message, opts p
 	return stored, domain.ChannelState{Channel: m.Channel, LastSeq: out.Seq, Removals: out.Removals, LastKey: out.Key}, nil
 }
 
-// storeBatch is the combiner's way to store: appendBatch, its errors
-// translated for the callers.
-func (r *MessageRepository) storeBatch(ctx context.Context, reqs []AppendRequest) ([]AppendOutcome, error) {
+// AppendBatch stores reqs, messages of one conversation in order, as one
+// batch (AppendBatchFunc), now: what Append does with the appends that
+// queue behind one another. Errors are translated as Append's.
+func (r *MessageRepository) AppendBatch(ctx context.Context, reqs []AppendRequest) ([]AppendOutcome, error) {
 	out, err := r.appendBatch(ctx, reqs)
 	if err != nil {
 		return nil, StoreError(ctx, r.dialect, "append message", err)
