@@ -141,10 +141,9 @@ func (s *Server) Addr() net.Addr {
 }
 
 // Stop ends the handler's streams, stops accepting connections and waits
-// for in-flight requests and streams until ctx is done; then it closes
-// whatever is left and waits for the serving goroutine and the streams.
-// It returns ctx's error when requests or streams had to be cut off.
-// Stop before Start does nothing.
+// for in-flight requests until ctx is done; then it closes whatever is
+// left and waits for the serving goroutine. It returns ctx's error when
+// requests had to be cut off. Stop before Start does nothing.
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	done := s.done
@@ -152,8 +151,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	if done == nil {
 		return nil
 	}
-	sc, closer := s.handler.(StreamCloser)
-	if closer {
+	if sc, ok := s.handler.(StreamCloser); ok {
 		sc.CloseStreams()
 	}
 	err := s.srv.Shutdown(ctx)
@@ -163,13 +161,5 @@ func (s *Server) Stop(ctx context.Context) error {
 		err = errors.Join(err, s.srv.Close())
 	}
 	<-done
-	if closer {
-		// The streams that took their connections over, which Shutdown
-		// does not know of (their error is ctx's, already reported if
-		// Shutdown gave up).
-		if werr := sc.WaitStreams(ctx); err == nil {
-			err = werr
-		}
-	}
 	return err
 }

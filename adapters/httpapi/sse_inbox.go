@@ -28,7 +28,7 @@ func (h *Handler) subscribeInbox(w http.ResponseWriter, r *http.Request) error {
 			}
 			return in, err
 		},
-		h.runInbox)
+		func(ctx context.Context, in *application.Inbox) { h.runInbox(ctx, w, r, in) })
 }
 
 // parseInboxQuery reads the resume cursor (the Last-Event-ID header wins
@@ -62,7 +62,10 @@ type inboxReadyJSON struct {
 
 // runInbox writes the preamble (retry, then ready with the starting
 // cursor), flushes it, and hands the connection to the inbox stream.
-func (h *Handler) runInbox(ctx context.Context, ew *eventWriter, in *application.Inbox, attrs []any) {
+func (h *Handler) runInbox(ctx context.Context, w http.ResponseWriter, r *http.Request, in *application.Inbox) {
+	ew := newEventWriter(w, h.cfg.WriteTimeout)
+	setStreamHeaders(w, r)
+	w.WriteHeader(http.StatusOK)
 	conn := h.streams.open(nil)
 	defer conn.close()
 
@@ -84,10 +87,10 @@ func (h *Handler) runInbox(ctx context.Context, ew *eventWriter, in *application
 		// on: the client comes back after its retry and resumes from its
 		// last id.
 		h.metrics.inboxHeldBack.Inc()
-		h.logger.WarnContext(ctx, "inbox stream ended: the commit watermark is held back", attrs...)
+		h.logger.WarnContext(ctx, "inbox stream ended: the commit watermark is held back", requestAttrs(r)...)
 		return
 	}
-	h.streamEnded(ctx, attrs, err)
+	h.streamEnded(ctx, r, err)
 }
 
 func isInboxBehind(err error) bool { return errors.Is(err, application.ErrInboxBehind) }
