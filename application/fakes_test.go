@@ -27,6 +27,7 @@ var (
 // fakeSub is a ports.Subscription whose queue and end the test controls.
 type fakeSub struct {
 	events  chan *domain.Event
+	ready   chan struct{}
 	done    chan struct{}
 	crowded chan struct{} // nil: never crowded; a test may set it before the stream runs
 
@@ -40,12 +41,16 @@ type fakeSub struct {
 var _ ports.Subscription = (*fakeSub)(nil)
 
 func newFakeSub() *fakeSub {
-	return &fakeSub{events: make(chan *domain.Event, 1024), done: make(chan struct{})}
+	return &fakeSub{events: make(chan *domain.Event, 1024), ready: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
-func (s *fakeSub) Events() <-chan *domain.Event { return s.events }
-func (s *fakeSub) Crowded() <-chan struct{}     { return s.crowded }
-func (s *fakeSub) Done() <-chan struct{}        { return s.done }
+func (s *fakeSub) Ready() <-chan struct{}   { return s.ready }
+func (s *fakeSub) Crowded() <-chan struct{} { return s.crowded }
+func (s *fakeSub) Done() <-chan struct{}    { return s.done }
+
+func (s *fakeSub) Take(dst []*domain.Event, k int) []*domain.Event {
+	return takeQueued(s.events, s.ready, dst, k)
+}
 
 func (s *fakeSub) Err() error {
 	s.mu.Lock()
@@ -83,6 +88,32 @@ func (s *fakeSub) end(err error) {
 func (s *fakeSub) push(evs ...domain.Event) {
 	for _, ev := range evs {
 		s.events <- &ev
+		signal(s.ready)
+	}
+}
+
+// takeQueued is Subscription.Take for a fake whose queue is a channel:
+// up to k events without waiting, and ready signalled again when some
+// are left.
+func takeQueued(events chan *domain.Event, ready chan struct{}, dst []*domain.Event, k int) []*domain.Event {
+	for ; k > 0; k-- {
+		select {
+		case ev := <-events:
+			dst = append(dst, ev)
+		default:
+			return dst
+		}
+	}
+	if len(events) > 0 {
+		signal(ready)
+	}
+	return dst
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
 	}
 }
 

@@ -371,7 +371,7 @@ func (w *inboxWorld) Subscribe(_ context.Context, channels []domain.ChannelID) (
 	if err != nil {
 		return nil, err
 	}
-	s := &inboxSub{w: w, events: make(chan *domain.Event, 4096), done: make(chan struct{}), subscribed: map[domain.ChannelID]bool{}}
+	s := &inboxSub{w: w, events: make(chan *domain.Event, 4096), ready: make(chan struct{}, 1), done: make(chan struct{}), subscribed: map[domain.ChannelID]bool{}}
 	for _, ch := range channels {
 		s.subscribed[ch] = true
 	}
@@ -395,6 +395,7 @@ func (w *inboxWorld) publish(ev domain.Event) {
 type inboxSub struct {
 	w      *inboxWorld
 	events chan *domain.Event
+	ready  chan struct{}
 	done   chan struct{}
 
 	mu         sync.Mutex
@@ -402,10 +403,14 @@ type inboxSub struct {
 	closed     int
 }
 
-func (s *inboxSub) Events() <-chan *domain.Event { return s.events }
-func (s *inboxSub) Crowded() <-chan struct{}     { return nil }
-func (s *inboxSub) Done() <-chan struct{}        { return s.done }
-func (s *inboxSub) Err() error                   { return nil }
+func (s *inboxSub) Ready() <-chan struct{}   { return s.ready }
+func (s *inboxSub) Crowded() <-chan struct{} { return nil }
+func (s *inboxSub) Done() <-chan struct{}    { return s.done }
+func (s *inboxSub) Err() error               { return nil }
+
+func (s *inboxSub) Take(dst []*domain.Event, k int) []*domain.Event {
+	return takeQueued(s.events, s.ready, dst, k)
+}
 
 func (s *inboxSub) Subscribe(channels ...domain.ChannelID) error {
 	done, err := s.w.call("sub.Subscribe")
@@ -443,6 +448,7 @@ func (s *inboxSub) deliver(ev domain.Event) {
 	defer s.mu.Unlock()
 	if s.subscribed[ev.Channel] && s.closed == 0 {
 		s.events <- &ev
+		signal(s.ready)
 	}
 }
 

@@ -204,12 +204,12 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 		rest.Stop()
 		defer rest.Stop()
 	}
-	queue := s.sub.Events()
-	// write handles ev and what is queued behind it, flushes, and starts
-	// a rest unless the batch was full (more are waiting: no reason to).
-	write := func(ev *domain.Event) error {
-		n, err := s.handleBatch(ctx, ev, sink)
-		if err != nil {
+	ready := s.sub.Ready()
+	// write handles what is queued, up to a batch, flushes, and starts a
+	// rest unless the batch was full (more are waiting: no reason to).
+	write := func() error {
+		n, err := s.handleBatch(ctx, sink)
+		if err != nil || n == 0 {
 			return err
 		}
 		if s.inbox != nil {
@@ -223,8 +223,20 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 		}
 		return nil
 	}
+	// wake ends a rest: what came meanwhile is written now (and the
+	// stream rests again, since more are likely); if nothing came, the
+	// next event is written at once. The signal of what came is dropped
+	// first, so that it does not wake the stream again for nothing.
+	wake := func() error {
+		resting = nil
+		select {
+		case <-ready:
+		default:
+		}
+		return write()
+	}
 	for {
-		events, crowded := queue, (<-chan struct{})(nil)
+		events, crowded := ready, (<-chan struct{})(nil)
 		if resting != nil {
 			events, crowded = nil, s.sub.Crowded()
 		}
@@ -248,30 +260,18 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 			if err := sink.Flush(); err != nil {
 				return err
 			}
-		case ev := <-events:
-			if err := write(ev); err != nil {
+		case <-events:
+			if err := write(); err != nil {
 				return err
 			}
 		case <-crowded:
-			resting = nil
 			rest.Stop() // since Go 1.23 a stopped timer delivers no stale tick after Reset
-			select {
-			case ev := <-queue:
-				if err := write(ev); err != nil {
-					return err
-				}
-			default:
+			if err := wake(); err != nil {
+				return err
 			}
 		case <-resting:
-			resting = nil
-			select {
-			case ev := <-queue:
-				// Came while resting: written now, and the stream rests
-				// again, since more are likely.
-				if err := write(ev); err != nil {
-					return err
-				}
-			default: // quiet: the next event is written at once
+			if err := wake(); err != nil {
+				return err
 			}
 		case <-s.gaps.expired():
 			if err := s.fillExpiredGaps(ctx, sink); err != nil {
@@ -281,9 +281,9 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 	}
 }
 
-// handleBatch handles ev and whatever else is already queued, up to
-// maxBatch events, then flushes once; it returns the batch's size. Events are shared with other
-// subscribers and only read.
+// handleBatch handles what is queued, up to maxBatch events, then flushes
+// once; it returns the batch's size (0, and no flush, when nothing was
+// queued). Events are shared with other subscribers and only read.
 //
 // A resync of a channel followed in the batch by another resync of it,
 // with no event of the channel in between, is skipped: the later one
@@ -291,8 +291,11 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 // stood for. While an instance cannot trust its notifier every local
 // message it cannot guard is a resync, and this keeps a burst of them to
 // one access check and one read instead of two queries per message.
-func (s *Stream) handleBatch(ctx context.Context, ev *domain.Event, sink StreamSink) (int, error) {
-	batch := s.queued(append(s.batch[:0], ev))
+func (s *Stream) handleBatch(ctx context.Context, sink StreamSink) (int, error) {
+	batch := s.sub.Take(s.batch[:0], maxBatch)
+	if len(batch) == 0 {
+		return 0, nil
+	}
 	defer func() {
 		clear(batch) // drop the references until the next batch
 		s.batch = batch[:0]
@@ -306,20 +309,6 @@ func (s *Stream) handleBatch(ctx context.Context, ev *domain.Event, sink StreamS
 		}
 	}
 	return len(batch), sink.Flush()
-}
-
-// queued appends to batch the events already waiting in the subscription,
-// without waiting for more, until batch holds maxBatch.
-func (s *Stream) queued(batch []*domain.Event) []*domain.Event {
-	for len(batch) < maxBatch {
-		select {
-		case ev := <-s.sub.Events():
-			batch = append(batch, ev)
-		default:
-			return batch
-		}
-	}
-	return batch
 }
 
 // resyncedLater reports whether the next event of ch in rest is a resync.

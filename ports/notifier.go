@@ -25,10 +25,16 @@ type Notifier interface {
 
 // Subscription is one subscriber's view of a Notifier.
 type Subscription interface {
-	// Events is the bounded queue of events. It is never closed; watch Done.
-	// An event may be shared with other subscribers: read it, never modify
-	// it.
-	Events() <-chan *domain.Event
+	// Ready receives a value when events are queued: one value for any
+	// number of them, and one again after a Take that left some. It is
+	// never closed; watch Done. A value may be stale (the events already
+	// taken): Take then returns none.
+	Ready() <-chan struct{}
+	// Take moves up to max of the queued events, oldest first, onto dst
+	// and returns it; it never waits. An event may be shared with other
+	// subscribers: read it, never modify it. The queue is bounded: a
+	// subscriber that lets it fill is cut off (see Done).
+	Take(dst []*domain.Event, max int) []*domain.Event
 	// Crowded receives a value when the queue has filled past half, so
 	// that a subscriber that leaves it unread for a while (to write in
 	// batches) reads it before it overflows. A nil channel (never) is

@@ -10,6 +10,7 @@ import (
 	"github.com/relaymsg/relay/adapters/postgres/pgtest"
 	"github.com/relaymsg/relay/domain"
 	"github.com/relaymsg/relay/ports"
+	"github.com/relaymsg/relay/ports/notifiertest"
 )
 
 // TestUserChannelDoorbells drives each change of a user's log through the
@@ -42,15 +43,14 @@ func TestUserChannelDoorbells(t *testing.T) {
 		t.Helper()
 		deadline := time.After(waitTimeout)
 		for i, w := range want {
-			var got domain.Event
-			select {
-			case ev := <-sub.Events():
-				got = *ev
-			case <-sub.Done():
+			ev, ok := notifiertest.Await(sub, deadline)
+			switch {
+			case !ok && sub.Err() != nil:
 				t.Fatalf("%s: subscription ended: %v", step, sub.Err())
-			case <-deadline:
+			case !ok:
 				t.Fatalf("%s: event %d of %d never came: want %+v", step, i+1, len(want), w)
 			}
+			got := *ev
 			if got != w {
 				t.Fatalf("%s: event %d = %+v; want %+v", step, i+1, got, w)
 			}

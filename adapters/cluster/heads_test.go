@@ -12,6 +12,7 @@ import (
 	"github.com/relaymsg/relay/adapters/cluster/clustertest"
 	"github.com/relaymsg/relay/domain"
 	"github.com/relaymsg/relay/ports"
+	"github.com/relaymsg/relay/ports/notifiertest"
 )
 
 // fakeStore answers ChannelStates from a map, or fails with err.
@@ -46,25 +47,21 @@ func (s *fakeStore) ChannelStates(_ context.Context, channels []domain.ChannelID
 }
 
 // nextHead returns the next event of sub that is a head, skipping resyncs.
-func nextHead(t *testing.T, sub interface {
-	Events() <-chan *domain.Event
-}) domain.Event {
+func nextHead(t *testing.T, sub ports.Subscription) domain.Event {
 	t.Helper()
 	timer := time.NewTimer(5 * time.Second)
 	defer timer.Stop()
 	for {
-		select {
-		case ev := <-sub.Events():
-			if ev.Kind == domain.EventResync {
-				continue
-			}
-			if ev.Kind != domain.EventHead {
-				t.Fatalf("received %s, want a head", describe(*ev))
-			}
-			return *ev
-		case <-timer.C:
+		ev, ok := notifiertest.Await(sub, timer.C)
+		switch {
+		case !ok:
 			t.Fatal("no head within 5s")
+		case ev.Kind == domain.EventResync:
+			continue
+		case ev.Kind != domain.EventHead:
+			t.Fatalf("received %s, want a head", describe(*ev))
 		}
+		return *ev
 	}
 }
 

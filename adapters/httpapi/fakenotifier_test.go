@@ -33,6 +33,7 @@ func (n *fakeNotifier) Publish(_ context.Context, ev domain.Event) error {
 		}
 		select {
 		case s.events <- &ev:
+			signal(s.ready)
 		default:
 			s.end(ports.ErrSlowSubscriber)
 			delete(n.subs, s)
@@ -47,7 +48,7 @@ func (n *fakeNotifier) Subscribe(_ context.Context, chs []domain.ChannelID) (por
 	if n.subscribeErr != nil {
 		return nil, n.subscribeErr
 	}
-	s := &fakeSub{n: n, events: make(chan *domain.Event, n.queue), done: make(chan struct{}), channels: map[domain.ChannelID]bool{}}
+	s := &fakeSub{n: n, events: make(chan *domain.Event, n.queue), ready: make(chan struct{}, 1), done: make(chan struct{}), channels: map[domain.ChannelID]bool{}}
 	for _, ch := range chs {
 		s.channels[ch] = true
 	}
@@ -69,6 +70,7 @@ func (n *fakeNotifier) count() int {
 type fakeSub struct {
 	n      *fakeNotifier
 	events chan *domain.Event
+	ready  chan struct{}
 	done   chan struct{}
 	once   sync.Once
 	err    atomic.Pointer[error]
@@ -92,9 +94,33 @@ func (s *fakeSub) end(err error) {
 	})
 }
 
-func (s *fakeSub) Events() <-chan *domain.Event { return s.events }
-func (s *fakeSub) Crowded() <-chan struct{}     { return nil }
-func (s *fakeSub) Done() <-chan struct{}        { return s.done }
+func (s *fakeSub) Ready() <-chan struct{}   { return s.ready }
+func (s *fakeSub) Crowded() <-chan struct{} { return nil }
+func (s *fakeSub) Done() <-chan struct{}    { return s.done }
+
+// Take takes up to k queued events without waiting, and signals Ready
+// again when it leaves some.
+func (s *fakeSub) Take(dst []*domain.Event, k int) []*domain.Event {
+	for ; k > 0; k-- {
+		select {
+		case ev := <-s.events:
+			dst = append(dst, ev)
+		default:
+			return dst
+		}
+	}
+	if len(s.events) > 0 {
+		signal(s.ready)
+	}
+	return dst
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
 
 func (s *fakeSub) Err() error {
 	if p := s.err.Load(); p != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/relaymsg/relay/domain"
+	"github.com/relaymsg/relay/ports/notifiertest"
 )
 
 // TestUserChannelDoorbells drives every change of a user's log through the
@@ -33,12 +34,11 @@ func TestUserChannelDoorbells(t *testing.T) {
 	rang := func() []domain.Event {
 		var out []domain.Event
 		for {
-			select {
-			case ev := <-sub.Events():
-				out = append(out, *ev)
-			default:
+			ev, ok := notifiertest.TakeOne(sub)
+			if !ok {
 				return out
 			}
+			out = append(out, *ev)
 		}
 	}
 	// want fails the test unless the request step rang exactly want, in

@@ -25,11 +25,15 @@ const window = memory.DefaultQueueSize / 4
 // reader drains sub until it ends, calling caughtUp after the last event of
 // each window.
 func reader(sub ports.Subscription, caughtUp func()) {
+	var batch []*domain.Event
 	for {
 		select {
-		case ev := <-sub.Events():
-			if ev.Message.Seq%window == 0 {
-				caughtUp()
+		case <-sub.Ready():
+			batch = sub.Take(batch[:0], 64)
+			for _, ev := range batch {
+				if ev.Message.Seq%window == 0 {
+					caughtUp()
+				}
 			}
 		case <-sub.Done():
 			return

@@ -171,7 +171,7 @@ func (n *Notifier) Subscribe(ctx context.Context, channels []domain.ChannelID) (
 	}
 	s := &subscription{
 		n:        n,
-		events:   make(chan *domain.Event, n.queueSize),
+		ready:    make(chan struct{}, 1),
 		crowded:  make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		channels: make(map[domain.ChannelID]struct{}, len(channels)),

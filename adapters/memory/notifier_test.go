@@ -47,12 +47,11 @@ func event(ch domain.ChannelID, seq int64) domain.Event {
 func drain(sub ports.Subscription) []int64 {
 	var seqs []int64
 	for {
-		select {
-		case ev := <-sub.Events():
-			seqs = append(seqs, ev.Message.Seq)
-		default:
+		ev, ok := notifiertest.TakeOne(sub)
+		if !ok {
 			return seqs
 		}
+		seqs = append(seqs, ev.Message.Seq)
 	}
 }
 
@@ -94,9 +93,19 @@ func TestOptionsDefaults(t *testing.T) {
 			if got := memory.ShardCount(n); got != tt.wantShards {
 				t.Errorf("shards = %d, want %d", got, tt.wantShards)
 			}
-			sub := subscribe(t, n, domain.GroupChannel("grp_1"))
-			if got := cap(sub.Events()); got != tt.wantQueue {
-				t.Errorf("queue capacity = %d, want %d", got, tt.wantQueue)
+			// The queue holds wantQueue events; one more cuts its
+			// subscriber off.
+			ch := domain.GroupChannel("grp_1")
+			sub := subscribe(t, n, ch)
+			for seq := range int64(tt.wantQueue) {
+				_ = n.Publish(t.Context(), event(ch, seq+1))
+			}
+			if isDone(sub) {
+				t.Fatalf("cut off with %d events queued, want a queue of %d", tt.wantQueue, tt.wantQueue)
+			}
+			_ = n.Publish(t.Context(), event(ch, int64(tt.wantQueue)+1))
+			if !isDone(sub) || !errors.Is(sub.Err(), ports.ErrSlowSubscriber) {
+				t.Fatalf("not cut off with %d events queued: %v", tt.wantQueue+1, sub.Err())
 			}
 		})
 	}
@@ -239,7 +248,7 @@ func TestUnsubscribeWhilePublishing(t *testing.T) {
 				_ = n.Publish(context.Background(), event(ch, seq))
 			}
 		})
-		first := <-sub.Events() // the publisher is running
+		first, _ := notifiertest.Await(sub, nil) // the publisher is running
 		sub.Unsubscribe(ch)
 		before := append([]int64{first.Message.Seq}, drain(sub)...)
 		wg.Wait()

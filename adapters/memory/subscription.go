@@ -12,13 +12,18 @@ import (
 // subscription is one subscriber of a Notifier.
 //
 // Lock order: subscription.mu, then a shard's mu or Notifier.mu. Publishers
-// hold a shard's read lock while they call offer, which takes no lock, so
-// the order has no cycle.
+// hold a shard's read lock while they call offer, which takes only qmu, a
+// leaf lock that nothing is called under, so the order has no cycle.
 type subscription struct {
 	n *Notifier
-	// events is never closed, so a publisher racing with the end of the
-	// subscription can never send on a closed channel; done signals the end.
-	events  chan *domain.Event
+	// The queue is a ring that grows as events wait, up to the notifier's
+	// queue size, and shrinks back once drained: most subscriptions are
+	// idle most of the time, and a queue of pointers allocated whole (a
+	// channel of 256 slots is 2 KiB) would cost every idle stream its
+	// full size.
+	qmu     sync.Mutex
+	queue   ring
+	ready   chan struct{} // capacity 1: see Ready
 	crowded chan struct{} // capacity 1: see Crowded
 	done    chan struct{}
 	ended   atomic.Bool
@@ -32,8 +37,32 @@ type subscription struct {
 
 var _ ports.Subscription = (*subscription)(nil)
 
-// Events returns the subscription's queue. It is never closed.
-func (s *subscription) Events() <-chan *domain.Event { return s.events }
+// Ready receives a value when events are queued.
+func (s *subscription) Ready() <-chan struct{} { return s.ready }
+
+// Take moves up to k queued events onto dst, oldest first. It signals
+// Ready again when it leaves some, so that a subscriber taking a batch at
+// a time never waits on a queue that holds events.
+func (s *subscription) Take(dst []*domain.Event, k int) []*domain.Event {
+	s.qmu.Lock()
+	dst = s.queue.take(dst, k)
+	left := s.queue.n
+	s.qmu.Unlock()
+	if left > 0 {
+		signal(s.ready)
+	}
+	return dst
+}
+
+// signal sends on a channel of capacity 1 unless it holds a value
+// already. A full channel is seen without its lock, so a busy queue's
+// publishers pay nothing for signals already given.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
 
 // Crowded receives a value when the queue passes half its capacity.
 func (s *subscription) Crowded() <-chan struct{} { return s.crowded }
@@ -108,18 +137,20 @@ func (s *subscription) offer(ev *domain.Event) bool {
 	if s.ended.Load() {
 		return true // ended; being removed by whoever ended it
 	}
-	select {
-	case s.events <- ev:
-		if len(s.events) > cap(s.events)/2 {
-			select {
-			case s.crowded <- struct{}{}:
-			default: // told already
-			}
-		}
-		return true
-	default:
+	limit := s.n.queueSize
+	s.qmu.Lock()
+	if s.queue.n == limit {
+		s.qmu.Unlock()
 		return !s.end(ports.ErrSlowSubscriber)
 	}
+	s.queue.push(ev, limit)
+	queued := s.queue.n
+	s.qmu.Unlock()
+	signal(s.ready)
+	if queued > limit/2 {
+		signal(s.crowded)
+	}
+	return true
 }
 
 // end closes done with err as the reason, unless the subscription has
@@ -147,4 +178,59 @@ func (s *subscription) detach() {
 	}
 	s.channels = nil
 	s.n.forget(s)
+}
+
+// ring is a FIFO of events in a slice used circularly. It grows by
+// doubling up to a limit, and lets its slice go when drained if that had
+// grown past shrinkAbove, so that a burst's memory does not stay with an
+// idle subscription.
+type ring struct {
+	buf  []*domain.Event
+	head int // index of the oldest event
+	n    int // events queued
+}
+
+const (
+	ringMin     = 8
+	shrinkAbove = 64
+)
+
+// push appends ev; the caller has checked that fewer than limit are queued.
+func (r *ring) push(ev *domain.Event, limit int) {
+	if r.n == len(r.buf) {
+		r.grow(limit)
+	}
+	i := r.head + r.n
+	if i >= len(r.buf) {
+		i -= len(r.buf)
+	}
+	r.buf[i] = ev
+	r.n++
+}
+
+func (r *ring) grow(limit int) {
+	size := min(max(2*len(r.buf), ringMin), limit)
+	buf := make([]*domain.Event, size)
+	k := copy(buf, r.buf[r.head:])
+	copy(buf[k:], r.buf[:r.head])
+	r.buf, r.head = buf, 0
+}
+
+// take moves up to k events onto dst, oldest first.
+func (r *ring) take(dst []*domain.Event, k int) []*domain.Event {
+	for ; k > 0 && r.n > 0; k-- {
+		dst = append(dst, r.buf[r.head])
+		r.buf[r.head] = nil // the event is the taker's now
+		if r.head++; r.head == len(r.buf) {
+			r.head = 0
+		}
+		r.n--
+	}
+	if r.n == 0 {
+		r.head = 0
+		if len(r.buf) > shrinkAbove {
+			r.buf = nil
+		}
+	}
+	return dst
 }

@@ -156,18 +156,18 @@ func (mr *MockSubscriptionMockRecorder) Err() *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Err", reflect.TypeOf((*MockSubscription)(nil).Err))
 }
 
-// Events mocks base method.
-func (m *MockSubscription) Events() <-chan *domain.Event {
+// Ready mocks base method.
+func (m *MockSubscription) Ready() <-chan struct{} {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "Events")
-	ret0, _ := ret[0].(<-chan *domain.Event)
+	ret := m.ctrl.Call(m, "Ready")
+	ret0, _ := ret[0].(<-chan struct{})
 	return ret0
 }
 
-// Events indicates an expected call of Events.
-func (mr *MockSubscriptionMockRecorder) Events() *gomock.Call {
+// Ready indicates an expected call of Ready.
+func (mr *MockSubscriptionMockRecorder) Ready() *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Events", reflect.TypeOf((*MockSubscription)(nil).Events))
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Ready", reflect.TypeOf((*MockSubscription)(nil).Ready))
 }
 
 // Subscribe mocks base method.
@@ -186,6 +186,20 @@ func (m *MockSubscription) Subscribe(arg0 ...domain.ChannelID) error {
 func (mr *MockSubscriptionMockRecorder) Subscribe(arg0 ...interface{}) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Subscribe", reflect.TypeOf((*MockSubscription)(nil).Subscribe), arg0...)
+}
+
+// Take mocks base method.
+func (m *MockSubscription) Take(arg0 []*domain.Event, arg1 int) []*domain.Event {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Take", arg0, arg1)
+	ret0, _ := ret[0].([]*domain.Event)
+	return ret0
+}
+
+// Take indicates an expected call of Take.
+func (mr *MockSubscriptionMockRecorder) Take(arg0, arg1 interface{}) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Take", reflect.TypeOf((*MockSubscription)(nil).Take), arg0, arg1)
 }
 
 // Unsubscribe mocks base method.

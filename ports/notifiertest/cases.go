@@ -125,11 +125,11 @@ func testClose(t *testing.T, newNotifier Factory) {
 	if err := closed.Err(); err != nil {
 		t.Fatalf("Err after a second Close = %v, want nil", err)
 	}
-	// The queue is never closed: a receive must not succeed with ok=false.
+	// Ready is never closed: a receive must not succeed with ok=false.
 	select {
-	case _, ok := <-closed.Events():
+	case _, ok := <-closed.Ready():
 		if !ok {
-			t.Fatal("Events was closed; the contract says watch Done")
+			t.Fatal("Ready was closed; the contract says watch Done")
 		}
 	default:
 	}

@@ -117,27 +117,61 @@ func receive(t *testing.T, sub ports.Subscription) domain.Event {
 	timer := time.NewTimer(Timeout)
 	defer timer.Stop()
 	for {
+		if ev, ok := nextQueued(sub); ok {
+			return ev
+		}
 		select {
-		case ev := <-sub.Events():
-			if isHint(ev) {
-				continue
-			}
-			return *ev
+		case <-sub.Ready():
 		case <-sub.Done():
 			// An event queued before the end still counts.
-			select {
-			case ev := <-sub.Events():
-				if !isHint(ev) {
-					return *ev
-				}
-				continue
-			default:
+			if ev, ok := nextQueued(sub); ok {
+				return ev
 			}
 			t.Fatalf("subscription ended while waiting for an event: %v", sub.Err())
 		case <-timer.C:
 			t.Fatalf("no event within %v", Timeout)
 		}
 	}
+}
+
+// nextQueued takes sub's queued events up to the first that is no hint,
+// and returns it, without waiting.
+func nextQueued(sub ports.Subscription) (domain.Event, bool) {
+	for {
+		ev, ok := TakeOne(sub)
+		if !ok {
+			return domain.Event{}, false
+		}
+		if !isHint(ev) {
+			return *ev, true
+		}
+	}
+}
+
+// Await returns the oldest event queued in sub, waiting for one until stop
+// delivers; ok is false then, or when sub ended with nothing queued (its
+// Done is closed).
+func Await(sub ports.Subscription, stop <-chan time.Time) (ev *domain.Event, ok bool) {
+	for {
+		if ev, ok := TakeOne(sub); ok {
+			return ev, true
+		}
+		select {
+		case <-sub.Ready():
+		case <-sub.Done():
+			return TakeOne(sub)
+		case <-stop:
+			return nil, false
+		}
+	}
+}
+
+// TakeOne takes the oldest event queued in sub, if any, without waiting.
+func TakeOne(sub ports.Subscription) (*domain.Event, bool) {
+	if evs := sub.Take(nil, 1); len(evs) == 1 {
+		return evs[0], true
+	}
+	return nil, false
 }
 
 // isHint reports an event that a notifier may add at any time: a resync
@@ -158,14 +192,11 @@ func expect(t *testing.T, sub ports.Subscription, want domain.Event) {
 func drain(sub ports.Subscription) []domain.Event {
 	var events []domain.Event
 	for {
-		select {
-		case ev := <-sub.Events():
-			if !isHint(ev) {
-				events = append(events, *ev)
-			}
-		default:
+		ev, ok := nextQueued(sub)
+		if !ok {
 			return events
 		}
+		events = append(events, ev)
 	}
 }
 

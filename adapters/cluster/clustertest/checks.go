@@ -190,12 +190,13 @@ func Next(t *testing.T, sub ports.Subscription) domain.Event {
 	t.Helper()
 	timer := time.NewTimer(notifiertest.Timeout)
 	defer timer.Stop()
-	select {
-	case ev := <-sub.Events():
+	ev, ok := notifiertest.Await(sub, timer.C)
+	switch {
+	case ok:
 		return *ev
-	case <-sub.Done():
+	case sub.Err() != nil:
 		t.Fatalf("subscription ended: %v", sub.Err())
-	case <-timer.C:
+	default:
 		t.Fatalf("no event within %v", notifiertest.Timeout)
 	}
 	return domain.Event{}
