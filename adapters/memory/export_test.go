@@ -1,6 +1,9 @@
 package memory
 
-import "github.com/relaymsg/relay/domain"
+import (
+	"github.com/relaymsg/relay/domain"
+	"github.com/relaymsg/relay/ports"
+)
 
 // SubscriberCount returns how many subscriptions the shards list for ch, so
 // that tests can see that a subscription was removed.
@@ -21,3 +24,12 @@ func LiveSubscriptions(n *Notifier) int {
 
 // ShardCount returns the number of shards.
 func ShardCount(n *Notifier) int { return len(n.shards) }
+
+// QueueSlots returns the slots the subscription's queue holds now, used
+// or not.
+func QueueSlots(sub ports.Subscription) int {
+	s := sub.(*subscription)
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	return len(s.queue.buf)
+}
