@@ -23,10 +23,13 @@ const unmatchedRoute = "unmatched"
 
 // requestInfo is what the inner layers learn about a request that the
 // outermost one logs: the route template (known only once the router
-// matched) and the caller.
+// matched) and the caller, and whether a stream took the request over
+// (handOff), to log it itself when it ends.
 type requestInfo struct {
-	route  string
-	userID domain.UserID
+	start     time.Time
+	route     string
+	userID    domain.UserID
+	handedOff bool
 }
 
 type infoKey struct{}
@@ -61,8 +64,7 @@ func recordRoute(next http.Handler) http.Handler {
 // a 500 instead of a dropped connection.
 func (h *Handler) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		info := &requestInfo{}
+		info := &requestInfo{start: time.Now()}
 		rec := &responseRecorder{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
 		if r.Body != nil && r.Body != http.NoBody {
@@ -79,30 +81,67 @@ func (h *Handler) instrument(next http.Handler) http.Handler {
 					writeErrorBody(rec, http.StatusInternalServerError, "internal", "internal error")
 				}
 			}
-			h.finish(r, info, rec, time.Since(start))
+			if !info.handedOff {
+				status := rec.status
+				if status == 0 {
+					status = http.StatusOK
+				}
+				h.logRequest(r.Context(), snapshot(r, info), status, rec.bytes)
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})
 }
 
-func (h *Handler) finish(r *http.Request, info *requestInfo, rec *responseRecorder, elapsed time.Duration) {
-	status := rec.status
-	if status == 0 {
-		status = http.StatusOK
+// requestLog is what the access log and the request metrics need of a
+// request, kept apart from it so that a stream that outlives its handler
+// (see handOff) holds no more of the request than this.
+type requestLog struct {
+	method, route string
+	url           *url.URL
+	userID        domain.UserID
+	start         time.Time
+}
+
+func snapshot(r *http.Request, info *requestInfo) requestLog {
+	return requestLog{
+		method: r.Method,
+		route:  routeOf(r),
+		url:    r.URL,
+		userID: info.userID,
+		start:  info.start,
 	}
-	route := routeOf(r)
-	h.metrics.observeRequest(r.Method, route, status, elapsed)
-	if !h.logger.Enabled(r.Context(), slog.LevelInfo) {
+}
+
+// handOff tells instrument that the request's handler returns before its
+// response ends (a stream that took its connection over): the stream
+// logs and counts it when it ends, with logRequest and the returned
+// snapshot.
+func handOff(r *http.Request) requestLog {
+	info := infoOf(r)
+	if info == nil { // not behind instrument (a test of one route)
+		return requestLog{method: r.Method, route: unmatchedRoute, url: r.URL, start: time.Now()}
+	}
+	info.handedOff = true
+	return snapshot(r, info)
+}
+
+// logRequest observes the request's metrics and writes its access log
+// line, ending now.
+func (h *Handler) logRequest(ctx context.Context, l requestLog, status int, bytes int64) {
+	elapsed := time.Since(l.start)
+	h.metrics.observeRequest(l.method, l.route, status, elapsed)
+	if !h.logger.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	h.logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
-		slog.String("method", r.Method),
-		slog.String("route", route),
-		slog.String("url", redactedURL(r.URL)),
+	h.logger.LogAttrs(ctx, slog.LevelInfo, "http request",
+		slog.String("method", l.method),
+		slog.String("route", l.route),
+		slog.String("url", redactedURL(l.url)),
 		slog.Int("status", status),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-		slog.Int64("bytes", rec.bytes),
-		slog.String("user_id", string(info.userID)),
+		slog.Int64("bytes", bytes),
+		slog.String("user_id", string(l.userID)),
 	)
 }
 

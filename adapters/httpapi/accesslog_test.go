@@ -26,9 +26,8 @@ func TestAccessLogRedactsTokens(t *testing.T) {
 	c := e.openAny(good, []string{ch.String()}, ssetest.Options{QueryToken: true})
 	nextEvent(t, c)
 	_ = c.Close()
-	// Closing the server waits for every request, and so for its log line.
-	e.handler.CloseStreams()
-	e.server.Close()
+	// Shutting down waits for every request and stream, and so for its log line.
+	e.shutdown()
 
 	logs := e.logs.String()
 	for _, secret := range []string{good, bad} {

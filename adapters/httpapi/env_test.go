@@ -91,12 +91,25 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	e.server = httptest.NewServer(e.handler)
 	e.client = &http.Client{Transport: &http.Transport{}}
 	t.Cleanup(func() {
-		// Streams first: httptest.Server.Close waits for every request.
-		e.handler.CloseStreams()
-		e.server.Close()
+		e.shutdown()
 		e.client.CloseIdleConnections()
 	})
 	return e
+}
+
+// shutdown ends every stream and request and waits for them (and so for
+// their log lines and metrics), as Server.Stop does: streams first, since
+// httptest.Server.Close waits for every request, then the streams that
+// took their connections over, which the server does not know of.
+func (e *env) shutdown() {
+	e.t.Helper()
+	e.handler.CloseStreams()
+	e.server.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.handler.WaitStreams(ctx); err != nil {
+		e.t.Errorf("streams still running 10 s after CloseStreams: %v", err)
+	}
 }
 
 func (e *env) token(user string) string { return sign(e.t, user, false, time.Hour) }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -33,14 +35,25 @@ type Handler struct {
 	// new ones are told to come back later.
 	closing      context.Context
 	closeStreams context.CancelFunc
+
+	// Streams that took their connection over run on after their request's
+	// handler returned (see serveSSE), out of http.Server's sight: they are
+	// counted here, and their connections kept, so that the handler can wait
+	// for them and cut them. detachMu orders every detach before (or
+	// after) CloseStreams, so that none starts once WaitStreams waits.
+	detachMu sync.Mutex
+	detached sync.WaitGroup
+	conns    map[net.Conn]struct{}
 }
 
 // StreamCloser is implemented by handlers that hold long-lived streams;
 // Server.Stop calls CloseStreams before it drains the server, because
 // http.Server.Shutdown waits for every active request and a stream never
-// ends by itself.
+// ends by itself, and WaitStreams after it, because a stream that took its
+// connection over is no request of the server's any more.
 type StreamCloser interface {
 	CloseStreams()
+	WaitStreams(ctx context.Context) error
 }
 
 var _ StreamCloser = (*Handler)(nil)
@@ -76,6 +89,7 @@ func NewHandler(uc UseCases, cfg Config, deps Deps) (*Handler, error) {
 		readiness: deps.Readiness,
 		cache:     newMessageCache(messageCacheSlots),
 		streams:   newStreamRegistry(deps.Metrics),
+		conns:     make(map[net.Conn]struct{}),
 	}
 	h.admission = newAdmission(h.cfg.Limits, deps.Now)
 	h.closing, h.closeStreams = context.WithCancel(context.Background())
@@ -90,7 +104,55 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.root.Ser
 // stream requests with a bare `retry:`, so that clients reconnect (to
 // another instance) with their cursors. /readyz answers 503 from then on.
 // It is safe to call more than once.
-func (h *Handler) CloseStreams() { h.closeStreams() }
+func (h *Handler) CloseStreams() {
+	h.detachMu.Lock()
+	defer h.detachMu.Unlock()
+	h.closeStreams()
+}
+
+// WaitStreams waits until every stream that took its connection over has
+// ended, after CloseStreams. When ctx ends first, the writes of the streams
+// still running fail at once (a client that stopped reading would hold its
+// stream until the write timeout) and WaitStreams waits for them to end,
+// then returns ctx's error.
+func (h *Handler) WaitStreams(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		h.detached.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	h.detachMu.Lock()
+	for c := range h.conns {
+		_ = c.SetWriteDeadline(time.Unix(1, 0))
+	}
+	h.detachMu.Unlock()
+	<-done
+	return ctx.Err()
+}
+
+// detach counts a stream that runs on after its handler on conn and
+// reports true, or false once CloseStreams was called (the stream must
+// not start). The stream calls the returned func when it has ended.
+func (h *Handler) detach(conn net.Conn) (ended func(), ok bool) {
+	h.detachMu.Lock()
+	defer h.detachMu.Unlock()
+	if h.closing.Err() != nil {
+		return nil, false
+	}
+	h.detached.Add(1)
+	h.conns[conn] = struct{}{}
+	return func() {
+		h.detachMu.Lock()
+		delete(h.conns, conn)
+		h.detachMu.Unlock()
+		h.detached.Done()
+	}, true
+}
 
 func (h *Handler) routes(deps Deps) http.Handler {
 	// Routes match the path as sent, still percent-encoded and not

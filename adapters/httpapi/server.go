@@ -141,9 +141,10 @@ func (s *Server) Addr() net.Addr {
 }
 
 // Stop ends the handler's streams, stops accepting connections and waits
-// for in-flight requests until ctx is done; then it closes whatever is
-// left and waits for the serving goroutine. It returns ctx's error when
-// requests had to be cut off. Stop before Start does nothing.
+// for in-flight requests and streams until ctx is done; then it closes
+// whatever is left and waits for the serving goroutine and the streams.
+// It returns ctx's error when requests or streams had to be cut off.
+// Stop before Start does nothing.
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	done := s.done
@@ -151,7 +152,8 @@ func (s *Server) Stop(ctx context.Context) error {
 	if done == nil {
 		return nil
 	}
-	if sc, ok := s.handler.(StreamCloser); ok {
+	sc, closer := s.handler.(StreamCloser)
+	if closer {
 		sc.CloseStreams()
 	}
 	err := s.srv.Shutdown(ctx)
@@ -161,5 +163,13 @@ func (s *Server) Stop(ctx context.Context) error {
 		err = errors.Join(err, s.srv.Close())
 	}
 	<-done
+	if closer {
+		// The streams that took their connections over, which Shutdown
+		// does not know of (their error is ctx's, already reported if
+		// Shutdown gave up).
+		if werr := sc.WaitStreams(ctx); err == nil {
+			err = werr
+		}
+	}
 	return err
 }

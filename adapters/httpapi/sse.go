@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"time"
 
@@ -33,15 +35,21 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) error {
 	q.Principal = principalOf(r)
 	return serveSSE(h, w, r, q.Principal,
 		func(ctx context.Context) (*application.Stream, error) { return h.uc.SubscribeChannel.Execute(ctx, q) },
-		func(ctx context.Context, s *application.Stream) { h.runStream(ctx, w, r, s) })
+		h.runStream)
 }
 
 // serveSSE is what every stream route does once its request is parsed:
 // admit it, start the stream (within RequestTimeout), run it until the
 // client leaves or the handler closes its streams, and answer whatever
 // stops it as API.md says (4xx only for what can never succeed).
+//
+// Started, a stream on HTTP/1.x takes its connection over from net/http
+// (takeOver) and runs in a goroutine of its own while the handler returns
+// (see hijackedOut for why); the close watcher ends it when the client
+// leaves. On HTTP/2, and on writers that cannot be taken over, it runs in
+// the handler, through the response.
 func serveSSE[S interface{ Close() }](h *Handler, w http.ResponseWriter, r *http.Request, p domain.Principal,
-	start func(context.Context) (S, error), run func(context.Context, S)) error {
+	start func(context.Context) (S, error), run func(context.Context, *eventWriter, S, []any)) error {
 	// A stream reads nothing more from its client: the server's read
 	// timeout is not for it (see server.go). Writers without deadlines
 	// (tests' recorders) have nothing to lift.
@@ -52,15 +60,20 @@ func serveSSE[S interface{ Close() }](h *Handler, w http.ResponseWriter, r *http
 	}
 	// Admitted after the checks that make a request permanently bad (they
 	// are answered 4xx whatever the load) and before anything costs: the
-	// slot is held until the handler returns, however it returns.
+	// slot is held until the stream ends, however it ends.
 	release, refusal := h.admitStream(r, p)
 	if refusal != nil {
 		h.retryLater(w, r, refusal)
 		return nil
 	}
-	defer release()
+	releasing := true
+	defer func() {
+		if releasing {
+			release()
+		}
+	}()
 
-	// The stream ends when the client goes away or the handler closes its
+	// Starting ends when the client goes away or the handler closes its
 	// streams, whichever comes first.
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -78,9 +91,55 @@ func serveSSE[S interface{ Close() }](h *Handler, w http.ResponseWriter, r *http
 		h.retryLater(w, r, nil)
 		return nil
 	}
-	defer stream.Close()
-	run(ctx, stream)
+	attrs := slices.Clip(requestAttrs(r))
+	own, err := takeOver(w, r)
+	if err != nil {
+		stream.Close()
+		h.logger.DebugContext(ctx, "stream ended: its connection could not be taken over", requestAttrs(r, "error", err)...)
+		return nil
+	}
+	if own == nil {
+		defer stream.Close()
+		setStreamHeaders(w, r)
+		w.WriteHeader(http.StatusOK)
+		run(ctx, newEventWriter(w, h.cfg.WriteTimeout), stream, attrs)
+		return nil
+	}
+	ended, ok := h.detach(own.conn)
+	if !ok { // closing meanwhile: the client comes back with its cursor
+		stream.Close()
+		h.retryOn(own)
+		own.conn.Close()
+		return nil
+	}
+	releasing = false
+	l := handOff(r)
+	go func() {
+		defer ended()
+		defer release()
+		// Nothing of the request is needed any more: the stream's context
+		// is its own, cancelled by the close watcher or CloseStreams.
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		defer context.AfterFunc(h.closing, cancel)()
+		defer func() { h.logRequest(ctx, l, http.StatusOK, own.written) }()
+		defer own.conn.Close()
+		// Unwatched before the close: the watcher must not see its fd
+		// reused by another connection.
+		defer streamCloses.watch(own.conn, cancel)()
+		defer stream.Close()
+		defer h.recoverStream(ctx, attrs)
+		run(ctx, newStreamWriter(own, h.cfg.WriteTimeout), stream, attrs)
+	}()
 	return nil
+}
+
+// recoverStream logs a panic of a stream that runs on its own goroutine,
+// which ends that stream only, as net/http does for a handler.
+func (h *Handler) recoverStream(ctx context.Context, attrs []any) {
+	if p := recover(); p != nil {
+		h.logger.ErrorContext(ctx, "stream panicked", append(attrs, "panic", p, "stack", string(debug.Stack()))...)
+	}
 }
 
 // permanent reports the failures a retry cannot fix.
@@ -149,6 +208,14 @@ func (h *Handler) retryLater(w http.ResponseWriter, r *http.Request, refusal *ap
 	}
 }
 
+// retryOn answers a taken-over connection with a bare `retry:`.
+func (h *Handler) retryOn(own *hijackedOut) {
+	ew := newStreamWriter(own, h.cfg.WriteTimeout)
+	if ew.retry(h.cfg.RetryInterval) == nil {
+		_ = ew.flush()
+	}
+}
+
 type readyJSON struct {
 	Channels []string `json:"channels"`
 }
@@ -156,11 +223,8 @@ type readyJSON struct {
 // runStream writes the stream's preamble — retry, then the ready event
 // whose id is the starting cursor — flushes it at once so that the client
 // knows it is subscribed, and then hands the connection to the stream.
-func (h *Handler) runStream(ctx context.Context, w http.ResponseWriter, r *http.Request, stream *application.Stream) {
-	ew := newEventWriter(w, h.cfg.WriteTimeout)
-	setStreamHeaders(w, r)
-	w.WriteHeader(http.StatusOK)
-
+// attrs name the request in log lines.
+func (h *Handler) runStream(ctx context.Context, ew *eventWriter, stream *application.Stream, attrs []any) {
 	conn := h.streams.open(stream.Channels())
 	defer conn.close()
 
@@ -170,7 +234,7 @@ func (h *Handler) runStream(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 	data, err := json.Marshal(ready)
 	if err != nil {
-		h.logger.ErrorContext(ctx, "encode ready event", requestAttrs(r, "error", err)...)
+		h.logger.ErrorContext(ctx, "encode ready event", append(attrs, "error", err)...)
 		return
 	}
 	err = ew.retry(h.cfg.RetryInterval)
@@ -183,32 +247,32 @@ func (h *Handler) runStream(ctx context.Context, w http.ResponseWriter, r *http.
 	if err == nil {
 		err = stream.Run(ctx, &sseSink{w: ew, cache: h.cache, metrics: h.metrics, conn: conn})
 	}
-	h.streamEnded(ctx, r, err)
+	h.streamEnded(ctx, attrs, err)
 }
 
 // streamEnded logs why a stream ended, at the level the reason deserves,
 // and counts cut-offs of subscribers that fell behind.
-func (h *Handler) streamEnded(ctx context.Context, r *http.Request, err error) {
+func (h *Handler) streamEnded(ctx context.Context, attrs []any, err error) {
 	switch {
 	case err == nil:
 		return
 	case errors.Is(err, ports.ErrSlowSubscriber):
 		h.metrics.sseCutoffs.Inc()
-		h.logger.InfoContext(ctx, "stream cut off: subscriber fell behind", requestAttrs(r)...)
+		h.logger.InfoContext(ctx, "stream cut off: subscriber fell behind", attrs...)
 	case errors.Is(err, application.ErrCredentialsExpired), errors.Is(err, application.ErrNoChannelsLeft),
 		errors.Is(err, ports.ErrNotifierClosed), ctx.Err() != nil:
-		h.logger.DebugContext(ctx, "stream ended", requestAttrs(r, "reason", err)...)
+		h.logger.DebugContext(ctx, "stream ended", append(attrs, "reason", err)...)
 	default:
 		if _, ok := errors.AsType[*clientWriteError](err); ok {
-			h.logger.DebugContext(ctx, "stream ended: client gone", requestAttrs(r, "error", err)...)
+			h.logger.DebugContext(ctx, "stream ended: client gone", append(attrs, "error", err)...)
 			return
 		}
-		h.logger.WarnContext(ctx, "stream ended by an error; the client resumes from its cursor", requestAttrs(r, "error", err)...)
+		h.logger.WarnContext(ctx, "stream ended by an error; the client resumes from its cursor", append(attrs, "error", err)...)
 	}
 }
 
 // sseSink renders a stream's calls as SSE events. It implements
-// application.StreamSink; the stream calls it from the handler's goroutine
+// application.StreamSink; the stream calls it from its own goroutine
 // only.
 type sseSink struct {
 	w       *eventWriter

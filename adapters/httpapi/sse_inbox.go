@@ -28,7 +28,7 @@ func (h *Handler) subscribeInbox(w http.ResponseWriter, r *http.Request) error {
 			}
 			return in, err
 		},
-		func(ctx context.Context, in *application.Inbox) { h.runInbox(ctx, w, r, in) })
+		h.runInbox)
 }
 
 // parseInboxQuery reads the resume cursor (the Last-Event-ID header wins
@@ -62,10 +62,7 @@ type inboxReadyJSON struct {
 
 // runInbox writes the preamble (retry, then ready with the starting
 // cursor), flushes it, and hands the connection to the inbox stream.
-func (h *Handler) runInbox(ctx context.Context, w http.ResponseWriter, r *http.Request, in *application.Inbox) {
-	ew := newEventWriter(w, h.cfg.WriteTimeout)
-	setStreamHeaders(w, r)
-	w.WriteHeader(http.StatusOK)
+func (h *Handler) runInbox(ctx context.Context, ew *eventWriter, in *application.Inbox, attrs []any) {
 	conn := h.streams.open(nil)
 	defer conn.close()
 
@@ -87,10 +84,10 @@ func (h *Handler) runInbox(ctx context.Context, w http.ResponseWriter, r *http.R
 		// on: the client comes back after its retry and resumes from its
 		// last id.
 		h.metrics.inboxHeldBack.Inc()
-		h.logger.WarnContext(ctx, "inbox stream ended: the commit watermark is held back", requestAttrs(r)...)
+		h.logger.WarnContext(ctx, "inbox stream ended: the commit watermark is held back", attrs...)
 		return
 	}
-	h.streamEnded(ctx, r, err)
+	h.streamEnded(ctx, attrs, err)
 }
 
 func isInboxBehind(err error) bool { return errors.Is(err, application.ErrInboxBehind) }

@@ -141,10 +141,9 @@ func TestStreamStats(t *testing.T) {
 		t.Errorf("relay_sse_subscriptions = %v", got)
 	}
 
-	// Once every stream is gone (closing the server waits for them), the
+	// Once every stream is gone (shutting down waits for them), the
 	// gauges are back to zero.
-	e.handler.CloseStreams()
-	e.server.Close()
+	e.shutdown()
 	for _, name := range []string{"relay_sse_connections", "relay_sse_subscriptions"} {
 		if got := metricValue(t, e, name); got != 0 {
 			t.Errorf("%s = %v after every stream closed", name, got)

@@ -44,7 +44,7 @@ var errBadField = errors.New("sse: an id, event name or comment holds CR, LF or 
 // The JSON payloads Relay sends never contain a raw line break, so in
 // practice every data field is one line.
 type eventWriter struct {
-	rc      *http.ResponseController
+	conn    streamOut
 	out     deadlineWriter
 	buf     *bufio.Writer // borrowed from bufferPool between a write and a flush
 	timeout time.Duration
@@ -55,9 +55,15 @@ type eventWriter struct {
 	deadline time.Time
 }
 
+// newEventWriter returns a writer of events to w, through net/http.
 func newEventWriter(w http.ResponseWriter, timeout time.Duration) *eventWriter {
-	e := &eventWriter{rc: http.NewResponseController(w), timeout: timeout}
-	e.out = deadlineWriter{w: w, e: e}
+	return newStreamWriter(newResponseOut(w), timeout)
+}
+
+// newStreamWriter returns a writer of events to out.
+func newStreamWriter(out streamOut, timeout time.Duration) *eventWriter {
+	e := &eventWriter{conn: out, timeout: timeout}
+	e.out = deadlineWriter{e: e}
 	return e
 }
 
@@ -70,16 +76,23 @@ func (e *eventWriter) b() *bufio.Writer {
 	return e.buf
 }
 
-// setStreamHeaders sets the headers of every 200 answer of /api/sse.
-// "Connection: close" makes the stream the last response of its HTTP/1.x
-// connection: the per-write deadlines set on the connection would
-// otherwise still be armed for whatever request came next on it.
+// setStreamHeaders sets the headers of every 200 answer of /api/sse and
+// /api/sse/inbox that net/http writes.
 func setStreamHeaders(w http.ResponseWriter, r *http.Request) {
-	hdr := w.Header()
+	setStreamHeaderValues(w.Header(), r.ProtoMajor == 1)
+}
+
+// setStreamHeaderValues sets the stream headers in hdr. On HTTP/1.x
+// "Connection: close" makes the stream the last response of its
+// connection: the per-write deadlines set on the connection would
+// otherwise still be armed for whatever request came next on it, and a
+// stream that took its connection over (takeOver) ends its body by
+// closing it.
+func setStreamHeaderValues(hdr http.Header, http1 bool) {
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no")
-	if r.ProtoMajor == 1 {
+	if http1 {
 		hdr.Set("Connection", "close")
 	}
 }
@@ -184,7 +197,7 @@ func (e *eventWriter) flush() error {
 	if err := e.armDeadline(); err != nil {
 		return &clientWriteError{err}
 	}
-	if err := e.rc.Flush(); err != nil {
+	if err := e.conn.Flush(); err != nil {
 		return &clientWriteError{err}
 	}
 	return nil
@@ -196,18 +209,12 @@ func (e *eventWriter) armDeadline() error {
 		return nil
 	}
 	e.deadline = now.Add(e.timeout)
-	err := e.rc.SetWriteDeadline(e.deadline)
-	if errors.Is(err, http.ErrNotSupported) {
-		// A writer without deadlines (a test recorder) cannot block anyway.
-		return nil
-	}
-	return err
+	return e.conn.SetWriteDeadline(e.deadline)
 }
 
 // deadlineWriter arms the write deadline before each write the buffer
-// hands to the response.
+// hands to the connection.
 type deadlineWriter struct {
-	w http.ResponseWriter
 	e *eventWriter
 }
 
@@ -215,7 +222,7 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 	if err := d.e.armDeadline(); err != nil {
 		return 0, err
 	}
-	return d.w.Write(p)
+	return d.e.conn.Write(p)
 }
 
 func validField(s string) bool { return !strings.ContainsAny(s, "\r\n\x00") }
