@@ -5,7 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -385,4 +390,88 @@ func (p *cutProxy) restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.down = false
+}
+
+// holdProxy is an HTTP reverse proxy in front of a service that can hold
+// the answer of the page's next list read (a plain GET /api/conversations;
+// the sign-in's token check asks with ?limit=1): the service answers at
+// once, and the page gets that answer only when the test releases it, as
+// if the network had kept it while the inbox stream went on.
+type holdProxy struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	armed *heldList
+}
+
+// heldList is one held answer: read is closed once the service has
+// answered, release lets the answer go to the page.
+type heldList struct {
+	read    chan struct{}
+	release chan struct{}
+}
+
+// newHoldProxy proxies to the service at target (a base URL) until t ends.
+func newHoldProxy(t *testing.T, target string) *holdProxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.FlushInterval = -1 // event streams pass through as written
+	p := &holdProxy{}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := p.take(r)
+		if h == nil {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		rp.ServeHTTP(rec, r)
+		close(h.read)
+		select {
+		case <-h.release:
+		case <-r.Context().Done():
+			return
+		}
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+// url is the proxy's base URL.
+func (p *holdProxy) url() string { return p.srv.URL }
+
+// holdList arms the proxy to hold the next list read.
+func (p *holdProxy) holdList() *heldList {
+	h := &heldList{read: make(chan struct{}), release: make(chan struct{})}
+	p.mu.Lock()
+	p.armed = h
+	p.mu.Unlock()
+	return h
+}
+
+// take returns the armed hold if r is the list read it waits for.
+func (p *holdProxy) take(r *http.Request) *heldList {
+	if r.Method != http.MethodGet || r.URL.Path != "/api/conversations" || r.URL.RawQuery != "" {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h := p.armed
+	p.armed = nil
+	return h
+}
+
+// awaitRead waits until the service has answered the held read.
+func (h *heldList) awaitRead(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.read:
+	case <-time.After(waitTimeout):
+		t.Fatalf("the page did not read its conversation list within %s", waitTimeout)
+	}
 }

@@ -194,3 +194,51 @@ func TestBrowserInboxLiveListAndBadges(t *testing.T) {
 		t.Fatalf("bob's page opened %d streams, want the one inbox stream", n)
 	}
 }
+
+// TestBrowserListAnswerOlderThanTheStream: the page reads its conversation
+// list while the inbox stream runs, and the list's answer can be older than
+// what the stream has said since. A group bob joins while his first list
+// read is on its way stays in his list when the older answer (without it)
+// arrives; a group he is removed from while a later read is on its way
+// does not come back with that answer.
+func TestBrowserListAnswerOlderThanTheStream(t *testing.T) {
+	t.Parallel()
+	browser := newBrowser(t)
+	a := startApp(t, func(c *app.Config) { c.Dev = true })
+	proxy := newHoldProxy(t, a.url)
+	alice, bobAPI := newUser(t, "u_alice"), newUser(t, "u_bob")
+	bob := newPage(t, browser, "bob", proxy.url()+"/", 1000, 640)
+	const loadsJS = `document.getElementById('conversations').dataset.loads || '0'`
+
+	// The first read, on the stream's ready, is held with its answer: no
+	// conversations.
+	h := proxy.holdList()
+	bob.signIn("u_bob")
+	h.awaitRead(t)
+	g := a.createGroup(t, alice, "joined meanwhile", "u_bob")
+	item := `document.querySelector('[data-testid=conversation][data-id="` + g.ID + `"]')`
+	waitUntil(bob, "the group from the stream", item+` !== null`, true)
+	close(h.release)
+	waitUntil(bob, "the first list answer applied", loadsJS, "1")
+	if !eval[bool](bob, item+` !== null`) {
+		t.Fatal("the list answer read before bob joined the group took the group off his list")
+	}
+
+	// A read position set on another device, short of the end, makes the
+	// page read the list again: held, with the group in its answer.
+	a.send(t, alice, g, "one")
+	a.send(t, alice, g, "two")
+	waitUntil(bob, "a badge of 2", item+`.querySelector('[data-testid=unread]').textContent`, "2")
+	h = proxy.holdList()
+	if r := a.markRead(t, bobAPI, g, map[string]int64{"seq": 1}); r.status != 204 {
+		t.Fatalf("POST read: %v", r)
+	}
+	h.awaitRead(t)
+	a.removeMember(t, alice, g, "u_bob")
+	waitUntil(bob, "the group gone on channel_removed", item+` === null`, true)
+	close(h.release)
+	waitUntil(bob, "the second list answer applied", loadsJS, "2")
+	if eval[bool](bob, item+` !== null`) {
+		t.Fatal("the list answer read before bob's removal put the group back on his list")
+	}
+}

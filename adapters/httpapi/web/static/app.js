@@ -181,6 +181,11 @@ const byChannel = (channel) => conversations.find((c) => channelOf(c) === channe
 
 let refreshing = null; // the refresh under way
 let refreshAgain = false;
+// listNews is what the stream said of membership while a list load was in
+// flight: conversation id → the conversation joined, or null once left.
+// The answer may have been read before those events: their word wins.
+let listNews = null;
+let listLoads = 0; // list answers applied, shown as data-loads for tests
 
 // refreshConversations reads the whole list again; calls while one runs
 // are folded into one more run after it.
@@ -199,19 +204,26 @@ function refreshConversations() {
 }
 
 async function loadConversations() {
-  let list;
+  const o = inbox;
+  const news = new Map();
+  listNews = news;
+  let answer;
   try {
     // Every page: a member of hundreds of conversations sees them all.
-    list = await apiAll('/api/conversations');
+    answer = await apiAll('/api/conversations');
   } catch (e) {
     $('sidebar-error').textContent = e.message;
     return;
+  } finally {
+    if (listNews === news) listNews = null;
   }
-  if (!inbox) return; // signed out meanwhile
+  if (!inbox || inbox !== o) return; // signed out or restarted meanwhile
+  const list = answer.filter((conv) => !news.has(conv.id));
+  for (const conv of news.values()) if (conv) list.unshift(byId(conv.id) || conv);
   // The stream may have gone further than the answer: keep what it told.
   for (const conv of list) {
     const had = byId(conv.id);
-    if (had && had.lastSeq > conv.lastSeq) {
+    if (had && had !== conv && had.lastSeq > conv.lastSeq) {
       conv.lastSeq = had.lastSeq;
       conv.unreadCount = had.unreadCount;
     }
@@ -219,21 +231,33 @@ async function loadConversations() {
     if (open && open.conv.id === conv.id) conv.unreadCount = 0;
   }
   conversations = list;
+  listLoads++;
+  $('conversations').dataset.loads = String(listLoads);
   renderConversations();
-  coverConversations(list);
+  coverConversations(answer, list, news);
+}
+
+// noteMembership records a join (conv) or a leave (null) told by the
+// stream for the list load in flight, if any.
+function noteMembership(id, conv) {
+  if (listNews) listNews.set(id, conv);
 }
 
 // coverConversations makes sure the stream carries every conversation of
-// list. The first list after the stream's start is what it carries if the
-// counts agree; any other conversation (joined since the stream started,
-// and not yet announced on it) makes the page resume the stream from its
-// cursor, which replays that conversation_added and the messages after it.
-function coverConversations(list) {
+// list, the answer merged with news. The first answer after the stream's
+// start is what it carries if the counts agree; any other conversation
+// (joined since the stream started, and not yet announced on it) makes the
+// page resume the stream from its cursor, which replays that
+// conversation_added and the messages after it.
+function coverConversations(answer, list, news) {
   const first = !inbox.listed;
   inbox.listed = true;
-  if (first && list.length === inbox.count) {
-    for (const conv of list) inbox.covered.add(conv.id);
-    return;
+  if (first && answer.length === inbox.count) {
+    for (const conv of answer) inbox.covered.add(conv.id);
+  }
+  for (const [id, conv] of news) {
+    if (conv) inbox.covered.add(id);
+    else inbox.covered.delete(id);
   }
   const missing = list.filter((conv) => !inbox.covered.has(conv.id));
   if (missing.length === 0) return;
@@ -420,6 +444,7 @@ function connectInbox(lastEventId) {
   on('message', (m) => onMessage(m));
   on('conversation_added', (conv) => {
     o.covered.add(conv.id);
+    noteMembership(conv.id, conv);
     if (byId(conv.id)) return;
     if (open && open.conv.id === conv.id) conv.unreadCount = 0;
     conversations.unshift(conv);
@@ -454,6 +479,7 @@ function onMessage(m) {
 function onRemoved(channel) {
   const conv = byChannel(channel);
   if (inbox && conv) inbox.covered.delete(conv.id);
+  noteMembership(channel.slice(channel.indexOf(':') + 1), null);
   conversations = conversations.filter((c) => channelOf(c) !== channel);
   renderConversations();
   if (open && open.channel === channel) {
