@@ -56,9 +56,8 @@ type Stream struct {
 	sub       ports.Subscription
 	principal domain.Principal
 
-	order    []domain.ChannelID         // the channels in request order
-	channels map[domain.ChannelID]int64 // channel → conversation number, for the channels still open
-	removals map[domain.ChannelID]int64 // channel → member removals known when its access was last checked
+	order    []domain.ChannelID             // the channels in request order
+	channels domain.ChannelMap[openChannel] // the channels still open
 	// authorised is each channel's last seq when access was checked: the
 	// replay reads up to there, and what came later arrives in order
 	// through the subscription, behind any removal queued meanwhile.
@@ -122,6 +121,18 @@ func WithWriteDelay(d time.Duration) SubscribeOption {
 
 // Start returns the stream's starting cursor: where replay begins.
 func (s *Stream) Start() domain.Cursor { return s.start }
+
+// openChannel is what a stream knows of one of its open channels.
+type openChannel struct {
+	number   int64 // the conversation's number, its key in the cursor
+	removals int64 // member removals known when its access was last checked
+}
+
+// number returns channel's conversation number, if channel is open.
+func (s *Stream) number(channel domain.ChannelID) (int64, bool) {
+	c, ok := s.channels.Get(channel)
+	return c.number, ok
+}
 
 // Channels returns the stream's channels in request order.
 func (s *Stream) Channels() []domain.ChannelID { return s.order }
@@ -347,14 +358,14 @@ func (s *Stream) handle(ctx context.Context, ev *domain.Event, sink StreamSink) 
 // gapWait, since their notifications may be just behind, and then read
 // from the store.
 func (s *Stream) head(ctx context.Context, ev *domain.Event, sink StreamSink) error {
-	number, ok := s.channels[ev.Channel]
+	c, ok := s.channels.Get(ev.Channel)
 	if !ok {
 		return nil
 	}
-	if ev.Head.Removals > s.removals[ev.Channel] {
+	if ev.Head.Removals > c.removals {
 		return s.resync(ctx, ev.Channel, sink)
 	}
-	if at, _ := s.cursor.Seq(number); ev.Head.LastSeq > at {
+	if at, _ := s.cursor.Seq(c.number); ev.Head.LastSeq > at {
 		s.gaps.awaitSeq(ev.Channel, ev.Head.LastSeq)
 	}
 	return nil
@@ -367,11 +378,11 @@ func (s *Stream) head(ctx context.Context, ev *domain.Event, sink StreamSink) er
 // otherwise access is checked again first, and the catch-up that follows
 // delivers it if the caller may still read the channel.
 func (s *Stream) deliverGuarded(ctx context.Context, ev *domain.Event, sink StreamSink) error {
-	known, ok := s.removals[ev.Channel]
+	c, ok := s.channels.Get(ev.Channel)
 	if !ok {
 		return nil // not a channel of the stream, or no longer
 	}
-	if ev.Head.Removals > known {
+	if ev.Head.Removals > c.removals {
 		return s.resync(ctx, ev.Channel, sink)
 	}
 	return s.deliverLive(ctx, ev.Message, sink)
@@ -382,7 +393,7 @@ func (s *Stream) deliverGuarded(ctx context.Context, ev *domain.Event, sink Stre
 // holds it if messages before it are missing, until they arrive or gapWait
 // passes and they are read from the store.
 func (s *Stream) deliverLive(ctx context.Context, m domain.Message, sink StreamSink) error {
-	number, ok := s.channels[m.Channel]
+	number, ok := s.number(m.Channel)
 	if !ok {
 		return nil
 	}
@@ -428,7 +439,7 @@ const (
 // may follow a member removal still waiting in the subscription's queue;
 // those arrive through the queue, in order with the removal.
 func (s *Stream) catchUp(ctx context.Context, channel domain.ChannelID, upTo int64, why readReason, sink StreamSink) error {
-	number, ok := s.channels[channel]
+	number, ok := s.number(channel)
 	if !ok {
 		return nil
 	}

@@ -14,7 +14,7 @@ import (
 // removal, so access is checked again first: a channel the caller may no
 // longer read (or that no longer exists) is dropped instead.
 func (s *Stream) resync(ctx context.Context, channel domain.ChannelID, sink StreamSink) error {
-	if _, ok := s.channels[channel]; !ok {
+	if !s.channels.Has(channel) {
 		return nil
 	}
 	states, err := s.convs.ChannelStates(ctx, []domain.ChannelID{channel}, s.principal.UserID)
@@ -25,7 +25,9 @@ func (s *Stream) resync(ctx context.Context, channel domain.ChannelID, sink Stre
 	if i < 0 || !s.principal.CanAccess(states[i].IsMember) {
 		return s.dropChannel(channel, sink)
 	}
-	s.removals[channel] = states[i].Removals
+	c, _ := s.channels.Get(channel)
+	c.removals = states[i].Removals
+	s.channels.Set(channel, c)
 	// Access was checked at LastSeq; later messages come through the
 	// queue, behind any removal that followed the check.
 	return s.catchUp(ctx, channel, states[i].LastSeq, accessRead, sink)
@@ -34,7 +36,7 @@ func (s *Stream) resync(ctx context.Context, channel domain.ChannelID, sink Stre
 // removeChannel stops the stream's channel when its caller was removed from
 // the group. A service caller reads any conversation, so it keeps it.
 func (s *Stream) removeChannel(ev *domain.Event, sink StreamSink) error {
-	if _, ok := s.channels[ev.Channel]; !ok || ev.UserID != s.principal.UserID || s.principal.Admin {
+	if !s.channels.Has(ev.Channel) || ev.UserID != s.principal.UserID || s.principal.Admin {
 		return nil
 	}
 	return s.dropChannel(ev.Channel, sink)
@@ -43,9 +45,8 @@ func (s *Stream) removeChannel(ev *domain.Event, sink StreamSink) error {
 // dropChannel stops delivering channel, tells the sink, and ends the stream
 // (ErrNoChannelsLeft) when no channel is left.
 func (s *Stream) dropChannel(channel domain.ChannelID, sink StreamSink) error {
-	number := s.channels[channel]
-	delete(s.channels, channel)
-	delete(s.removals, channel)
+	number, _ := s.number(channel)
+	s.channels.Delete(channel)
 	s.gaps.drop(channel)
 	s.sub.Unsubscribe(channel)
 	s.cursor = s.cursor.Without(number)
@@ -55,7 +56,7 @@ func (s *Stream) dropChannel(channel domain.ChannelID, sink StreamSink) error {
 	if err := sink.ChannelRemoved(channel, s.cursor); err != nil {
 		return err
 	}
-	if len(s.channels) == 0 && s.inbox == nil { // an inbox may hold no conversation
+	if s.channels.Len() == 0 && s.inbox == nil { // an inbox may hold no conversation
 		return errors.Join(ErrNoChannelsLeft, sink.Flush())
 	}
 	return nil

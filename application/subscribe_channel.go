@@ -85,8 +85,7 @@ func (uc *SubscribeChannel) newStream(q SubscribeQuery, channels []domain.Channe
 		principal:      q.Principal,
 		streamSettings: uc.settings,
 		order:          channels,
-		channels:       make(map[domain.ChannelID]int64, len(channels)),
-		removals:       make(map[domain.ChannelID]int64, len(channels)),
+		channels:       domain.MakeChannelMap[openChannel](len(channels)),
 
 		authorised: make(map[domain.ChannelID]int64, len(channels)),
 	}
@@ -104,8 +103,7 @@ func (uc *SubscribeChannel) newStream(q SubscribeQuery, channels []domain.Channe
 				seq = at
 			}
 		}
-		s.channels[ch] = st.Number
-		s.removals[ch] = st.Removals
+		s.channels.Set(ch, openChannel{number: st.Number, removals: st.Removals})
 		s.authorised[ch] = st.LastSeq
 		s.cursor = s.cursor.With(st.Number, seq)
 	}

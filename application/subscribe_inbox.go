@@ -79,7 +79,7 @@ type Inbox struct {
 func (i *Inbox) Start() domain.InboxCursor { return i.start }
 
 // Conversations returns how many conversations the stream watches now.
-func (i *Inbox) Conversations() int { return len(i.stream.channels) }
+func (i *Inbox) Conversations() int { return i.stream.channels.Len() }
 
 // Close releases the stream's subscription; it is safe to call more than
 // once.
@@ -167,8 +167,7 @@ func (uc *SubscribeInbox) setUp(ctx context.Context, q InboxQuery, user domain.U
 	principal := domain.Principal{UserID: user, ExpiresAt: q.Principal.ExpiresAt}
 	s := &Stream{
 		convs: uc.convs, reads: uc.reads, streamSettings: uc.settings, sub: sub, principal: principal,
-		channels:   make(map[domain.ChannelID]int64, len(states)),
-		removals:   make(map[domain.ChannelID]int64, len(states)),
+		channels:   domain.MakeChannelMap[openChannel](len(states)),
 		authorised: make(map[domain.ChannelID]int64, len(states)),
 	}
 	in := &inboxState{
@@ -185,8 +184,7 @@ func (uc *SubscribeInbox) setUp(ctx context.Context, q InboxQuery, user domain.U
 			continue // left since step 3: the log or its removal says so
 		}
 		s.order = append(s.order, st.Channel)
-		s.channels[st.Channel] = st.Number
-		s.removals[st.Channel] = st.Removals
+		s.channels.Set(st.Channel, openChannel{number: st.Number, removals: st.Removals})
 		s.authorised[st.Channel] = st.LastSeq
 		positions = append(positions, domain.Position{Number: st.Number, Seq: st.LastSeq})
 	}
@@ -211,7 +209,7 @@ func (uc *SubscribeInbox) setUp(ctx context.Context, q InboxQuery, user domain.U
 	}
 	positions = positions[:0]
 	for _, ch := range s.order {
-		n := s.channels[ch]
+		n, _ := s.number(ch)
 		in.prefix[n] = min(old[ch], s.authorised[ch])
 		seq, named := start.Except.Seq(n)
 		if !named {
@@ -296,7 +294,7 @@ func (in *inboxState) moveTo(ctx context.Context, s *Stream, w int64) error {
 	in.w = w
 	in.except = domain.Cursor{}
 	for _, ch := range open {
-		n := s.channels[ch]
+		n, _ := s.number(ch)
 		in.prefix[n] = prefix[ch]
 		if at, _ := s.cursor.Seq(n); at != prefix[ch] {
 			in.except = in.except.With(n, at)
@@ -362,7 +360,7 @@ func (in *inboxState) replayMessages(ctx context.Context, s *Stream, sink Stream
 	// Conversations behind their prefix first (the cursor names them):
 	// up to the prefix, after which they are described by the watermark.
 	for _, ch := range had {
-		n := s.channels[ch]
+		n, _ := s.number(ch)
 		if at, _ := s.cursor.Seq(n); at < in.prefix[n] {
 			if err := s.catchUp(ctx, ch, in.prefix[n], accessRead, sink); err != nil {
 				return err
@@ -379,7 +377,7 @@ func (in *inboxState) replayMessages(ctx context.Context, s *Stream, sink Stream
 		}
 		for _, km := range page {
 			m := km.Message
-			n, open := s.channels[m.Channel]
+			n, open := s.number(m.Channel)
 			if !open {
 				continue
 			}
@@ -410,7 +408,7 @@ func (in *inboxState) replayMessages(ctx context.Context, s *Stream, sink Stream
 	// Last, what was committed since the fresh watermark, up to where
 	// access was checked.
 	for _, ch := range had {
-		if _, open := s.channels[ch]; !open {
+		if !s.channels.Has(ch) {
 			continue
 		}
 		if err := s.catchUp(ctx, ch, s.authorised[ch], accessRead, sink); err != nil {
@@ -468,7 +466,7 @@ func (in *inboxState) applyLog(ctx context.Context, s *Stream, log domain.UserLo
 		if c.useq <= in.useq {
 			continue
 		}
-		_, open := s.channels[c.channel]
+		open := s.channels.Has(c.channel)
 		var err error
 		switch {
 		case c.departure && open:
@@ -520,8 +518,7 @@ func (in *inboxState) announce(ctx context.Context, s *Stream, c logChange, watc
 			s.sub.Unsubscribe(c.channel)
 			return nil // left again: the log says so next
 		}
-		s.channels[c.channel] = states[0].Number
-		s.removals[c.channel] = states[0].Removals
+		s.channels.Set(c.channel, openChannel{number: states[0].Number, removals: states[0].Removals})
 		s.order = append(s.order, c.channel)
 	}
 	views, err := in.convs.MemberViews(ctx, []domain.ChannelID{c.channel}, s.principal.UserID)
@@ -532,7 +529,7 @@ func (in *inboxState) announce(ctx context.Context, s *Stream, c logChange, watc
 		return nil
 	}
 	view := views[0]
-	n := s.channels[c.channel]
+	n, _ := s.number(c.channel)
 	s.cursor = s.cursor.With(n, view.LastSeq)
 	prefix, err := in.msgs.PrefixAt(ctx, []domain.ChannelID{c.channel}, in.w)
 	if err != nil {
@@ -548,9 +545,9 @@ func (in *inboxState) announce(ctx context.Context, s *Stream, c logChange, watc
 
 // open returns the channels the stream watches now.
 func (s *Stream) open() []domain.ChannelID {
-	out := make([]domain.ChannelID, 0, len(s.channels))
+	out := make([]domain.ChannelID, 0, s.channels.Len())
 	for _, ch := range s.order {
-		if _, ok := s.channels[ch]; ok {
+		if s.channels.Has(ch) {
 			out = append(out, ch)
 		}
 	}

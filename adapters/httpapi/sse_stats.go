@@ -28,31 +28,31 @@ func newStreamRegistry(m *Metrics) *streamRegistry {
 // by the stream's goroutine.
 type streamConn struct {
 	reg      *streamRegistry
-	channels map[domain.ChannelID]bool
+	channels domain.ChannelMap[struct{}]
 }
 
 func (r *streamRegistry) open(channels []domain.ChannelID) *streamConn {
-	c := &streamConn{reg: r, channels: make(map[domain.ChannelID]bool, len(channels))}
+	c := &streamConn{reg: r, channels: domain.MakeChannelMap[struct{}](len(channels))}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.connections++
 	for _, ch := range channels {
-		if !c.channels[ch] {
-			c.channels[ch] = true
+		if !c.channels.Has(ch) {
+			c.channels.Set(ch, struct{}{})
 			r.channels[ch]++
 		}
 	}
 	r.metrics.sseConnections.Inc()
-	r.metrics.sseSubscriptions.Add(float64(len(c.channels)))
+	r.metrics.sseSubscriptions.Add(float64(c.channels.Len()))
 	return c
 }
 
 // remove drops one channel the stream no longer receives.
 func (c *streamConn) remove(ch domain.ChannelID) {
-	if !c.channels[ch] {
+	if !c.channels.Has(ch) {
 		return
 	}
-	delete(c.channels, ch)
+	c.channels.Delete(ch)
 	c.reg.mu.Lock()
 	defer c.reg.mu.Unlock()
 	c.reg.decrement(ch)
@@ -64,12 +64,12 @@ func (c *streamConn) close() {
 	c.reg.mu.Lock()
 	defer c.reg.mu.Unlock()
 	c.reg.connections--
-	for ch := range c.channels {
+	for ch := range c.channels.All() {
 		c.reg.decrement(ch)
 	}
 	c.reg.metrics.sseConnections.Dec()
-	c.reg.metrics.sseSubscriptions.Sub(float64(len(c.channels)))
-	c.channels = nil
+	c.reg.metrics.sseSubscriptions.Sub(float64(c.channels.Len()))
+	c.channels = domain.ChannelMap[struct{}]{}
 }
 
 func (r *streamRegistry) decrement(ch domain.ChannelID) {

@@ -174,10 +174,10 @@ func (n *Notifier) Subscribe(ctx context.Context, channels []domain.ChannelID) (
 		ready:    make(chan struct{}, 1),
 		crowded:  make(chan struct{}, 1),
 		done:     make(chan struct{}),
-		channels: make(map[domain.ChannelID]struct{}, len(channels)),
+		channels: domain.MakeChannelMap[struct{}](len(channels)),
 	}
 	for _, ch := range channels {
-		s.channels[ch] = struct{}{}
+		s.channels.Set(ch, struct{}{})
 	}
 	// s is locked before Close can find it in n.subs, so that Close's
 	// removal from the shards waits until s has been added to them.
@@ -190,7 +190,7 @@ func (n *Notifier) Subscribe(ctx context.Context, channels []domain.ChannelID) (
 	}
 	n.subs[s] = struct{}{}
 	n.mu.Unlock()
-	for ch := range s.channels {
+	for ch := range s.channels.All() {
 		n.add(ch, s)
 	}
 	return s, nil

@@ -31,8 +31,9 @@ type subscription struct {
 
 	mu sync.Mutex
 	// channels is the set the subscription is registered for in the
-	// shards; nil once it has been removed from all of them.
-	channels map[domain.ChannelID]struct{}
+	// shards; detached once it has been removed from all of them.
+	channels domain.ChannelMap[struct{}]
+	detached bool
 }
 
 var _ ports.Subscription = (*subscription)(nil)
@@ -93,17 +94,17 @@ func (s *subscription) Subscribe(channels ...domain.ChannelID) error {
 	// Checked under s.mu: whoever ends s detaches it afterwards, under
 	// s.mu, so a channel added before the end is removed with the rest,
 	// and none is added after it.
-	if s.ended.Load() || s.channels == nil {
+	if s.ended.Load() || s.detached {
 		if err := s.Err(); err != nil {
 			return fmt.Errorf("memory notifier: subscribe: %w: %w", ports.ErrSubscriptionEnded, err)
 		}
 		return fmt.Errorf("memory notifier: subscribe: %w", ports.ErrSubscriptionEnded)
 	}
 	for _, ch := range channels {
-		if _, ok := s.channels[ch]; ok {
+		if s.channels.Has(ch) {
 			continue // subscribed already, or listed twice
 		}
-		s.channels[ch] = struct{}{}
+		s.channels.Set(ch, struct{}{})
 		s.n.add(ch, s)
 	}
 	return nil
@@ -115,10 +116,10 @@ func (s *subscription) Unsubscribe(channels ...domain.ChannelID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, ch := range channels {
-		if _, ok := s.channels[ch]; !ok {
+		if !s.channels.Has(ch) {
 			continue // not subscribed, listed twice, or already detached
 		}
-		delete(s.channels, ch)
+		s.channels.Delete(ch)
 		s.n.remove(ch, s)
 	}
 }
@@ -170,13 +171,14 @@ func (s *subscription) end(err error) bool {
 func (s *subscription) detach() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.channels == nil {
+	if s.detached {
 		return
 	}
-	for ch := range s.channels {
+	for ch := range s.channels.All() {
 		s.n.remove(ch, s)
 	}
-	s.channels = nil
+	s.channels = domain.ChannelMap[struct{}]{}
+	s.detached = true
 	s.n.forget(s)
 }
 
