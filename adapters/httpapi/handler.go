@@ -38,12 +38,13 @@ type Handler struct {
 
 	// Streams that took their connection over run on after their request's
 	// handler returned (see serveSSE), out of http.Server's sight: they are
-	// counted here, and their connections kept, so that the handler can wait
-	// for them and cut them. detachMu orders every detach before (or
-	// after) CloseStreams, so that none starts once WaitStreams waits.
+	// counted here, and their connections kept with the cancel of their
+	// context, so that the handler can end them, wait for them and cut them.
+	// detachMu orders every detach before (or after) CloseStreams, so that
+	// none starts once WaitStreams waits.
 	detachMu sync.Mutex
 	detached sync.WaitGroup
-	conns    map[net.Conn]struct{}
+	conns    map[net.Conn]context.CancelFunc
 }
 
 // StreamCloser is implemented by handlers that hold long-lived streams;
@@ -89,7 +90,7 @@ func NewHandler(uc UseCases, cfg Config, deps Deps) (*Handler, error) {
 		readiness: deps.Readiness,
 		cache:     newMessageCache(messageCacheSlots),
 		streams:   newStreamRegistry(deps.Metrics),
-		conns:     make(map[net.Conn]struct{}),
+		conns:     make(map[net.Conn]context.CancelFunc),
 	}
 	h.admission = newAdmission(h.cfg.Limits, deps.Now)
 	h.closing, h.closeStreams = context.WithCancel(context.Background())
@@ -108,6 +109,9 @@ func (h *Handler) CloseStreams() {
 	h.detachMu.Lock()
 	defer h.detachMu.Unlock()
 	h.closeStreams()
+	for _, cancel := range h.conns {
+		cancel()
+	}
 }
 
 // WaitStreams waits until every stream that took its connection over has
@@ -135,17 +139,18 @@ func (h *Handler) WaitStreams(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// detach counts a stream that runs on after its handler on conn and
-// reports true, or false once CloseStreams was called (the stream must
-// not start). The stream calls the returned func when it has ended.
-func (h *Handler) detach(conn net.Conn) (ended func(), ok bool) {
+// detach counts a stream that runs on after its handler on conn, whose
+// context CloseStreams ends with cancel, and reports true, or false once
+// CloseStreams was called (the stream must not start). The stream calls
+// the returned func when it has ended.
+func (h *Handler) detach(conn net.Conn, cancel context.CancelFunc) (ended func(), ok bool) {
 	h.detachMu.Lock()
 	defer h.detachMu.Unlock()
 	if h.closing.Err() != nil {
 		return nil, false
 	}
 	h.detached.Add(1)
-	h.conns[conn] = struct{}{}
+	h.conns[conn] = cancel
 	return func() {
 		h.detachMu.Lock()
 		delete(h.conns, conn)

@@ -105,8 +105,12 @@ func serveSSE[S interface{ Close() }](h *Handler, w http.ResponseWriter, r *http
 		run(ctx, newEventWriter(w, h.cfg.WriteTimeout), stream, attrs)
 		return nil
 	}
-	ended, ok := h.detach(own.conn)
+	// Nothing of the request is needed any more: the stream's context is
+	// its own, cancelled by the close watcher or CloseStreams.
+	streamCtx, endStream := context.WithCancel(context.Background())
+	ended, ok := h.detach(own.conn, endStream)
 	if !ok { // closing meanwhile: the client comes back with its cursor
+		endStream()
 		stream.Close()
 		h.retryOn(own)
 		own.conn.Close()
@@ -117,19 +121,15 @@ func serveSSE[S interface{ Close() }](h *Handler, w http.ResponseWriter, r *http
 	go func() {
 		defer ended()
 		defer release()
-		// Nothing of the request is needed any more: the stream's context
-		// is its own, cancelled by the close watcher or CloseStreams.
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		defer context.AfterFunc(h.closing, cancel)()
-		defer func() { h.logRequest(ctx, l, http.StatusOK, own.written) }()
+		defer endStream()
+		defer func() { h.logRequest(streamCtx, l, http.StatusOK, own.written) }()
 		defer own.conn.Close()
 		// Unwatched before the close: the watcher must not see its fd
 		// reused by another connection.
-		defer streamCloses.watch(own.conn, cancel)()
+		defer streamCloses.watch(own.conn, endStream)()
 		defer stream.Close()
-		defer h.recoverStream(ctx, attrs)
-		run(ctx, newStreamWriter(own, h.cfg.WriteTimeout), stream, attrs)
+		defer h.recoverStream(streamCtx, attrs)
+		run(streamCtx, newStreamWriter(own, h.cfg.WriteTimeout), stream, attrs)
 	}()
 	return nil
 }
