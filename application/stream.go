@@ -196,25 +196,23 @@ func (s *Stream) replay(ctx context.Context, sink StreamSink) error {
 // live forwards queued events in batches, keeps the connection alive, and
 // fills the gaps that did not close by themselves, until the stream ends.
 func (s *Stream) live(ctx context.Context, sink StreamSink) error {
-	heartbeat := time.NewTicker(s.heartbeat)
-	defer heartbeat.Stop()
 	defer s.gaps.stop()
-	var expired <-chan time.Time
-	if !s.principal.ExpiresAt.IsZero() {
-		t := time.NewTimer(time.Until(s.principal.ExpiresAt))
-		defer t.Stop()
-		expired = t.C
-	}
+	// One timer is due at the next heartbeat or at the token's expiry,
+	// whichever comes first: a stream held by the thousand keeps one.
+	expires := s.principal.ExpiresAt
+	nextBeat := time.Now().Add(s.heartbeat)
+	clock := time.NewTimer(s.untilClock(nextBeat))
+	defer clock.Stop()
 	// While resting (for writeDelay after a flush) the queue is left
 	// unread, unless it fills past half (Crowded); then what it holds is
-	// written in one flush.
+	// written in one flush. The rest timer is made by the first rest.
 	var rest *time.Timer
 	var resting <-chan time.Time
-	if s.writeDelay > 0 {
-		rest = time.NewTimer(s.writeDelay)
-		rest.Stop()
-		defer rest.Stop()
-	}
+	defer func() {
+		if rest != nil {
+			rest.Stop()
+		}
+	}()
 	ready := s.sub.Ready()
 	// write handles what is queued, up to a batch, flushes, and starts a
 	// rest unless the batch was full (more are waiting: no reason to).
@@ -228,8 +226,12 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 				return err
 			}
 		}
-		if rest != nil && n < maxBatch {
-			rest.Reset(s.writeDelay)
+		if s.writeDelay > 0 && n < maxBatch {
+			if rest == nil {
+				rest = time.NewTimer(s.writeDelay)
+			} else {
+				rest.Reset(s.writeDelay)
+			}
 			resting = rest.C
 		}
 		return nil
@@ -259,18 +261,24 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 				return fmt.Errorf("subscription ended: %w", err)
 			}
 			return nil
-		case <-expired:
-			if err := sink.TokenExpired(); err != nil {
-				return err
+		case <-clock.C:
+			now := time.Now()
+			if !expires.IsZero() && !now.Before(expires) {
+				if err := sink.TokenExpired(); err != nil {
+					return err
+				}
+				return errors.Join(ErrCredentialsExpired, sink.Flush())
 			}
-			return errors.Join(ErrCredentialsExpired, sink.Flush())
-		case <-heartbeat.C:
-			if err := sink.Heartbeat(); err != nil {
-				return err
+			if !now.Before(nextBeat) {
+				if err := sink.Heartbeat(); err != nil {
+					return err
+				}
+				if err := sink.Flush(); err != nil {
+					return err
+				}
+				nextBeat = now.Add(s.heartbeat)
 			}
-			if err := sink.Flush(); err != nil {
-				return err
-			}
+			clock.Reset(s.untilClock(nextBeat))
 		case <-events:
 			if err := write(); err != nil {
 				return err
@@ -290,6 +298,16 @@ func (s *Stream) live(ctx context.Context, sink StreamSink) error {
 			}
 		}
 	}
+}
+
+// untilClock is how long until the stream's clock is due: at nextBeat, or
+// at the token's expiry if that comes first.
+func (s *Stream) untilClock(nextBeat time.Time) time.Duration {
+	due := nextBeat
+	if exp := s.principal.ExpiresAt; !exp.IsZero() && exp.Before(due) {
+		due = exp
+	}
+	return time.Until(due)
 }
 
 // handleBatch handles what is queued, up to maxBatch events, then flushes
