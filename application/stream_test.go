@@ -1054,6 +1054,29 @@ func TestStreamWriteDelay(t *testing.T) {
 	})
 }
 
+// TestStreamHeartbeatsUntilTheTokenExpires: one clock serves the heartbeat
+// and the token's expiry, so heartbeats keep their interval, and the
+// stream ends at the expiry itself, not at the heartbeat after it.
+func TestStreamHeartbeatsUntilTheTokenExpires(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		h := openStream(t, streamSetup{
+			heartbeat: 10 * time.Millisecond,
+			principal: domain.Principal{UserID: "u_alice", ExpiresAt: start.Add(25 * time.Millisecond)},
+		})
+		sink := &timedSink{start: start}
+		err := h.stream.Run(h.ctx, sink)
+		if !errors.Is(err, application.ErrCredentialsExpired) {
+			t.Fatalf("Run = %v, want ErrCredentialsExpired", err)
+		}
+		want := []string{"flush@0s", "heartbeat@10ms", "flush@10ms", "heartbeat@20ms", "flush@20ms", "expired@25ms", "flush@25ms"}
+		if got := sink.take(); !slices.Equal(got, want) {
+			t.Fatalf("log %q, want %q", got, want)
+		}
+	})
+}
+
 // TestStreamWriteDelayEndsWhenCrowded: a resting stream whose queue fills
 // past half writes what it holds at once instead of waiting out the rest.
 func TestStreamWriteDelayEndsWhenCrowded(t *testing.T) {
