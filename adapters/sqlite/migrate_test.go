@@ -57,7 +57,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 			t.Fatalf("Migrate again: %v", err)
 		}
 	}
-	if got, want := appliedVersions(t, db), []string{"0001_init", "0002_member_removals", "0003_read_positions", "0004_user_logs", "0005_commit_keys", "0006_append_function"}; !slices.Equal(got, want) {
+	if got, want := appliedVersions(t, db), []string{"0001_init", "0002_member_removals", "0003_read_positions", "0004_user_logs", "0005_commit_keys", "0006_append_function", "0007_append_one"}; !slices.Equal(got, want) {
 		t.Fatalf("schema_migrations = %v; want %v", got, want)
 	}
 	if got, want := tables(t, db), []string{"conversation_members", "conversations", "message_clock", "messages", "schema_migrations", "user_departures", "user_logs"}; !slices.Equal(got, want) {
