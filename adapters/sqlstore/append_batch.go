@@ -55,30 +55,62 @@ type AppendOutcome struct {
 type AppendBatchFunc func(ctx context.Context, q sqlx.ExtContext, reqs []AppendRequest) ([]AppendOutcome, error)
 
 // appendBatchInTx is the AppendBatchFunc of a dialect without one of its
-// own, a statement at a time in the transaction q (which must hold the
-// conversation's lock from the first statement: SQLite's BEGIN
-// IMMEDIATE). Statements there cost no round trip.
+// own, in the transaction q (which must hold the conversation's lock from
+// the first statement: SQLite's BEGIN IMMEDIATE). Statements there cost no
+// round trip, but each is parsed and run on its own, so a message takes
+// two: the UPDATE that reserves its seq and key, then an INSERT that
+// stores it only if the sender is a member, with ON CONFLICT DO NOTHING on
+// the (sender_id, client_message_id) key refusing a client message id
+// used before or earlier in the batch. Only a refused message costs more:
+// a read of which check refused it (membership first) and the seq given
+// back. Its key is not: keys need only grow, and the dialect's NextKey may
+// be global (SQLite's clock), so the next message takes the next one.
 func (r *MessageRepository) appendBatchInTx(ctx context.Context, q sqlx.ExtContext, reqs []AppendRequest) ([]AppendOutcome, error) {
 	ch := reqs[0].Message.Channel
-	var removals int64
-	err := sqlx.GetContext(ctx, q, &removals, r.db.Rebind(`SELECT removals FROM conversations WHERE id = ? AND kind = ?`), ch.ID, ch.Kind)
-	if errors.Is(err, sql.ErrNoRows) {
-		out := make([]AppendOutcome, len(reqs))
-		for i := range out {
-			out[i].Status = AppendNoConversation
-		}
-		return out, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	out := make([]AppendOutcome, len(reqs))
-	type clientKey struct{ sender, id string }
-	used := map[clientKey]bool{} // in this batch
-	var stored []int
+	reserve := r.db.Rebind(`
+		UPDATE conversations SET last_seq = last_seq + 1, last_x = ` + r.dialect.NextKey + `
+		WHERE id = ? AND kind = ?
+		RETURNING removals, last_seq, last_x`)
+	insert := r.db.Rebind(`
+		INSERT INTO messages (id, conversation_id, seq, x, sender_id, persona_id,
+		                      content, client_message_id, created_at)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?
+		WHERE NOT ? OR EXISTS (SELECT 1 FROM conversation_members WHERE conversation_id = ? AND user_id = ?)
+		ON CONFLICT (sender_id, client_message_id) DO NOTHING`)
 	for i, req := range reqs {
 		m := req.Message
-		out[i].Removals = removals
+		var row struct {
+			Removals int64 `db:"removals"`
+			Seq      int64 `db:"last_seq"`
+			Key      int64 `db:"last_x"`
+		}
+		err := sqlx.GetContext(ctx, q, &row, reserve, ch.ID, ch.Kind)
+		if i == 0 && errors.Is(err, sql.ErrNoRows) {
+			for i := range out {
+				out[i].Status = AppendNoConversation
+			}
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		res, err := q.ExecContext(ctx, insert,
+			m.ID, ch.ID, row.Seq, row.Key, m.SenderID, nullIfEmpty(m.PersonaID),
+			m.Content, nullIfEmpty(m.ClientMessageID), m.CreatedAt,
+			req.CheckMember, ch.ID, m.SenderID)
+		if err != nil {
+			return nil, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, err
+		}
+		if n == 1 {
+			out[i] = AppendOutcome{Status: AppendStored, Seq: row.Seq, Key: row.Key, Removals: row.Removals}
+			continue
+		}
+		status := AppendDuplicate
 		if req.CheckMember {
 			var member bool
 			if err := sqlx.GetContext(ctx, q, &member, r.db.Rebind(`
@@ -87,47 +119,14 @@ func (r *MessageRepository) appendBatchInTx(ctx context.Context, q sqlx.ExtConte
 				return nil, err
 			}
 			if !member {
-				out[i].Status = AppendNotMember
-				continue
+				status = AppendNotMember
 			}
-		}
-		if m.ClientMessageID != "" {
-			key := clientKey{string(m.SenderID), m.ClientMessageID}
-			var taken bool
-			if err := sqlx.GetContext(ctx, q, &taken, r.db.Rebind(`
-				SELECT EXISTS (SELECT 1 FROM messages WHERE sender_id = ? AND client_message_id = ?)`),
-				m.SenderID, m.ClientMessageID); err != nil {
-				return nil, err
-			}
-			if taken || used[key] {
-				out[i].Status = AppendDuplicate
-				continue
-			}
-			used[key] = true
-		}
-		stored = append(stored, i)
-	}
-	for _, i := range stored {
-		m := reqs[i].Message
-		var row struct {
-			Seq int64 `db:"last_seq"`
-			Key int64 `db:"last_x"`
-		}
-		if err := sqlx.GetContext(ctx, q, &row, r.db.Rebind(`
-			UPDATE conversations SET last_seq = last_seq + 1, last_x = `+r.dialect.NextKey+`
-			WHERE id = ? AND kind = ?
-			RETURNING last_seq, last_x`), ch.ID, ch.Kind); err != nil {
-			return nil, err
 		}
 		if _, err := q.ExecContext(ctx, r.db.Rebind(`
-			INSERT INTO messages (id, conversation_id, seq, x, sender_id, persona_id,
-			                      content, client_message_id, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			m.ID, ch.ID, row.Seq, row.Key, m.SenderID, nullIfEmpty(m.PersonaID),
-			m.Content, nullIfEmpty(m.ClientMessageID), m.CreatedAt); err != nil {
+			UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ? AND kind = ?`), ch.ID, ch.Kind); err != nil {
 			return nil, err
 		}
-		out[i] = AppendOutcome{Status: AppendStored, Seq: row.Seq, Key: row.Key, Removals: removals}
+		out[i] = AppendOutcome{Status: status, Removals: row.Removals}
 	}
 	return out, nil
 }
